@@ -1,0 +1,26 @@
+/**
+ * Bounds on what the system stores. Inputs over a hard bound are refused; long free text
+ * (errors, tracebacks) is kept up to its bound and clipped in the middle beyond it.
+ */
+export const LIMITS = {
+  /** Longest session_id, project, or label accepted. */
+  idChars: 128,
+  /** Longest pytest node id accepted (parametrized ids can be long). */
+  nodeidChars: 4096,
+  /** `error` and `longrepr` are each stored in the event log up to this many UTF-8 bytes. */
+  errorBytes: 32 * 1024,
+  /** Each failure's error in the session view is cut to this many UTF-8 bytes. */
+  viewErrorBytes: 4 * 1024,
+  /** The environment object (with any extra keys), in characters of its JSON, at most. */
+  environmentBytes: 16 * 1024,
+  /** Failures listed in a session view; the rest are counted in `failures_omitted`. */
+  viewFailures: 100,
+  /** Slowest test results kept in a session view. */
+  viewSlowest: 10,
+  /** Labels on one session. */
+  labels: 32,
+  /** Test results folded into one event when calls queue up for a session (group commit). */
+  batchResults: 512,
+  /** Upper bound of one event's payload; NATS' default max_payload is 1 MiB. */
+  batchBytes: 512 * 1024,
+} as const;

@@ -1,0 +1,27 @@
+/** Names on the NATS side: every program that talks to mcp-pytest over NATS uses these. */
+
+/** The JetStream stream holding every event; one subject per session. */
+export const EVENTS_STREAM = 'PYTEST_EVENTS';
+export const EVENTS_SUBJECT_PREFIX = 'pytest.events';
+export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*`;
+export const eventSubject = (sessionId: string): string => `${EVENTS_SUBJECT_PREFIX}.${sessionId}`;
+export const sessionIdOfSubject = (subject: string): string => subject.slice(EVENTS_SUBJECT_PREFIX.length + 1);
+
+/** KV bucket of session views, keyed by session id. */
+export const SESSIONS_BUCKET = 'pytest_sessions';
+
+/** Durable consumer the projector folds the stream with. */
+export const SESSION_PROJECTOR_DURABLE = 'session-projector';
+
+/** Core-NATS change notices, one per session view update (payload: {@link SessionChangeNotice}). */
+export const CHANGES_SUBJECT_PREFIX = 'pytest.changes.session';
+export const CHANGES_SUBJECTS = `${CHANGES_SUBJECT_PREFIX}.*`;
+export const changeSubject = (sessionId: string): string => `${CHANGES_SUBJECT_PREFIX}.${sessionId}`;
+
+/** Request/reply message patterns answered by the query app (NestJS NATS transport). */
+export const QUERY_PATTERNS = {
+  getSession: 'get-session',
+} as const;
+
+/** Queue group the query app's replicas share, so each request is answered once. */
+export const QUERY_QUEUE = 'pytest-query';

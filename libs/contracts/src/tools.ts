@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import {
+  CiInfo,
+  Environment,
+  Labels,
+  Location,
+  LongText,
+  NodeId,
+  Outcome,
+  Phase,
+  Seconds,
+  SessionId,
+  ShortText,
+  Summary,
+} from './fields.js';
+import { SessionView } from './views.js';
+
+const OptionalSessionId = SessionId.optional().describe(
+  'Session to write to. Default: the session last started on this MCP connection.',
+);
+
+const WriteAck = {
+  session_id: SessionId,
+  seq: z.int().positive().describe('JetStream stream sequence of the event that holds this write.'),
+  duplicate: z.boolean().describe('True when this exact write was already recorded; nothing new was written.'),
+};
+
+export const RecordSessionStartInput = z.strictObject({
+  environment: Environment,
+  session_id: SessionId.optional().describe(
+    'Client-chosen id, so that a retried start is recognised. Default: a new UUID.',
+  ),
+  project: ShortText.optional().describe('Project or repository name.'),
+  labels: Labels.optional(),
+  ci: CiInfo.optional(),
+});
+export type RecordSessionStartInput = z.infer<typeof RecordSessionStartInput>;
+
+export const RecordSessionStartOutput = z.object({
+  ...WriteAck,
+  status: z.literal('running'),
+});
+export type RecordSessionStartOutput = z.infer<typeof RecordSessionStartOutput>;
+
+export const RecordTestOutcomeInput = z.strictObject({
+  nodeid: NodeId,
+  outcome: Outcome,
+  duration: Seconds.describe('Duration of this phase in seconds.'),
+  error: LongText.nullish().describe('Error message or traceback of a failure. Stored up to 32 KiB.'),
+  session_id: OptionalSessionId,
+  when: Phase.optional(),
+  attempt: z
+    .int({ error: 'must be an integer' })
+    .min(1, { error: 'must be 1 or more' })
+    .max(1000, { error: 'must be at most 1000' })
+    .optional()
+    .describe('Run of this test in the session: 2 and up for reruns (default 1). A rerun replaces the earlier result in the counts.'),
+  longrepr: LongText.nullish().describe("pytest's full failure representation. Stored up to 32 KiB."),
+  location: Location.optional(),
+});
+export type RecordTestOutcomeInput = z.infer<typeof RecordTestOutcomeInput>;
+
+export const RecordTestOutcomeOutput = z.object({
+  ...WriteAck,
+  nodeid: NodeId,
+});
+export type RecordTestOutcomeOutput = z.infer<typeof RecordTestOutcomeOutput>;
+
+export const RecordSessionFinishInput = z.strictObject({
+  summary: Summary,
+  session_id: OptionalSessionId,
+});
+export type RecordSessionFinishInput = z.infer<typeof RecordSessionFinishInput>;
+
+export const RecordSessionFinishOutput = z.object({
+  ...WriteAck,
+  status: z.literal('finished'),
+});
+export type RecordSessionFinishOutput = z.infer<typeof RecordSessionFinishOutput>;
+
+export const GetSessionInput = z.strictObject({
+  session_id: SessionId.optional().describe('Session to read. Default: the session last started on this MCP connection.'),
+});
+export type GetSessionInput = z.infer<typeof GetSessionInput>;
+
+export const GetSessionOutput = SessionView;
+
+/** Name, description, schemas and hints of each MCP tool; the gateway registers exactly these. */
+export const TOOLS = {
+  record_session_start: {
+    title: 'Record pytest session start',
+    description:
+      'Start recording a pytest session. Pass the environment (os, python_version, any extra keys). ' +
+      'Returns the session_id that later calls use; pass your own session_id to make a retried start safe.',
+    input: RecordSessionStartInput,
+    output: RecordSessionStartOutput,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  },
+  record_test_outcome: {
+    title: 'Record a test outcome',
+    description:
+      'Record one test result (nodeid, outcome, duration in seconds, optional error) in a running session. ' +
+      'A retried identical call is recognised and not counted twice.',
+    input: RecordTestOutcomeInput,
+    output: RecordTestOutcomeOutput,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  },
+  record_session_finish: {
+    title: 'Record pytest session finish',
+    description:
+      "Finish a session with pytest's summary (total_tests, passed, failed, skipped, exitstatus). " +
+      'Nothing can be recorded in the session afterwards.',
+    input: RecordSessionFinishInput,
+    output: RecordSessionFinishOutput,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  },
+  get_session: {
+    title: 'Get a pytest session',
+    description:
+      'Read a session: status, environment, counts per outcome, failures with their errors, slowest tests, ' +
+      'durations, and the reported summary beside the recorded counts.',
+    input: GetSessionInput,
+    output: GetSessionOutput,
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  },
+} as const;
+export type ToolName = keyof typeof TOOLS;

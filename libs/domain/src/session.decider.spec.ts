@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { LIMITS, type PytestEvent, type Summary, type TestResult } from '#contracts';
+import {
+  decide,
+  evolve,
+  initialState,
+  type Decision,
+  type OutcomeInput,
+  type SessionCommand,
+  type SessionState,
+} from './session.decider.js';
+
+const SESSION = 's-1';
+const actor = { agent: 'local', via: 'test' };
+const at = '2026-11-24T10:00:00.000Z';
+const environment = { os: 'Macos', python_version: '3.13.1' };
+const summary: Summary = { total_tests: 2, passed: 1, failed: 1, skipped: 0, exitstatus: 1 };
+
+const start = (data: object = { environment }): SessionCommand =>
+  ({ type: 'StartSession', sessionId: SESSION, actor, at, data }) as SessionCommand;
+const outcome = (input: Partial<OutcomeInput> = {}, by = actor): SessionCommand => ({
+  type: 'RecordOutcome',
+  sessionId: SESSION,
+  actor: by,
+  at,
+  outcome: { nodeid: 'tests/test_a.py::test_ok', outcome: 'passed', duration: 0.5, ...input },
+});
+const finish = (s: Summary = summary): SessionCommand => ({ type: 'FinishSession', sessionId: SESSION, actor, at, summary: s });
+
+let ids = 0;
+const deps = { newEventId: () => `event-${++ids}` };
+
+/** given(commands that were accepted earlier, each stored at the next stream sequence).when(commands) */
+function given(...history: SessionCommand[]) {
+  let state: SessionState = initialState(SESSION);
+  let seq = 0;
+  for (const command of history) {
+    const { events, verdicts } = decide(state, [command], deps);
+    expect(verdicts[0]?.kind, `given ${command.type}`).toBe('append');
+    for (const event of events) state = evolve(state, event, (seq += 10));
+  }
+  return { state, when: (...commands: SessionCommand[]): Decision => decide(state, commands, deps) };
+}
+
+const resultsOf = (event: PytestEvent | undefined): TestResult[] =>
+  event?.type === 'TestOutcomesRecorded' ? event.data.results : [];
+const codes = (decision: Decision) => decision.verdicts.map((v) => (v.kind === 'rejected' ? v.error.code : v.kind));
+
+describe('starting a session', () => {
+  it('records SessionStarted as the first event of the session', () => {
+    const { events, verdicts } = given().when(start());
+    expect(verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false }]);
+    expect(events).toEqual([
+      { type: 'SessionStarted', v: 1, id: expect.any(String), sessionId: SESSION, version: 1, at, actor, data: { environment } },
+    ]);
+  });
+
+  it('answers a repeated identical start with the stored sequence and writes nothing', () => {
+    const decision = given(start()).when(start({ environment: { python_version: '3.13.1', os: 'Macos' } }));
+    expect(decision.events).toEqual([]);
+    expect(decision.verdicts).toEqual([{ kind: 'duplicate', seq: 10 }]);
+  });
+
+  it('refuses a start that reuses the session id with other content', () => {
+    const decision = given(start()).when(start({ environment: { os: 'Linux', python_version: '3.12' } }));
+    expect(decision.events).toEqual([]);
+    expect(codes(decision)).toEqual(['SESSION_ID_CONFLICT']);
+  });
+});
+
+describe('recording outcomes', () => {
+  it('refuses an outcome for a session that was never started', () => {
+    const decision = given().when(outcome());
+    expect(decision.events).toEqual([]);
+    expect(codes(decision)).toEqual(['SESSION_NOT_FOUND']);
+  });
+
+  it('stores the outcome with its phase and attempt filled in', () => {
+    const { events } = given(start()).when(outcome({ outcome: 'failed', error: 'assert 1 == 2' }));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'TestOutcomesRecorded', version: 2 });
+    expect(resultsOf(events[0])).toEqual([
+      { nodeid: 'tests/test_a.py::test_ok', when: 'call', attempt: 1, outcome: 'failed', duration: 0.5, error: 'assert 1 == 2' },
+    ]);
+  });
+
+  it('accepts an outcome decided in the same batch as its start', () => {
+    const decision = given().when(start(), outcome());
+    expect(decision.events.map((e) => e.type)).toEqual(['SessionStarted', 'TestOutcomesRecorded']);
+    expect(decision.events.map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it('answers a retried outcome with the sequence that holds it', () => {
+    const decision = given(start(), outcome()).when(outcome());
+    expect(decision.events).toEqual([]);
+    expect(decision.verdicts).toEqual([{ kind: 'duplicate', seq: 20 }]);
+  });
+
+  it('treats a retry within one batch as the same write', () => {
+    const decision = given(start()).when(outcome(), outcome());
+    expect(resultsOf(decision.events[0])).toHaveLength(1);
+    expect(decision.verdicts).toEqual([
+      { kind: 'append', event: 0, duplicate: false },
+      { kind: 'append', event: 0, duplicate: true },
+    ]);
+  });
+
+  it('refuses another result for the same test phase and attempt, suggesting the next attempt', () => {
+    const decision = given(start(), outcome()).when(outcome({ outcome: 'failed' }));
+    expect(decision.events).toEqual([]);
+    expect(codes(decision)).toEqual(['OUTCOME_CONFLICT']);
+    expect(decision.verdicts[0]).toMatchObject({ error: { message: expect.stringContaining('attempt: 2') } });
+  });
+
+  it('keeps setup, call and teardown of one test apart', () => {
+    const decision = given(start()).when(outcome({ when: 'setup' }), outcome(), outcome({ when: 'teardown' }));
+    expect(resultsOf(decision.events[0]).map((r) => r.when)).toEqual(['setup', 'call', 'teardown']);
+  });
+
+  it('marks a rerun with the outcome it replaces', () => {
+    const decision = given(start(), outcome({ outcome: 'failed' })).when(outcome({ attempt: 2 }));
+    expect(resultsOf(decision.events[0])).toEqual([expect.objectContaining({ attempt: 2, replaces: 'failed' })]);
+  });
+
+  it('keeps but does not count an earlier attempt that arrives after a later one', () => {
+    const decision = given(start(), outcome({ attempt: 2 })).when(outcome({ attempt: 1, outcome: 'failed' }));
+    expect(resultsOf(decision.events[0])).toEqual([expect.objectContaining({ attempt: 1, superseded: true })]);
+  });
+
+  it('refuses an outcome after the finish, but still recognises a retry of an earlier one', () => {
+    const decision = given(start(), outcome(), finish()).when(outcome({ nodeid: 'tests/test_b.py::test_late' }), outcome());
+    expect(decision.events).toEqual([]);
+    expect(codes(decision)).toEqual(['SESSION_FINISHED', 'duplicate']);
+  });
+
+  it('keeps a 20 kB traceback whole and clips a larger one to the documented bound', () => {
+    const traceback = 'E   assert x == y\n'.repeat(1200);
+    const huge = 'ü'.repeat(LIMITS.errorBytes);
+    const decision = given(start()).when(
+      outcome({ nodeid: 'tests/test_ü.py::test_p[日本-1]', outcome: 'failed', error: traceback }),
+      outcome({ nodeid: 'tests/test_b.py::test_huge', outcome: 'failed', error: huge }),
+    );
+    const [kept, clipped] = resultsOf(decision.events[0]);
+    expect(kept).toMatchObject({ nodeid: 'tests/test_ü.py::test_p[日本-1]', error: traceback });
+    expect(new TextEncoder().encode(clipped!.error).length).toBeLessThanOrEqual(LIMITS.errorBytes);
+    expect(clipped!.error).toContain('bytes cut');
+  });
+});
+
+describe('group commit', () => {
+  it('folds consecutive outcomes of one actor into one event', () => {
+    const decision = given(start()).when(...Array.from({ length: 5 }, (_, i) => outcome({ nodeid: `t::${i}` })));
+    expect(decision.events).toHaveLength(1);
+    expect(resultsOf(decision.events[0])).toHaveLength(5);
+    expect(decision.verdicts.every((v) => v.kind === 'append' && v.event === 0)).toBe(true);
+  });
+
+  it('starts a new event for another actor, a finish, or a full batch', () => {
+    const other = { agent: 'ci-runner', via: 'test' };
+    const many = Array.from({ length: LIMITS.batchResults + 1 }, (_, i) => outcome({ nodeid: `t::${i}` }));
+    const decision = given(start()).when(outcome({ nodeid: 'a' }), outcome({ nodeid: 'b' }, other), ...many, finish(), outcome());
+    expect(decision.events.map((e) => `${e.type}:${resultsOf(e).length}`)).toEqual([
+      'TestOutcomesRecorded:1',
+      'TestOutcomesRecorded:1',
+      `TestOutcomesRecorded:${LIMITS.batchResults}`,
+      'TestOutcomesRecorded:1',
+      'SessionFinished:0',
+    ]);
+    expect(decision.events.map((e) => e.version)).toEqual([2, 3, 4, 5, 6]);
+    expect(codes(decision).at(-1)).toBe('SESSION_FINISHED');
+  });
+
+  it('keeps every event within the byte budget', () => {
+    const big = 'x'.repeat(LIMITS.errorBytes);
+    const decision = given(start()).when(...Array.from({ length: 40 }, (_, i) => outcome({ nodeid: `t::${i}`, error: big })));
+    expect(decision.events.length).toBeGreaterThan(1);
+    for (const event of decision.events) expect(JSON.stringify(event).length).toBeLessThanOrEqual(LIMITS.batchBytes);
+  });
+});
+
+describe('finishing a session', () => {
+  it('refuses to finish a session that was never started', () => {
+    expect(codes(given().when(finish()))).toEqual(['SESSION_NOT_FOUND']);
+  });
+
+  it('records SessionFinished with the reported summary', () => {
+    const { events } = given(start()).when(finish());
+    expect(events).toEqual([expect.objectContaining({ type: 'SessionFinished', version: 2, data: { summary } })]);
+  });
+
+  it('answers a repeated identical finish and refuses a different second finish', () => {
+    const finished = given(start(), finish());
+    expect(finished.when(finish()).verdicts).toEqual([{ kind: 'duplicate', seq: 20 }]);
+    const second = finished.when(finish({ ...summary, exitstatus: 0 }));
+    expect(second.events).toEqual([]);
+    expect(codes(second)).toEqual(['SESSION_ALREADY_FINISHED']);
+  });
+});
+
+describe('evolve', () => {
+  it('tracks status, version and the last stream sequence', () => {
+    const { state } = given(start(), outcome(), finish());
+    expect(state).toMatchObject({ status: 'finished', version: 3, lastSeq: 30 });
+  });
+
+  it('refuses an event that does not follow the state', () => {
+    const { state } = given(start());
+    const [event] = given(start(), outcome()).when(outcome({ nodeid: 'x' })).events;
+    expect(() => evolve(state, event!, 99)).toThrow(/version 3 follows 1/);
+  });
+});

@@ -1,0 +1,282 @@
+import {
+  LIMITS,
+  type Actor,
+  type Outcome,
+  type PytestEvent,
+  type RecordTestOutcomeInput,
+  type SessionStartedData,
+  type Summary,
+  type TestResult,
+} from '#contracts';
+import {
+  DomainError,
+  OutcomeConflict,
+  SessionAlreadyFinished,
+  SessionFinishedError,
+  SessionIdConflict,
+  SessionNotFound,
+} from './errors.js';
+import { fingerprint } from './fingerprint.js';
+import { clipUtf8 } from './text.js';
+
+/** A test outcome as a command carries it: the tool's input without the session. */
+export type OutcomeInput = Omit<RecordTestOutcomeInput, 'session_id'>;
+
+interface CommandBase {
+  sessionId: string;
+  actor: Actor;
+  /** When the gateway received the call (ISO 8601). */
+  at: string;
+}
+export type SessionCommand =
+  | (CommandBase & { type: 'StartSession'; data: SessionStartedData })
+  | (CommandBase & { type: 'RecordOutcome'; outcome: OutcomeInput })
+  | (CommandBase & { type: 'FinishSession'; summary: Summary });
+
+export type SessionStatus = 'none' | 'running' | 'finished';
+
+/** Where an accepted write is: at a stream sequence, or in an event of the batch being decided. */
+type Place = { seq: number } | { event: number };
+interface Mark {
+  fingerprint: string;
+  place: Place;
+}
+interface ResultMark extends Mark {
+  outcome: Outcome;
+}
+interface LatestAttempt {
+  attempt: number;
+  outcome: Outcome;
+}
+
+/** What the write side knows of a session: everything `decide` needs, folded from its events. */
+export interface SessionState {
+  readonly sessionId: string;
+  readonly status: SessionStatus;
+  /** Number of the session's events folded in (their `version`s run 1..version). */
+  readonly version: number;
+  /** Stream sequence of the last of them; 0 while the session has none. */
+  readonly lastSeq: number;
+  readonly start?: Mark;
+  readonly finish?: Mark;
+  /** Every recorded result by nodeid, phase and attempt: how a retried call is recognised. */
+  readonly results: Map<string, ResultMark>;
+  /** The counted attempt of each nodeid and phase. */
+  readonly latest: Map<string, LatestAttempt>;
+}
+
+export function initialState(sessionId: string): SessionState {
+  return { sessionId, status: 'none', version: 0, lastSeq: 0, results: new Map(), latest: new Map() };
+}
+
+export type Verdict =
+  /** Accepted: answered once `events[event]` is stored. `duplicate` when an earlier call of the batch wrote the same. */
+  | { kind: 'append'; event: number; duplicate: boolean }
+  /** Already in the log at `seq`: answer it again, write nothing. */
+  | { kind: 'duplicate'; seq: number }
+  | { kind: 'rejected'; error: DomainError };
+
+export interface Decision {
+  /** Events to append in this order; their versions follow the state's. */
+  events: PytestEvent[];
+  /** One per command, in the commands' order. */
+  verdicts: Verdict[];
+}
+
+export interface DeciderDeps {
+  newEventId(): string;
+}
+
+/**
+ * Decides a batch of commands for one session against its state. Consecutive accepted outcomes of
+ * one actor share a TestOutcomesRecorded event (group commit), within LIMITS.batchResults/batchBytes.
+ */
+export function decide(state: SessionState, commands: readonly SessionCommand[], deps: DeciderDeps): Decision {
+  const batch = new BatchDecision(state, deps);
+  const verdicts = commands.map((command) => batch.take(command));
+  return { events: batch.events, verdicts };
+}
+
+/**
+ * Folds one stored event into the state. The state's indexes are updated in place rather than
+ * copied (a copy per event would cost time quadratic in the session's size), so the state given
+ * is consumed: use only the one returned.
+ */
+export function evolve(state: SessionState, event: PytestEvent, seq: number): SessionState {
+  if (event.version !== state.version + 1) {
+    throw new Error(`session ${state.sessionId}: event version ${event.version} follows ${state.version}`);
+  }
+  const place = { seq };
+  const next = { ...state, version: event.version, lastSeq: seq };
+  switch (event.type) {
+    case 'SessionStarted':
+      return { ...next, status: 'running', start: { fingerprint: fingerprint(event.data), place } };
+    case 'TestOutcomesRecorded':
+      for (const result of event.data.results) {
+        state.results.set(resultKey(result), { fingerprint: resultFingerprint(result), outcome: result.outcome, place });
+        if (!result.superseded) state.latest.set(phaseKey(result), { attempt: result.attempt, outcome: result.outcome });
+      }
+      return next;
+    case 'SessionFinished':
+      return { ...next, status: 'finished', finish: { fingerprint: fingerprint(event.data.summary), place } };
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+/** The stored form of an outcome: defaults filled in, free text clipped to LIMITS.errorBytes. */
+export function normalizeResult(input: OutcomeInput): TestResult {
+  const result: TestResult = {
+    nodeid: input.nodeid,
+    when: input.when ?? 'call',
+    attempt: input.attempt ?? 1,
+    outcome: input.outcome,
+    duration: input.duration,
+  };
+  if (input.error != null) result.error = clipUtf8(input.error, LIMITS.errorBytes);
+  if (input.longrepr != null) result.longrepr = clipUtf8(input.longrepr, LIMITS.errorBytes);
+  if (input.location) result.location = input.location;
+  return result;
+}
+
+const resultKey = (r: Pick<TestResult, 'nodeid' | 'when' | 'attempt'>) => `${r.when}:${r.attempt}:${r.nodeid}`;
+const phaseKey = (r: Pick<TestResult, 'nodeid' | 'when'>) => `${r.when}:${r.nodeid}`;
+/** What makes two reports of one nodeid, phase and attempt the same report. */
+const resultFingerprint = (r: TestResult) =>
+  fingerprint({ outcome: r.outcome, duration: r.duration, error: r.error, longrepr: r.longrepr, location: r.location });
+
+const sameActor = (a: Actor, b: Actor) => a.agent === b.agent && a.via === b.via && a.client === b.client;
+
+/** Upper bound of a result's JSON size, cheap enough to take per call. */
+function resultBytes(r: TestResult): number {
+  const text = (t: string | undefined) => (t ? Math.min(t.length * 3, LIMITS.errorBytes + 64) : 0);
+  const location = r.location ? (r.location.path.length + (r.location.domain?.length ?? 0)) * 3 : 0;
+  return 256 + r.nodeid.length * 3 + location + text(r.error) + text(r.longrepr);
+}
+
+/** The state as a batch sees it: the stored state with the batch's own accepted writes on top. */
+class BatchDecision {
+  readonly events: PytestEvent[] = [];
+  private status: SessionStatus;
+  private start?: Mark;
+  private finish?: Mark;
+  private readonly results = new Map<string, ResultMark>();
+  private readonly latest = new Map<string, LatestAttempt>();
+  private openBatchBytes = 0;
+
+  constructor(
+    private readonly state: SessionState,
+    private readonly deps: DeciderDeps,
+  ) {
+    this.status = state.status;
+    this.start = state.start;
+    this.finish = state.finish;
+  }
+
+  take(command: SessionCommand): Verdict {
+    if (command.sessionId !== this.state.sessionId) {
+      throw new Error(`command for session ${command.sessionId} decided against ${this.state.sessionId}`);
+    }
+    switch (command.type) {
+      case 'StartSession':
+        return this.startSession(command);
+      case 'RecordOutcome':
+        return this.recordOutcome(command);
+      case 'FinishSession':
+        return this.finishSession(command);
+      default: {
+        const _exhaustive: never = command;
+        return _exhaustive;
+      }
+    }
+  }
+
+  private startSession(command: Extract<SessionCommand, { type: 'StartSession' }>): Verdict {
+    const print = fingerprint(command.data);
+    if (this.start) {
+      return this.start.fingerprint === print ? answer(this.start) : rejected(new SessionIdConflict(command.sessionId));
+    }
+    const event = this.append(command, { type: 'SessionStarted', data: command.data });
+    this.status = 'running';
+    this.start = { fingerprint: print, place: { event } };
+    return { kind: 'append', event, duplicate: false };
+  }
+
+  private recordOutcome(command: Extract<SessionCommand, { type: 'RecordOutcome' }>): Verdict {
+    if (this.status === 'none') return rejected(new SessionNotFound(command.sessionId));
+    const result = normalizeResult(command.outcome);
+    const key = resultKey(result);
+    const print = resultFingerprint(result);
+    const latest = this.latestOf(result);
+    const recorded = this.results.get(key) ?? this.state.results.get(key);
+    if (recorded) {
+      if (recorded.fingerprint === print) return answer(recorded);
+      const nextAttempt = Math.max(latest?.attempt ?? 0, result.attempt) + 1;
+      return rejected(
+        new OutcomeConflict(command.sessionId, result.nodeid, result.when, result.attempt, recorded.outcome, nextAttempt),
+      );
+    }
+    if (this.status === 'finished') return rejected(new SessionFinishedError(command.sessionId));
+    if (latest && latest.attempt < result.attempt) result.replaces = latest.outcome;
+    if (latest && latest.attempt > result.attempt) result.superseded = true;
+    const event = this.appendResult(command, result);
+    this.results.set(key, { fingerprint: print, outcome: result.outcome, place: { event } });
+    if (!result.superseded) this.latest.set(phaseKey(result), { attempt: result.attempt, outcome: result.outcome });
+    return { kind: 'append', event, duplicate: false };
+  }
+
+  private finishSession(command: Extract<SessionCommand, { type: 'FinishSession' }>): Verdict {
+    if (this.status === 'none') return rejected(new SessionNotFound(command.sessionId));
+    const print = fingerprint(command.summary);
+    if (this.finish) {
+      return this.finish.fingerprint === print ? answer(this.finish) : rejected(new SessionAlreadyFinished(command.sessionId));
+    }
+    const event = this.append(command, { type: 'SessionFinished', data: { summary: command.summary } });
+    this.status = 'finished';
+    this.finish = { fingerprint: print, place: { event } };
+    return { kind: 'append', event, duplicate: false };
+  }
+
+  private latestOf(result: TestResult): LatestAttempt | undefined {
+    const key = phaseKey(result);
+    return this.latest.get(key) ?? this.state.latest.get(key);
+  }
+
+  /** Adds the result to the open outcomes event when it fits, else opens a new one. */
+  private appendResult(command: SessionCommand, result: TestResult): number {
+    const bytes = resultBytes(result);
+    const last = this.events.at(-1);
+    if (
+      last?.type === 'TestOutcomesRecorded' &&
+      sameActor(last.actor, command.actor) &&
+      last.data.results.length < LIMITS.batchResults &&
+      this.openBatchBytes + bytes <= LIMITS.batchBytes
+    ) {
+      last.data.results.push(result);
+      this.openBatchBytes += bytes;
+      return this.events.length - 1;
+    }
+    this.openBatchBytes = bytes;
+    return this.append(command, { type: 'TestOutcomesRecorded', data: { results: [result] } });
+  }
+
+  private append(command: SessionCommand, body: Pick<PytestEvent, 'type' | 'data'>): number {
+    this.events.push({
+      ...body,
+      v: 1,
+      id: this.deps.newEventId(),
+      sessionId: command.sessionId,
+      version: this.state.version + this.events.length + 1,
+      at: command.at,
+      actor: command.actor,
+    } as PytestEvent);
+    return this.events.length - 1;
+  }
+}
+
+const answer = (mark: Mark): Verdict =>
+  'seq' in mark.place ? { kind: 'duplicate', seq: mark.place.seq } : { kind: 'append', event: mark.place.event, duplicate: true };
+
+const rejected = (error: DomainError): Verdict => ({ kind: 'rejected', error });

@@ -1,0 +1,175 @@
+import {
+  LIMITS,
+  type Counts,
+  type FailureEntry,
+  type Outcome,
+  type PytestEvent,
+  type SessionView,
+  type SlowEntry,
+  type Summary,
+  type TestResult,
+} from '#contracts';
+import { clipUtf8 } from './text.js';
+
+export type Projection =
+  | { kind: 'applied'; view: SessionView }
+  /** Already folded in (a redelivery): the view stays as it is. */
+  | { kind: 'skipped' }
+  /** An earlier event of the session is missing: fold that one first. */
+  | { kind: 'gap'; expectedVersion: number };
+
+/**
+ * Folds one event, stored at stream sequence `seq`, into its session's view. Pure and idempotent:
+ * the view records the last version folded, so an event seen twice changes nothing.
+ */
+export function projectSession(view: SessionView | null, event: PytestEvent, seq: number): Projection {
+  const folded = view?.version ?? 0;
+  if (event.version <= folded) return { kind: 'skipped' };
+  if (event.version !== folded + 1) return { kind: 'gap', expectedVersion: folded + 1 };
+  if (view === null) {
+    return event.type === 'SessionStarted' ? { kind: 'applied', view: startedView(event, seq) } : { kind: 'gap', expectedVersion: 1 };
+  }
+  const next: SessionView = { ...view, last_seq: seq, version: event.version, updated_at: event.at };
+  switch (event.type) {
+    case 'SessionStarted':
+      return { kind: 'applied', view: next };
+    case 'TestOutcomesRecorded':
+      return { kind: 'applied', view: event.data.results.reduce(foldResult, next) };
+    case 'SessionFinished':
+      return { kind: 'applied', view: finishedView(next, event.data.summary, event.at) };
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+export const emptyCounts = (): Counts => ({ passed: 0, failed: 0, skipped: 0, error: 0, xfailed: 0, xpassed: 0, total: 0 });
+
+/**
+ * The category pytest's own summary counts a phase under: passed setup and teardown phases are not
+ * counted, and a failure outside the test call is an error.
+ */
+export function countedAs(when: TestResult['when'], outcome: Outcome): Outcome | null {
+  if (when === 'call') return outcome;
+  if (outcome === 'passed') return null;
+  return outcome === 'failed' ? 'error' : outcome;
+}
+
+const isFailure = (category: Outcome | null) => category === 'failed' || category === 'error';
+
+function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, seq: number): SessionView {
+  const { environment, project, labels, ci } = event.data;
+  return {
+    session_id: event.sessionId,
+    status: 'running',
+    environment,
+    project: project ?? null,
+    labels: labels ?? {},
+    ci: ci ?? null,
+    started_at: event.at,
+    finished_at: null,
+    duration: null,
+    tests_duration: 0,
+    counts: emptyCounts(),
+    reruns: 0,
+    failures: [],
+    failures_omitted: 0,
+    slowest: [],
+    summary: null,
+    summary_matches: null,
+    summary_mismatches: [],
+    exitstatus: null,
+    last_seq: seq,
+    version: event.version,
+    updated_at: event.at,
+  };
+}
+
+function foldResult(view: SessionView, result: TestResult): SessionView {
+  const next = {
+    ...view,
+    tests_duration: view.tests_duration + result.duration,
+    slowest: withSlow(view.slowest, result),
+  };
+  if (result.superseded) return next;
+  const category = countedAs(result.when, result.outcome);
+  const replaced = result.replaces ? countedAs(result.when, result.replaces) : null;
+  const counts = { ...view.counts };
+  let failures = view.failures;
+  let omitted = view.failures_omitted;
+  if (result.replaces) {
+    next.reruns = view.reruns + 1;
+    if (replaced) {
+      counts[replaced]--;
+      counts.total--;
+    }
+    if (isFailure(replaced)) {
+      const at = failures.findIndex((f) => f.nodeid === result.nodeid && f.when === result.when);
+      if (at >= 0) failures = failures.toSpliced(at, 1);
+      else omitted--;
+    }
+  }
+  if (category) {
+    counts[category]++;
+    counts.total++;
+  }
+  if (isFailure(category)) {
+    if (failures.length < LIMITS.viewFailures) failures = [...failures, failureEntry(result, category!)];
+    else omitted++;
+  }
+  return { ...next, counts, failures, failures_omitted: omitted };
+}
+
+function failureEntry(result: TestResult, category: Outcome): FailureEntry {
+  const error = result.error ?? result.longrepr;
+  return {
+    nodeid: result.nodeid,
+    when: result.when,
+    outcome: category,
+    error: error === undefined ? null : clipUtf8(error, LIMITS.viewErrorBytes),
+    duration: result.duration,
+    attempt: result.attempt,
+  };
+}
+
+/** Keeps the LIMITS.viewSlowest slowest results, slowest first; equal durations keep arrival order. */
+function withSlow(slowest: SlowEntry[], result: TestResult): SlowEntry[] {
+  if (slowest.length >= LIMITS.viewSlowest && result.duration <= slowest.at(-1)!.duration) return slowest;
+  const entry = { nodeid: result.nodeid, when: result.when, outcome: result.outcome, duration: result.duration };
+  const at = slowest.findIndex((s) => s.duration < result.duration);
+  const next = at < 0 ? [...slowest, entry] : slowest.toSpliced(at, 0, entry);
+  return next.slice(0, LIMITS.viewSlowest);
+}
+
+function finishedView(view: SessionView, summary: Summary, at: string): SessionView {
+  const mismatches = summaryMismatches(summary, view.counts);
+  return {
+    ...view,
+    status: 'finished',
+    finished_at: at,
+    duration: Math.max(0, (Date.parse(at) - Date.parse(view.started_at)) / 1000),
+    summary,
+    summary_matches: mismatches.length === 0,
+    summary_mismatches: mismatches,
+    exitstatus: summary.exitstatus,
+  };
+}
+
+/** Reported summary fields beside the counts they name; optional ones only when reported. */
+const SUMMARY_FIELDS = [
+  ['total_tests', 'total'],
+  ['passed', 'passed'],
+  ['failed', 'failed'],
+  ['skipped', 'skipped'],
+  ['errors', 'error'],
+  ['xfailed', 'xfailed'],
+  ['xpassed', 'xpassed'],
+] as const satisfies ReadonlyArray<readonly [keyof Summary, keyof Counts]>;
+
+export function summaryMismatches(summary: Summary, counts: Counts): SessionView['summary_mismatches'] {
+  return SUMMARY_FIELDS.flatMap(([field, count]) => {
+    const reported = summary[field];
+    return reported === undefined || reported === counts[count] ? [] : [{ field, reported, recorded: counts[count] }];
+  });
+}
