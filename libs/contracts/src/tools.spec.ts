@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PytestEvent } from './events.js';
-import { TOOLS, RecordSessionFinishInput, RecordSessionStartInput, RecordTestOutcomeInput } from './tools.js';
+import { TOOLS, RecordSessionFinishInput, RecordSessionStartInput, RecordTestOutcomeInput, SERVER_INFO } from './tools.js';
 
 /** "message at path" per issue, as the MCP SDK reports a failed validation. */
 const problems = (result: { success: boolean; error?: z.ZodError }) =>
@@ -58,5 +58,13 @@ describe('JSON Schemas derived from the zod contracts', () => {
 
   it('describe the events', () => {
     expect(z.toJSONSchema(PytestEvent)).toMatchObject({ oneOf: expect.any(Array) });
+  });
+});
+
+describe('server info', () => {
+  it('carries the package version', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(SERVER_INFO.version).toBe(pkg.version);
   });
 });

@@ -36,10 +36,7 @@ export const RecordSessionStartInput = z.strictObject({
 });
 export type RecordSessionStartInput = z.infer<typeof RecordSessionStartInput>;
 
-export const RecordSessionStartOutput = z.object({
-  ...WriteAck,
-  status: z.literal('running'),
-});
+export const RecordSessionStartOutput = z.object(WriteAck);
 export type RecordSessionStartOutput = z.infer<typeof RecordSessionStartOutput>;
 
 export const RecordTestOutcomeInput = z.strictObject({
@@ -125,3 +122,13 @@ export const TOOLS = {
   },
 } as const;
 export type ToolName = keyof typeof TOOLS;
+
+/** How the gateway introduces itself to MCP clients. */
+export const SERVER_INFO = {
+  name: 'mcp-pytest',
+  version: '0.1.0',
+  instructions:
+    'Records pytest sessions. Call record_session_start once per pytest run (it returns the session_id), ' +
+    'record_test_outcome for each test result, and record_session_finish with the summary at the end; ' +
+    'read a session back with get_session. session_id may be left out after a start on the same connection.',
+} as const;

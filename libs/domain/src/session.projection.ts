@@ -56,6 +56,9 @@ export function countedAs(when: TestResult['when'], outcome: Outcome): Outcome |
   return outcome === 'failed' ? 'error' : outcome;
 }
 
+/** Durations are sums of floats: keep microseconds, drop the binary noise. */
+const roundMicros = (seconds: number) => Math.round(seconds * 1e6) / 1e6;
+
 const isFailure = (category: Outcome | null) => category === 'failed' || category === 'error';
 
 function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, seq: number): SessionView {
@@ -89,7 +92,7 @@ function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, se
 function foldResult(view: SessionView, result: TestResult): SessionView {
   const next = {
     ...view,
-    tests_duration: view.tests_duration + result.duration,
+    tests_duration: roundMicros(view.tests_duration + result.duration),
     slowest: withSlow(view.slowest, result),
   };
   if (result.superseded) return next;
@@ -148,7 +151,7 @@ function finishedView(view: SessionView, summary: Summary, at: string): SessionV
     ...view,
     status: 'finished',
     finished_at: at,
-    duration: Math.max(0, (Date.parse(at) - Date.parse(view.started_at)) / 1000),
+    duration: roundMicros(Math.max(0, (Date.parse(at) - Date.parse(view.started_at)) / 1000)),
     summary,
     summary_matches: mismatches.length === 0,
     summary_mismatches: mismatches,

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { NatsEnv } from '#nats';
+
+export const GatewayEnv = NatsEnv.extend({
+  GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('Address the Streamable HTTP endpoint binds.'),
+  GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port of the Streamable HTTP endpoint.'),
+  GATEWAY_AGENT: z.string().min(1).max(128).default('local').describe('Agent name written into events as their actor.'),
+  MCP_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30).describe('An MCP session unused this long is closed.'),
+  QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a read waits for the query app.'),
+  WRITE_CACHE_RESULTS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1_000_000)
+    .describe('Test results of recently written sessions the gateway keeps in memory to recognise retries.'),
+});
+export type GatewayEnv = z.infer<typeof GatewayEnv>;

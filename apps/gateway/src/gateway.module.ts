@@ -1,0 +1,49 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ClientsModule, Transport } from '@nestjs/microservices';
+import { NatsModule } from '#nats';
+import { configModule } from '#platform';
+import { GatewayEnv } from './gateway.env.js';
+import { McpHttpServer } from './http/mcp-http.server.js';
+import { toolDepsProvider } from './mcp/tool-deps.provider.js';
+import { QUERY_CLIENT, SessionQueries } from './read/session-queries.js';
+import { McpStdioServer } from './stdio/mcp-stdio.server.js';
+import { SessionEventLog } from './write/session-event-log.js';
+import { SessionWriter } from './write/session-writer.js';
+
+export type GatewayTransport = 'http' | 'stdio';
+
+/** The gateway: the write side and the reads behind the MCP tools, served over one MCP transport. */
+@Module({})
+export class GatewayModule {
+  static forTransport(transport: GatewayTransport): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        configModule(GatewayEnv),
+        NatsModule.forRoot(`mcp-pytest-gateway-${transport}`),
+        ClientsModule.registerAsync([
+          {
+            name: QUERY_CLIENT,
+            inject: [ConfigService],
+            useFactory: (config: ConfigService<GatewayEnv, true>) => ({
+              transport: Transport.NATS,
+              options: {
+                servers: config.get('NATS_URL', { infer: true }).split(','),
+                name: 'mcp-pytest-gateway-queries',
+                maxReconnectAttempts: -1,
+              },
+            }),
+          },
+        ]),
+      ],
+      providers: [
+        SessionEventLog,
+        SessionWriter,
+        SessionQueries,
+        toolDepsProvider,
+        transport === 'http' ? McpHttpServer : McpStdioServer,
+      ],
+    };
+  }
+}

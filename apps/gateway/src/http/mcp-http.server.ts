@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NatsHealth } from '#nats';
+import type { GatewayEnv } from '../gateway.env.js';
+import { buildMcpServer } from '../mcp/build-mcp-server.js';
+import { McpConnection } from '../mcp/mcp-connection.js';
+import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
+import type { ToolDeps } from '../mcp/tools/tool.js';
+import { BodyError, readJsonBody, sendJson, sendRpcError, sendWebResponse, toWebRequest } from './node-web.js';
+
+/** The MCP SDK transport's own default bound on a POST body. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+interface McpHttpSession {
+  transport: WebStandardStreamableHTTPServerTransport;
+  server: McpServer;
+  lastUsed: number;
+}
+
+/**
+ * MCP over Streamable HTTP (stateful: one McpServer per `Mcp-Session-Id`) on bare node:http, with
+ * the SDK's web-standard transport answering JSON: the lean path measured fastest on this stack.
+ * Also serves `GET /health`.
+ */
+@Injectable()
+export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('McpHttp');
+  private readonly sessions = new Map<string, McpHttpSession>();
+  private readonly server: Server = createServer((req, res) => void this.route(req, res));
+  private origin = '';
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: ConfigService<GatewayEnv, true>,
+    private readonly health: NatsHealth,
+    @Inject(TOOL_DEPS) private readonly deps: ToolDeps,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const host = this.config.get('GATEWAY_HOST', { infer: true });
+    const port = this.config.get('GATEWAY_PORT', { infer: true });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const { port: bound } = this.server.address() as AddressInfo;
+    this.origin = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    this.log.log(`MCP Streamable HTTP at ${this.origin}/mcp`);
+    const idleMs = this.config.get('MCP_SESSION_IDLE_MINUTES', { infer: true }) * 60_000;
+    this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(idleMs, 60_000)).unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.sessions.keys()].map((id) => this.close(id)));
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    try {
+      if (path === '/health' && req.method === 'GET') return this.sendHealth(res);
+      if (path !== '/mcp') return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${path}; MCP is at /mcp` });
+      if (req.method === 'POST') return await this.post(req, res);
+      if (req.method === 'GET' || req.method === 'DELETE') return await this.forward(this.existing(req, res), req, res);
+      res.setHeader('allow', 'GET, POST, DELETE');
+      return sendRpcError(res, 405, -32000, `Method not allowed: ${req.method}`);
+    } catch (error) {
+      if (error instanceof BodyError) return sendRpcError(res, error.status, error.rpcCode, error.message);
+      this.log.error(`${req.method} ${path} failed`, (error as Error).stack);
+      if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
+      else res.end();
+    }
+  }
+
+  private sendHealth(res: ServerResponse): void {
+    const connected = this.health.isConnected;
+    sendJson(res, connected ? 200 : 503, { status: connected ? 'ok' : 'unavailable', nats: connected ? 'connected' : 'disconnected' });
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonBody(req, MAX_BODY_BYTES);
+    if (req.headers['mcp-session-id'] !== undefined) return this.forward(this.existing(req, res), req, res, body);
+    if (!isInitializeRequest(body)) {
+      return sendRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header, and the request is not an initialize request');
+    }
+    return this.forward(await this.open(), req, res, body);
+  }
+
+  /** The session named by the request's Mcp-Session-Id, or undefined after answering 400/404. */
+  private existing(req: IncomingMessage, res: ServerResponse): McpHttpSession | undefined {
+    const id = req.headers['mcp-session-id'];
+    if (typeof id !== 'string') return void sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const session = this.sessions.get(id);
+    // 404 tells the client to start a new MCP session (Streamable HTTP spec).
+    if (!session) return void sendRpcError(res, 404, -32001, `Session not found: ${id}`);
+    return session;
+  }
+
+  private async open(): Promise<McpHttpSession> {
+    const server = buildMcpServer(new McpConnection(this.config.get('GATEWAY_AGENT', { infer: true }), 'http'), this.deps);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: true,
+      onsessioninitialized: (id) => void this.sessions.set(id, session),
+      onsessionclosed: (id) => void this.sessions.delete(id),
+    });
+    const session: McpHttpSession = { transport, server, lastUsed: Date.now() };
+    await server.connect(transport);
+    return session;
+  }
+
+  private async forward(session: McpHttpSession | undefined, req: IncomingMessage, res: ServerResponse, body?: unknown) {
+    if (!session) return;
+    session.lastUsed = Date.now();
+    const response = await session.transport.handleRequest(toWebRequest(req, this.origin), { parsedBody: body });
+    await sendWebResponse(response, res);
+  }
+
+  private closeIdle(idleMs: number): void {
+    const cutoff = Date.now() - idleMs;
+    for (const [id, session] of this.sessions) if (session.lastUsed < cutoff) void this.close(id);
+  }
+
+  private async close(id: string): Promise<void> {
+    const session = this.sessions.get(id);
+    this.sessions.delete(id);
+    await session?.server.close();
+  }
+}

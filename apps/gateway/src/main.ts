@@ -1,0 +1,7 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { runApp } from '#platform';
+import { GatewayModule } from './gateway.module.js';
+
+/** The gateway serving MCP over Streamable HTTP. */
+await runApp('Gateway', () => NestFactory.createApplicationContext(GatewayModule.forTransport('http')));

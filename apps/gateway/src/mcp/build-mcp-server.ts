@@ -1,0 +1,65 @@
+import { Logger } from '@nestjs/common';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { SERVER_INFO, TOOLS, type ToolName } from '#contracts';
+import { DomainError } from '#domain';
+import { QueryError } from '../read/session-queries.js';
+import { WriteUnavailable } from '../write/session-writer.js';
+import { McpConnection, NoSessionGiven } from './mcp-connection.js';
+import { getSession } from './tools/get-session.tool.js';
+import { recordSessionFinish } from './tools/record-session-finish.tool.js';
+import { recordSessionStart } from './tools/record-session-start.tool.js';
+import { recordTestOutcome } from './tools/record-test-outcome.tool.js';
+import type { ToolDeps, ToolHandler } from './tools/tool.js';
+
+const HANDLERS: { [N in ToolName]: ToolHandler<N> } = {
+  record_session_start: recordSessionStart,
+  record_test_outcome: recordTestOutcome,
+  record_session_finish: recordSessionFinish,
+  get_session: getSession,
+};
+
+const log = new Logger('McpTools');
+
+/** An MCP server for one connection, with every tool of the contracts; the caller attaches a transport. */
+export function buildMcpServer(connection: McpConnection, deps: ToolDeps): McpServer {
+  const server = new McpServer(
+    { name: SERVER_INFO.name, version: SERVER_INFO.version },
+    { instructions: SERVER_INFO.instructions, capabilities: { tools: {} } },
+  );
+  for (const name of Object.keys(TOOLS) as ToolName[]) register(server, name, connection, deps);
+  server.server.oninitialized = () => connection.identifyClient(server.server.getClientVersion());
+  return server;
+}
+
+function register<N extends ToolName>(server: McpServer, name: N, connection: McpConnection, deps: ToolDeps): void {
+  const tool = TOOLS[name];
+  const handler = HANDLERS[name] as ToolHandler<ToolName>;
+  server.registerTool(
+    name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.input,
+      outputSchema: tool.output,
+      annotations: tool.annotations,
+    },
+    async (args: unknown): Promise<CallToolResult> => {
+      try {
+        const output = await handler(args as never, connection, deps);
+        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output as Record<string, unknown> };
+      } catch (error) {
+        return toolError(name, error);
+      }
+    },
+  );
+}
+
+/** A refused or failed call: an isError result whose text starts with the stable code. */
+function toolError(tool: ToolName, error: unknown): CallToolResult {
+  const known =
+    error instanceof DomainError || error instanceof NoSessionGiven || error instanceof QueryError || error instanceof WriteUnavailable;
+  if (!known) log.error(`${tool} failed`, error instanceof Error ? error.stack : String(error));
+  const text = known ? `[${error.code}] ${error.message}` : `[INTERNAL] ${tool} failed: ${String(error)}`;
+  return { content: [{ type: 'text', text }], isError: true };
+}

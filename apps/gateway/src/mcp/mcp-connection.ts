@@ -1,0 +1,50 @@
+import type { Actor } from '#contracts';
+
+/** The calls of one MCP connection carry no session_id beyond its first start: this says which. */
+export class NoSessionGiven extends Error {
+  readonly code = 'NO_SESSION';
+  constructor() {
+    super('session_id is required: no session was started on this MCP connection (call record_session_start first, or pass session_id).');
+  }
+}
+
+/** Sessions whose last write sequence one connection remembers, for reading its own writes. */
+const REMEMBERED_WRITES = 1000;
+
+/** What the gateway knows of one MCP connection: who calls, and what it wrote. */
+export class McpConnection {
+  readonly actor: Actor;
+  private lastStarted?: string;
+  private readonly lastWrites = new Map<string, number>();
+
+  constructor(agent: string, via: string) {
+    this.actor = { agent, via };
+  }
+
+  identifyClient(client: { name: string; version: string } | undefined): void {
+    if (client) this.actor.client = `${client.name}/${client.version}`.slice(0, 200);
+  }
+
+  /** The given session, else the one last started on this connection. */
+  sessionFor(given: string | undefined): string {
+    const sessionId = given ?? this.lastStarted;
+    if (sessionId === undefined) throw new NoSessionGiven();
+    return sessionId;
+  }
+
+  started(sessionId: string): void {
+    this.lastStarted = sessionId;
+  }
+
+  wrote(sessionId: string, seq: number): void {
+    const latest = Math.max(seq, this.lastWrites.get(sessionId) ?? 0);
+    this.lastWrites.delete(sessionId);
+    this.lastWrites.set(sessionId, latest);
+    if (this.lastWrites.size > REMEMBERED_WRITES) this.lastWrites.delete(this.lastWrites.keys().next().value!);
+  }
+
+  /** Stream sequence of this connection's last write to the session, if it wrote one. */
+  lastWriteTo(sessionId: string): number | undefined {
+    return this.lastWrites.get(sessionId);
+  }
+}

@@ -1,0 +1,12 @@
+import type { Provider } from '@nestjs/common';
+import { SessionQueries } from '../read/session-queries.js';
+import { SessionWriter } from '../write/session-writer.js';
+import type { ToolDeps } from './tools/tool.js';
+
+export const TOOL_DEPS = Symbol('ToolDeps');
+
+export const toolDepsProvider: Provider = {
+  provide: TOOL_DEPS,
+  inject: [SessionWriter, SessionQueries],
+  useFactory: (writer: SessionWriter, queries: SessionQueries): ToolDeps => ({ writer, queries, now: () => new Date() }),
+};

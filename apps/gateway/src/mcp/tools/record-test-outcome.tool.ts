@@ -1,0 +1,15 @@
+import type { ToolHandler } from './tool.js';
+
+export const recordTestOutcome: ToolHandler<'record_test_outcome'> = async (args, connection, { writer, now }) => {
+  const { session_id: given, ...outcome } = args;
+  const sessionId = connection.sessionFor(given);
+  const { seq, duplicate } = await writer.execute({
+    type: 'RecordOutcome',
+    sessionId,
+    actor: connection.actor,
+    at: now().toISOString(),
+    outcome,
+  });
+  connection.wrote(sessionId, seq);
+  return { session_id: sessionId, nodeid: outcome.nodeid, seq, duplicate };
+};

@@ -1,0 +1,36 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { GatewayEnv } from '../gateway.env.js';
+import { buildMcpServer } from '../mcp/build-mcp-server.js';
+import { McpConnection } from '../mcp/mcp-connection.js';
+import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
+import type { ToolDeps } from '../mcp/tools/tool.js';
+
+/** MCP over this process's stdin/stdout: one connection, whose end ends the process. */
+@Injectable()
+export class McpStdioServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private server?: McpServer;
+  private ended!: () => void;
+  /** Resolves when the client closes stdin. */
+  readonly closed = new Promise<void>((resolve) => (this.ended = resolve));
+
+  constructor(
+    private readonly config: ConfigService<GatewayEnv, true>,
+    @Inject(TOOL_DEPS) private readonly deps: ToolDeps,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.server = buildMcpServer(new McpConnection(this.config.get('GATEWAY_AGENT', { infer: true }), 'stdio'), this.deps);
+    const transport = new StdioServerTransport();
+    transport.onclose = () => this.ended();
+    process.stdin.once('end', () => this.ended());
+    await this.server.connect(transport);
+    new Logger('McpStdio').log('MCP on stdio');
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server?.close();
+  }
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SessionView } from '#contracts';
+import { NATS_CONNECTION, openSessionsBucket } from '#nats';
+import type { ProjectorEnv } from './projector.env.js';
+
+/** A view and the KV revision it was read or written at (0: not in the bucket). */
+export interface StoredView {
+  view: SessionView | null;
+  revision: number;
+}
+
+/** Another writer (a second projector, a rebuild) changed the view since it was read. */
+export class ViewConflict extends Error {}
+
+/** JetStream's answers when the expected last sequence (the KV revision) no longer holds. */
+const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
+
+/**
+ * Session views in NATS KV, written with compare-and-set on the revision. The views this projector
+ * wrote last are kept in memory, so a busy session costs one KV write per batch and no read.
+ */
+@Injectable()
+export class SessionViewStore implements OnModuleInit {
+  private kv!: KV;
+  private readonly cache = new Map<string, StoredView>();
+  private readonly cacheSize: number;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly config: ConfigService<ProjectorEnv, true>,
+  ) {
+    this.cacheSize = config.get('VIEW_CACHE_SESSIONS', { infer: true });
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.kv = await openSessionsBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+  }
+
+  async load(sessionId: string): Promise<StoredView> {
+    const cached = this.cache.get(sessionId);
+    if (cached) return cached;
+    const entry = await this.kv.get(sessionId);
+    if (!entry || entry.operation !== 'PUT') return { view: null, revision: entry?.revision ?? 0 };
+    return { view: entry.json<SessionView>(), revision: entry.revision };
+  }
+
+  /** Stores `view` if the bucket still holds `expected`; throws {@link ViewConflict} otherwise. */
+  async save(sessionId: string, view: SessionView, expected: StoredView): Promise<void> {
+    const data = JSON.stringify(view);
+    try {
+      const revision =
+        expected.revision === 0
+          ? await this.kv.create(sessionId, data)
+          : await this.kv.update(sessionId, data, expected.revision);
+      this.remember(sessionId, { view, revision });
+    } catch (error) {
+      this.cache.delete(sessionId);
+      if (error instanceof JetStreamApiError && WRONG_LAST_SEQUENCE.has(error.code)) throw new ViewConflict(error.message);
+      throw error;
+    }
+  }
+
+  /** Forgets what is cached, e.g. after a conflict, so the next load reads the bucket. */
+  forget(sessionId: string): void {
+    this.cache.delete(sessionId);
+  }
+
+  private remember(sessionId: string, stored: StoredView): void {
+    if (this.cacheSize === 0) return;
+    this.cache.delete(sessionId);
+    this.cache.set(sessionId, stored);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  }
+}

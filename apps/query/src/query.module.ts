@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { NatsModule } from '#nats';
+import { configModule } from '#platform';
+import { QueryEnv } from './query.env.js';
+import { SessionsController } from './sessions.controller.js';
+import { SessionsService } from './sessions.service.js';
+
+@Module({
+  imports: [configModule(QueryEnv), NatsModule.forRoot('mcp-pytest-query')],
+  controllers: [SessionsController],
+  providers: [SessionsService],
+})
+export class QueryModule {}

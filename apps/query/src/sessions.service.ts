@@ -1,0 +1,63 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { RpcException } from '@nestjs/microservices';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { changeSubject, QUERY_ERRORS, type GetSessionRequest, type SessionChangeNotice, type SessionView } from '#contracts';
+import { NATS_CONNECTION, openSessionsBucket } from '#nats';
+import type { QueryEnv } from './query.env.js';
+
+/** Reads session views from the read-model bucket. */
+@Injectable()
+export class SessionsService implements OnModuleInit {
+  private kv!: KV;
+  private readonly waitMs: number;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly config: ConfigService<QueryEnv, true>,
+  ) {
+    this.waitMs = config.get('READ_WAIT_MS', { infer: true });
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.kv = await openSessionsBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+  }
+
+  /** The session's view; with `min_seq`, once it holds that stream sequence (or the wait runs out). */
+  async get({ session_id, min_seq }: GetSessionRequest): Promise<SessionView> {
+    let view = await this.read(session_id);
+    if (min_seq !== undefined && (view?.last_seq ?? 0) < min_seq) view = await this.waitFor(session_id, min_seq);
+    if (view) return view;
+    throw new RpcException({
+      code: QUERY_ERRORS.notFound,
+      message:
+        min_seq === undefined
+          ? `Session "${session_id}" not found.`
+          : `Session "${session_id}" is not in the read models yet: the projector has not folded sequence ${min_seq} within ${this.waitMs} ms.`,
+    });
+  }
+
+  private async read(sessionId: string): Promise<SessionView | null> {
+    const entry = await this.kv.get(sessionId);
+    return entry?.operation === 'PUT' ? entry.json<SessionView>() : null;
+  }
+
+  /** Waits for the projector's change notice that covers `minSeq`, then reads again. */
+  private async waitFor(sessionId: string, minSeq: number): Promise<SessionView | null> {
+    const notices = this.nc.subscribe(changeSubject(sessionId));
+    const timer = setTimeout(() => notices.unsubscribe(), this.waitMs);
+    try {
+      // Read after subscribing, so a change between the first read and the subscription is not missed.
+      const view = await this.read(sessionId);
+      if ((view?.last_seq ?? 0) >= minSeq) return view;
+      for await (const msg of notices) {
+        if (msg.json<SessionChangeNotice>().last_seq >= minSeq) break;
+      }
+      return await this.read(sessionId);
+    } finally {
+      clearTimeout(timer);
+      notices.unsubscribe();
+    }
+  }
+}

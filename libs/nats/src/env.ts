@@ -1,0 +1,8 @@
+import { z } from 'zod';
+
+/** Environment settings every app reads; each app extends this with its own. */
+export const NatsEnv = z.object({
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server(s), comma-separated.'),
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1).describe('Replicas of the stream and buckets (a NATS cluster).'),
+});
+export type NatsEnv = z.infer<typeof NatsEnv>;

@@ -1,0 +1,77 @@
+import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from './connect.js';
+import type { NatsEnv } from './env.js';
+
+export const NATS_CONNECTION = Symbol('NatsConnection');
+export const JETSTREAM = Symbol('JetStreamClient');
+export const JETSTREAM_MANAGER = Symbol('JetStreamManager');
+
+/** Whether NATS is reachable right now, from the connection's own status events. */
+@Injectable()
+export class NatsHealth {
+  private connected = true;
+
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {
+    void this.follow();
+  }
+
+  get isConnected(): boolean {
+    return this.connected && !this.nc.isClosed();
+  }
+
+  private async follow(): Promise<void> {
+    const log = new Logger('NATS');
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        log.warn(`disconnected from ${status.server}; reconnecting`);
+      } else if (status.type === 'reconnect') {
+        this.connected = true;
+        log.log(`reconnected to ${status.server}`);
+      }
+    }
+  }
+}
+
+/** Drains the connection last, after the apps' own shutdown hooks stopped using it. */
+@Injectable()
+class NatsDrain implements OnApplicationShutdown {
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.nc.isClosed()) await this.nc.drain();
+  }
+}
+
+/** One NATS connection per app, with JetStream clients over it. */
+@Global()
+@Module({})
+export class NatsModule {
+  static forRoot(clientName: string): DynamicModule {
+    return {
+      module: NatsModule,
+      providers: [
+        {
+          provide: NATS_CONNECTION,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<NatsEnv, true>) => {
+            const log = new Logger('NATS');
+            return connectNats({ url: config.get('NATS_URL', { infer: true }), name: clientName, log: (m) => log.log(m) });
+          },
+        },
+        { provide: JETSTREAM, inject: [NATS_CONNECTION], useFactory: (nc: NatsConnection): JetStreamClient => jetstream(nc) },
+        {
+          provide: JETSTREAM_MANAGER,
+          inject: [NATS_CONNECTION],
+          useFactory: (nc: NatsConnection): Promise<JetStreamManager> => jetstreamManager(nc),
+        },
+        NatsHealth,
+        NatsDrain,
+      ],
+      exports: [NATS_CONNECTION, JETSTREAM, JETSTREAM_MANAGER, NatsHealth],
+    };
+  }
+}

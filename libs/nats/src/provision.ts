@@ -1,0 +1,87 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EVENTS_STREAM, EVENTS_SUBJECTS, SESSIONS_BUCKET, SESSION_PROJECTOR_DURABLE } from '#contracts';
+
+/** How retries of one write are recognised by `Nats-Msg-Id`. */
+const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
+const STREAM_EXISTS = 10058;
+
+export interface StoreOptions {
+  replicas: number;
+}
+
+/**
+ * The event log: file-backed, kept for ever, one subject per session, direct gets enabled for the
+ * write side's "last event of this session" reads. Created once; an existing stream is updated to
+ * this configuration.
+ */
+export async function ensureEventStream(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: EVENTS_STREAM,
+    subjects: [EVENTS_SUBJECTS],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    num_replicas: replicas,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+    allow_direct: true,
+    max_msg_size: 1024 * 1024,
+  };
+  try {
+    await jsm.streams.add(config);
+  } catch (error) {
+    // Another app created it first, or it exists from an earlier start: bring it to this configuration.
+    if (!(error instanceof JetStreamApiError) || error.code !== STREAM_EXISTS) throw error;
+    const { config: current } = await jsm.streams.info(EVENTS_STREAM);
+    await jsm.streams.update(EVENTS_STREAM, { ...current, ...config });
+  }
+}
+
+/** The bucket of session views (history 1: a view is rebuilt from the log, not from its past values). */
+export function openSessionsBucket(nc: NatsConnection, { replicas }: StoreOptions): Promise<KV> {
+  return new Kvm(nc).create(SESSIONS_BUCKET, { history: 1, replicas, storage: StorageType.File });
+}
+
+/** Deletes the bucket of session views, for a rebuild into a fresh one. */
+export async function deleteSessionsBucket(jsm: JetStreamManager): Promise<void> {
+  await deleteIfPresent(() => jsm.streams.delete(`KV_${SESSIONS_BUCKET}`));
+}
+
+/**
+ * The projector's durable pull consumer over every session subject, from the first event. Acks are
+ * explicit, so an event is redelivered until its view is stored.
+ */
+export async function ensureProjectorConsumer(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
+  await jsm.consumers.add(EVENTS_STREAM, {
+    durable_name: SESSION_PROJECTOR_DURABLE,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: EVENTS_SUBJECTS,
+    ack_wait: 30_000_000_000,
+    max_ack_pending: 20_000,
+    num_replicas: replicas,
+  });
+}
+
+export async function deleteProjectorConsumer(jsm: JetStreamManager): Promise<void> {
+  await deleteIfPresent(() => jsm.consumers.delete(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE));
+}
+
+async function deleteIfPresent(remove: () => Promise<unknown>): Promise<void> {
+  try {
+    await remove();
+  } catch (error) {
+    const notFound = error instanceof JetStreamApiError && (error.code === 10014 || error.code === 10059);
+    if (!notFound) throw error;
+  }
+}

@@ -1,0 +1,6 @@
+export * from './bootstrap.js';
+export * from './config.js';
+export * from './env.js';
+export * from './stderr-logger.js';
+export * from './plain-request.deserializer.js';
+export * from './zod-payload.pipe.js';
