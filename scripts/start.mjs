@@ -1,0 +1,85 @@
+// npm start: install what is missing, build, make sure NATS answers (starting a local nats-server with
+// JetStream under ./.data/ if none does), then run the projector, the query app and the gateway.
+// Ctrl-C stops them all, and the nats-server if this script started it.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, checkNode, ensureInstalled, fail, findNatsServer, INSTALL_NATS_HINT, probeNats, root, say } from './setup.mjs';
+
+checkNode();
+await ensureInstalled();
+say('building …');
+await build();
+
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const children = [];
+let stopping = false;
+
+const nats = await probeNats(natsUrl);
+if (nats.up && !nats.jetstream) fail(`The NATS server at ${natsUrl} (${nats.version}) has no JetStream: start it with -js.`);
+if (nats.up) say(`using NATS ${nats.version} at ${natsUrl}`);
+else await startLocalNats();
+
+const apps = [
+  ['projector', 'dist/apps/projector/src/main.js'],
+  ['query', 'dist/apps/query/src/main.js'],
+  ['gateway', 'dist/apps/gateway/src/main.js'],
+];
+for (const [name, entry] of apps) launch(name, process.execPath, [join(root, entry)]);
+say('running; Ctrl-C stops everything');
+
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+async function startLocalNats() {
+  const binary = findNatsServer();
+  const { hostname, port } = new URL(natsUrl.split(',')[0]);
+  const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname);
+  if (!binary || !local) fail(`Nothing answers at ${natsUrl}. ${local ? INSTALL_NATS_HINT : 'Start that server, or set NATS_URL.'}`);
+  const store = join(root, '.data', 'nats');
+  mkdirSync(store, { recursive: true });
+  launch('nats', binary, ['-js', '-a', hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/[[\]]/g, ''), '-p', port || '4222', '-sd', store]);
+  for (let i = 0; i < 50 && !(await probeNats(natsUrl)).up; i++) await new Promise((r) => setTimeout(r, 100));
+  if (!(await probeNats(natsUrl)).up) return stop(1, `the local nats-server did not come up at ${natsUrl}`);
+  say(`started a local nats-server at ${natsUrl}, JetStream storing under ./.data/nats`);
+}
+
+function launch(name, command, args) {
+  // Own process group: Ctrl-C reaches this script only, which then stops each child in order.
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, NATS_URL: natsUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const prefix = `[${name}] `.padEnd(12);
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream.on('data', (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      for (const line of lines) process.stdout.write(prefix + line + '\n');
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) stop(1, `${name} exited (${signal ?? code}); stopping the rest`);
+  });
+  children.push({ name, child });
+}
+
+/** Stops the apps first, then the nats-server they use (it was launched first). */
+async function stop(code, reason) {
+  if (stopping) return;
+  stopping = true;
+  if (reason) say(reason);
+  for (const { child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  say('stopped');
+  process.exit(code);
+}

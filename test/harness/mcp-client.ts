@@ -1,0 +1,57 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { distEntry } from './apps.js';
+
+/** The MCP SDK's own Client, over Streamable HTTP or stdio, with helpers for the tests' two cases. */
+export class McpTestClient {
+  /** Errors the transport reported (e.g. a stdout line that is not MCP). */
+  readonly transportErrors: Error[] = [];
+
+  private constructor(readonly client: Client) {
+    client.onerror = (error) => this.transportErrors.push(error);
+  }
+
+  static async http(url: URL, name = 'e2e-http'): Promise<McpTestClient> {
+    const client = new Client({ name, version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(url));
+    return new McpTestClient(client);
+  }
+
+  /** Starts a stdio gateway as MCP clients do (by default `node dist/apps/gateway/src/stdio.js`). */
+  static async stdio(
+    env: Record<string, string>,
+    { command = process.execPath, args = [distEntry('apps/gateway/src/stdio.js')], cwd }: { command?: string; args?: string[]; cwd?: string } = {},
+  ): Promise<McpTestClient> {
+    const client = new Client({ name: 'e2e-stdio', version: '1.0.0' });
+    const transport = new StdioClientTransport({ command, args, cwd, env: { ...process.env, NO_COLOR: '1', ...env } as Record<string, string>, stderr: 'pipe' });
+    const mcp = new McpTestClient(client);
+    await client.connect(transport);
+    return mcp;
+  }
+
+  async call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+    return (await this.client.callTool({ name, arguments: args })) as CallToolResult;
+  }
+
+  /** The structured answer of a call that must succeed. */
+  async ok<T = Record<string, any>>(name: string, args: Record<string, unknown>): Promise<T> {
+    const result = await this.call(name, args);
+    if (result.isError) throw new Error(`${name} failed: ${text(result)}`);
+    return result.structuredContent as T;
+  }
+
+  /** The error text of a call that must be refused. */
+  async refused(name: string, args: Record<string, unknown>): Promise<string> {
+    const result = await this.call(name, args);
+    if (!result.isError) throw new Error(`${name} was accepted: ${JSON.stringify(result.structuredContent)}`);
+    return text(result);
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+const text = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');

@@ -1,0 +1,56 @@
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { EVENTS_STREAM, eventSubject, parseEvent, type PytestEvent, type TestResult } from '#contracts';
+
+export interface StoredEvent {
+  seq: number;
+  event: PytestEvent;
+}
+
+/** The test's own NATS connection, to look at the stream and talk to the query app as any client would. */
+export class NatsProbe {
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+  ) {}
+
+  static async connect(url: string): Promise<NatsProbe> {
+    const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    return new NatsProbe(nc, await jetstreamManager(nc));
+  }
+
+  /** Messages in the event stream. */
+  async eventCount(): Promise<number> {
+    try {
+      return (await this.jsm.streams.info(EVENTS_STREAM)).state.messages;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The session's events, in stream order. */
+  async events(sessionId: string): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (let seq = 1; ; ) {
+      const msg = await this.jsm.direct.getMessage(EVENTS_STREAM, { next_by_subj: eventSubject(sessionId), seq });
+      if (!msg) return events;
+      events.push({ seq: msg.seq, event: parseEvent(msg.json()) });
+      seq = msg.seq + 1;
+    }
+  }
+
+  /** Every test result stored for the session. */
+  async results(sessionId: string): Promise<TestResult[]> {
+    return (await this.events(sessionId)).flatMap(({ event }) => (event.type === 'TestOutcomesRecorded' ? event.data.results : []));
+  }
+
+  /** A plain NATS request with a JSON body, answered JSON. */
+  async request<T = unknown>(subject: string, body: unknown, timeout = 5000): Promise<T> {
+    const reply = await this.nc.request(subject, JSON.stringify(body), { timeout });
+    return reply.json<T>();
+  }
+
+  close(): Promise<void> {
+    return this.nc.close();
+  }
+}

@@ -1,0 +1,45 @@
+import { App } from './apps.js';
+import { NatsServer } from './nats-server.js';
+import { NatsProbe } from './nats-probe.js';
+
+/** A whole system for one suite: its own nats-server, the projector, the query app and N gateways. */
+export class System {
+  private constructor(
+    readonly nats: NatsServer,
+    readonly projector: App,
+    readonly query: App,
+    readonly gateways: App[],
+    readonly probe: NatsProbe,
+  ) {}
+
+  static async start({ gateways = 1, env = {} }: { gateways?: number; env?: Record<string, string> } = {}): Promise<System> {
+    const nats = await NatsServer.start();
+    const appEnv = { NATS_URL: nats.url, ...env };
+    const [projector, query, ...gatewayApps] = await Promise.all([
+      App.start('projector', appEnv),
+      App.start('query', appEnv),
+      ...Array.from({ length: gateways }, () => App.start('gateway', appEnv)),
+    ]);
+    return new System(nats, projector!, query!, gatewayApps, await NatsProbe.connect(nats.url));
+  }
+
+  get gateway(): App {
+    return this.gateways[0]!;
+  }
+
+  /** Environment for another process of this system (e.g. a stdio gateway). */
+  get env(): Record<string, string> {
+    return { NATS_URL: this.nats.url };
+  }
+
+  /** Logs of every app, for a failing test's message. */
+  get logs(): string {
+    return [this.projector, this.query, ...this.gateways].map((a) => `--- ${a.name}\n${a.proc.logs}`).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    await this.probe.close();
+    await Promise.all([...this.gateways, this.query, this.projector].map((app) => app.stop()));
+    await this.nats.dispose();
+  }
+}
