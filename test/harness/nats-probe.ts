@@ -19,6 +19,21 @@ export class NatsProbe {
     return new NatsProbe(nc, await jetstreamManager(nc));
   }
 
+  /**
+   * Resolves once requests get through again after a server restart: a request sent while the
+   * connection is down is lost, not resent, so tests wait for this first.
+   */
+  async reconnected(): Promise<void> {
+    for (;;) {
+      try {
+        await this.nc.request('$JS.API.INFO', '', { timeout: 500 });
+        return;
+      } catch {
+        // not back yet
+      }
+    }
+  }
+
   /** Messages in the event stream. */
   async eventCount(): Promise<number> {
     try {

@@ -6,6 +6,7 @@ export const GatewayEnv = NatsEnv.extend({
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port of the Streamable HTTP endpoint.'),
   GATEWAY_AGENT: z.string().min(1).max(128).default('local').describe('Agent name written into events as their actor.'),
   MCP_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30).describe('An MCP session unused this long is closed.'),
+  WRITE_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a write waits for JetStream to acknowledge it.'),
   QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a read waits for the query app.'),
   WRITE_CACHE_RESULTS: z.coerce
     .number()

@@ -5,9 +5,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   changeSubject,
   EVENTS_STREAM,
+  eventSubject,
   parseEvent,
   SESSION_PROJECTOR_DURABLE,
   sessionIdOfSubject,
+  type PytestEvent,
   type SessionChangeNotice,
   type SessionView,
 } from '#contracts';
@@ -16,7 +18,7 @@ import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGE
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
 
-/** An event whose predecessor is not folded yet comes back after this delay. */
+/** An event whose predecessor cannot be read yet comes back after this delay. */
 const GAP_RETRY_MS = 500;
 /** Reload-and-refold rounds when another writer changed a view meanwhile. */
 const CONFLICT_ROUNDS = 5;
@@ -83,7 +85,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     try {
       for (let round = 1; ; round++) {
         const stored = await this.views.load(sessionId);
-        const { view, gaps, invalid } = this.fold(stored, msgs);
+        const { view, gaps, invalid } = await this.fold(sessionId, stored, msgs);
         try {
           if (view !== stored.view) {
             await this.views.save(sessionId, view!, stored);
@@ -107,26 +109,53 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     }
   }
 
-  /** Folds the messages into the view; says which wait for an earlier event and which are no events at all. */
-  private fold(stored: StoredView, msgs: JsMsg[]) {
+  /**
+   * Folds the messages into the view. An event whose predecessors are not folded yet (they were
+   * delivered to a projector that died before acking) has them read from the stream first.
+   * Says which messages still wait for an earlier event, and which are no events at all.
+   */
+  private async fold(sessionId: string, stored: StoredView, msgs: JsMsg[]) {
     let view = stored.view;
     const gaps = new Set<JsMsg>();
     const invalid = new Set<JsMsg>();
     for (const msg of msgs) {
-      let event;
-      try {
-        event = parseEvent(msg.json());
-      } catch (error) {
-        // Nothing the gateway writes fails here; a message put in by other means is set aside, loudly.
-        this.log.error(`stream sequence ${msg.seq} is not a valid event and is skipped: ${(error as Error).message}`);
+      const event = this.parse(msg);
+      if (!event) {
         invalid.add(msg);
         continue;
       }
-      const projection = projectSession(view, event, msg.seq);
+      let projection = projectSession(view, event, msg.seq);
+      if (projection.kind === 'gap') {
+        view = await this.foldFromStream(sessionId, view, msg.seq);
+        projection = projectSession(view, event, msg.seq);
+      }
       if (projection.kind === 'applied') view = projection.view;
       else if (projection.kind === 'gap') gaps.add(msg);
     }
     return { view, gaps, invalid };
+  }
+
+  /** Folds the session's events stored after the view and before `beforeSeq`, straight from the stream. */
+  private async foldFromStream(sessionId: string, view: SessionView | null, beforeSeq: number): Promise<SessionView | null> {
+    const subject = eventSubject(sessionId);
+    for (let seq = (view?.last_seq ?? 0) + 1; seq < beforeSeq; ) {
+      const stored = await this.jsm.direct.getMessage(EVENTS_STREAM, { next_by_subj: subject, seq });
+      if (!stored || stored.seq >= beforeSeq) break;
+      const projection = projectSession(view, parseEvent(stored.json()), stored.seq);
+      if (projection.kind === 'applied') view = projection.view;
+      seq = stored.seq + 1;
+    }
+    return view;
+  }
+
+  private parse(msg: JsMsg): PytestEvent | undefined {
+    try {
+      return parseEvent(msg.json());
+    } catch (error) {
+      // Nothing the gateway writes fails here; a message put in by other means is set aside, loudly.
+      this.log.error(`stream sequence ${msg.seq} is not a valid event and is skipped: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   private notify(view: SessionView): void {

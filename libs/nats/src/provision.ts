@@ -67,7 +67,7 @@ export async function ensureProjectorConsumer(jsm: JetStreamManager, { replicas 
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: EVENTS_SUBJECTS,
-    ack_wait: 30_000_000_000,
+    ack_wait: 10_000_000_000,
     max_ack_pending: 20_000,
     num_replicas: replicas,
   });

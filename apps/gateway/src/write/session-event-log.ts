@@ -4,7 +4,7 @@ import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type Pu
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { EVENTS_STREAM, eventSubject, parseEvent, type PytestEvent } from '#contracts';
 import { evolve, type SessionState } from '#domain';
-import { ensureEventStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
+import { ensureEventStream, JETSTREAM, JETSTREAM_MANAGER, NatsHealth } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 
 /** JetStream's err_code when `expect.lastSubjectSequence` no longer holds: another write came first. */
@@ -15,11 +15,16 @@ export class WrongLastSequence extends Error {}
 /** The write side's view of the stream: append a session's next event, read a session's events. */
 @Injectable()
 export class SessionEventLog implements OnModuleInit {
+  private readonly timeout: number;
+
   constructor(
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    private readonly health: NatsHealth,
     private readonly config: ConfigService<GatewayEnv, true>,
-  ) {}
+  ) {
+    this.timeout = config.get('WRITE_TIMEOUT_MS', { infer: true });
+  }
 
   onModuleInit(): Promise<void> {
     return ensureEventStream(this.jsm, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
@@ -27,17 +32,19 @@ export class SessionEventLog implements OnModuleInit {
 
   /**
    * Appends `event` if the session's last event is still at `lastSeq` (0: the session has none).
-   * The event id is its `Nats-Msg-Id`, so publishing it again after a lost ack stores it once.
+   * The event id is its `Nats-Msg-Id`: when an ack is lost while the connection stays up, the same
+   * event is published once more and stored once.
    */
   async append(event: PytestEvent, lastSeq: number): Promise<PubAck> {
     const publish = () =>
       this.js.publish(eventSubject(event.sessionId), JSON.stringify(event), {
         msgID: event.id,
         expect: { lastSubjectSequence: lastSeq },
+        timeout: this.timeout,
       });
     try {
       return await publish().catch((error: unknown) => {
-        if (!(error instanceof natsErrors.TimeoutError)) throw error;
+        if (!(error instanceof natsErrors.TimeoutError) || !this.health.isConnected) throw error;
         return publish();
       });
     } catch (error) {

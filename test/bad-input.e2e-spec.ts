@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { McpTestClient } from './harness/mcp-client.js';
+import { System } from './harness/system.js';
+
+let system: System;
+let client: McpTestClient;
+const environment = { os: 'Linux', python_version: '3.13.1' };
+const summary = { total_tests: 0, passed: 0, failed: 0, skipped: 0, exitstatus: 5 };
+const outcome = { nodeid: 'tests/test_a.py::test_a', outcome: 'passed', duration: 0.1 };
+
+beforeAll(async () => {
+  system = await System.start();
+  client = await McpTestClient.http(system.gateway.mcpUrl);
+});
+afterAll(async () => {
+  await client?.close();
+  await system?.stop();
+});
+
+/** Expects every call to be refused with a message matching its pattern, and the stream to stay as it was. */
+async function expectRefusedWithoutWrites(cases: Array<[string, Record<string, unknown>, RegExp]>) {
+  const before = await system.probe.eventCount();
+  for (const [tool, args, message] of cases) {
+    expect(await client.refused(tool, args), `${tool} ${JSON.stringify(args).slice(0, 120)}`).toMatch(message);
+  }
+  expect(await system.probe.eventCount()).toBe(before);
+}
+
+describe('bad input is refused with a clear error, and nothing is written', () => {
+  it('refuses arguments that break the schema, naming the field and the rule', async () => {
+    await client.ok('record_session_start', { session_id: 'bad-input', environment });
+    await expectRefusedWithoutWrites([
+      ['record_session_start', {}, /environment/],
+      ['record_session_start', { environment: { os: 'Linux' } }, /python_version/],
+      ['record_session_start', { environment: 'Linux 3.13' }, /environment/],
+      ['record_session_start', { environment, session_id: 'has spaces' }, /may contain only letters, digits, "_" and "-" at session_id/],
+      ['record_session_start', { environment, session_id: 'x'.repeat(129) }, /at most 128 characters at session_id/],
+      ['record_session_start', { environment, labels: { team: 7 } }, /labels\.team/],
+      ['record_session_start', { environment, ci: { provider: 'gh', colour: 'red' } }, /Unrecognized key.*colour/],
+      ['record_test_outcome', { ...outcome, outcome: 'flaky' }, /Invalid option.*at outcome/],
+      ['record_test_outcome', { ...outcome, duration: -0.5 }, /must be a non-negative number of seconds at duration/],
+      ['record_test_outcome', { ...outcome, duration: 'fast' }, /must be a number of seconds at duration/],
+      ['record_test_outcome', { ...outcome, nodeid: '' }, /must not be empty at nodeid/],
+      ['record_test_outcome', { ...outcome, nodeid: 'n'.repeat(5000) }, /at most 4096 characters at nodeid/],
+      ['record_test_outcome', { outcome: 'passed', duration: 1 }, /at nodeid/],
+      ['record_test_outcome', { ...outcome, when: 'during' }, /Invalid option.*at when/],
+      ['record_test_outcome', { ...outcome, attempt: 0 }, /must be 1 or more at attempt/],
+      ['record_test_outcome', { ...outcome, error: 42 }, /at error/],
+      ['record_test_outcome', { ...outcome, sesion_id: 'bad-input' }, /Unrecognized key.*sesion_id/],
+      ['record_session_finish', { summary: { ...summary, passed: -1 } }, /must not be negative at summary\.passed/],
+      ['record_session_finish', { summary: { ...summary, exitstatus: 'ok' } }, /must be an integer exit status at summary\.exitstatus/],
+      ['record_session_finish', {}, /at summary/],
+      ['get_session', { session_id: 'a.b' }, /at session_id/],
+    ]);
+  });
+
+  it('refuses what the session rules forbid', async () => {
+    await client.ok('record_session_start', { session_id: 'rules', environment });
+    await client.ok('record_test_outcome', { ...outcome, session_id: 'rules' });
+    await client.ok('record_session_finish', { session_id: 'rules', summary });
+    await expectRefusedWithoutWrites([
+      ['record_test_outcome', { ...outcome, session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Session "never-started" does not exist/],
+      ['record_session_finish', { session_id: 'never-started', summary }, /^\[SESSION_NOT_FOUND\]/],
+      ['record_session_start', { session_id: 'rules', environment: { ...environment, os: 'Darwin' } }, /^\[SESSION_ID_CONFLICT\]/],
+      ['record_test_outcome', { ...outcome, session_id: 'rules', nodeid: 'tests/test_late.py::t' }, /^\[SESSION_FINISHED\]/],
+      ['record_test_outcome', { ...outcome, session_id: 'rules', outcome: 'failed' }, /^\[OUTCOME_CONFLICT\].*attempt: 2/],
+      ['record_session_finish', { session_id: 'rules', summary: { ...summary, exitstatus: 0 } }, /^\[SESSION_ALREADY_FINISHED\]/],
+      ['get_session', { session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Session "never-started" not found/],
+    ]);
+  });
+
+  it('refuses calls without a session on a connection that started none', async () => {
+    const fresh = await McpTestClient.http(system.gateway.mcpUrl);
+    try {
+      const before = await system.probe.eventCount();
+      expect(await fresh.refused('record_test_outcome', outcome)).toMatch(/^\[NO_SESSION\] session_id is required/);
+      expect(await fresh.refused('record_session_finish', { summary })).toMatch(/^\[NO_SESSION\]/);
+      expect(await fresh.refused('get_session', {})).toMatch(/^\[NO_SESSION\]/);
+      expect(await system.probe.eventCount()).toBe(before);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('answers malformed HTTP requests with JSON-RPC errors', async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(system.gateway.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body,
+      });
+    const notJson = await post('{"jsonrpc": ');
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json()).error.code).toBe(-32700);
+    const noSession = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+    expect(noSession.status).toBe(400);
+    const unknownSession = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), { 'mcp-session-id': 'nope' });
+    expect(unknownSession.status).toBe(404);
+    const tooLarge = await post(JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }));
+    expect(tooLarge.status).toBe(413);
+    expect((await fetch(new URL('/elsewhere', system.gateway.mcpUrl))).status).toBe(404);
+  });
+});
