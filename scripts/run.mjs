@@ -1,4 +1,4 @@
-// `node scripts/run.mjs <entry under dist/> [args…]`: installs and builds if needed (progress on stderr),
+// `node scripts/run.mjs <file> [args…]` (a path from the project root, usually under dist/): installs and builds if needed (progress on stderr),
 // then runs the entry in this process. The stdio gateway, the rebuild and the benchmark start this way;
 // stdout stays the entry's own (for the stdio gateway: MCP and nothing else).
 import { pathToFileURL } from 'node:url';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { build, checkNode, ensureInstalled, fail, root } from './setup.mjs';
 
 const [entry, ...rest] = process.argv.slice(2);
-if (!entry) fail('usage: node scripts/run.mjs <entry under dist/> [args…]');
+if (!entry) fail('usage: node scripts/run.mjs <file, e.g. dist/apps/projector/src/rebuild.js> [args…]');
 checkNode();
 await ensureInstalled();
 await build();

@@ -4,3 +4,4 @@ export * from './fields.js';
 export * from './events.js';
 export * from './views.js';
 export * from './tools.js';
+export * from './json-schemas.js';

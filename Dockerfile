@@ -1,0 +1,20 @@
+# The three apps share one image; docker-compose.yml picks the entry point of each.
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY apps apps
+COPY libs libs
+COPY bench bench
+COPY test/harness test/harness
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production NO_COLOR=1
+COPY package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+USER node
+CMD ["node", "dist/apps/gateway/src/main.js"]
