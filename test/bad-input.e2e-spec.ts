@@ -1,34 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { McpTestClient } from './harness/mcp-client.js';
-import { System } from './harness/system.js';
+import { useSystem } from './harness/use-system.js';
 
-let system: System;
-let client: McpTestClient;
 const environment = { os: 'Linux', python_version: '3.13.1' };
 const summary = { total_tests: 0, passed: 0, failed: 0, skipped: 0, exitstatus: 5 };
 const outcome = { nodeid: 'tests/test_a.py::test_a', outcome: 'passed', duration: 0.1 };
 
-beforeAll(async () => {
-  system = await System.start();
-  client = await McpTestClient.http(system.gateway.mcpUrl);
-});
-afterAll(async () => {
-  await client?.close();
-  await system?.stop();
-});
+const suite = useSystem();
 
 /** Expects every call to be refused with a message matching its pattern, and the stream to stay as it was. */
 async function expectRefusedWithoutWrites(cases: Array<[string, Record<string, unknown>, RegExp]>) {
-  const before = await system.probe.eventCount();
+  const before = await suite.system.probe.eventCount();
   for (const [tool, args, message] of cases) {
-    expect(await client.refused(tool, args), `${tool} ${JSON.stringify(args).slice(0, 120)}`).toMatch(message);
+    expect(await suite.client.refused(tool, args), `${tool} ${JSON.stringify(args).slice(0, 120)}`).toMatch(message);
   }
-  expect(await system.probe.eventCount()).toBe(before);
+  expect(await suite.system.probe.eventCount()).toBe(before);
 }
 
 describe('bad input is refused with a clear error, and nothing is written', () => {
   it('refuses arguments that break the schema, naming the field and the rule', async () => {
-    await client.ok('record_session_start', { session_id: 'bad-input', environment });
+    await suite.client.ok('record_session_start', { session_id: 'bad-input', environment });
     await expectRefusedWithoutWrites([
       ['record_session_start', {}, /environment/],
       ['record_session_start', { environment: { os: 'Linux' } }, /python_version/],
@@ -55,9 +46,9 @@ describe('bad input is refused with a clear error, and nothing is written', () =
   });
 
   it('refuses what the session rules forbid', async () => {
-    await client.ok('record_session_start', { session_id: 'rules', environment });
-    await client.ok('record_test_outcome', { ...outcome, session_id: 'rules' });
-    await client.ok('record_session_finish', { session_id: 'rules', summary });
+    await suite.client.ok('record_session_start', { session_id: 'rules', environment });
+    await suite.client.ok('record_test_outcome', { ...outcome, session_id: 'rules' });
+    await suite.client.ok('record_session_finish', { session_id: 'rules', summary });
     await expectRefusedWithoutWrites([
       ['record_test_outcome', { ...outcome, session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Session "never-started" does not exist/],
       ['record_session_finish', { session_id: 'never-started', summary }, /^\[SESSION_NOT_FOUND\]/],
@@ -70,13 +61,13 @@ describe('bad input is refused with a clear error, and nothing is written', () =
   });
 
   it('refuses calls without a session on a connection that started none', async () => {
-    const fresh = await McpTestClient.http(system.gateway.mcpUrl);
+    const fresh = await McpTestClient.http(suite.system.gateway.mcpUrl);
     try {
-      const before = await system.probe.eventCount();
+      const before = await suite.system.probe.eventCount();
       expect(await fresh.refused('record_test_outcome', outcome)).toMatch(/^\[NO_SESSION\] session_id is required/);
       expect(await fresh.refused('record_session_finish', { summary })).toMatch(/^\[NO_SESSION\]/);
       expect(await fresh.refused('get_session', {})).toMatch(/^\[NO_SESSION\]/);
-      expect(await system.probe.eventCount()).toBe(before);
+      expect(await suite.system.probe.eventCount()).toBe(before);
     } finally {
       await fresh.close();
     }
@@ -84,20 +75,20 @@ describe('bad input is refused with a clear error, and nothing is written', () =
 
   it('answers malformed HTTP requests with JSON-RPC errors', async () => {
     const post = (body: string, headers: Record<string, string> = {}) =>
-      fetch(system.gateway.mcpUrl, {
+      fetch(suite.system.gateway.mcpUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
         body,
       });
     const notJson = await post('{"jsonrpc": ');
     expect(notJson.status).toBe(400);
-    expect((await notJson.json()).error.code).toBe(-32700);
+    expect(((await notJson.json()) as { error: { code: number } }).error.code).toBe(-32700);
     const noSession = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
     expect(noSession.status).toBe(400);
     const unknownSession = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), { 'mcp-session-id': 'nope' });
     expect(unknownSession.status).toBe(404);
     const tooLarge = await post(JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }));
     expect(tooLarge.status).toBe(413);
-    expect((await fetch(new URL('/elsewhere', system.gateway.mcpUrl))).status).toBe(404);
+    expect((await fetch(new URL('/elsewhere', suite.system.gateway.mcpUrl))).status).toBe(404);
   });
 });

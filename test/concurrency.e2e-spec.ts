@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { McpTestClient } from './harness/mcp-client.js';
-import { System } from './harness/system.js';
+import { useSystem } from './harness/use-system.js';
 
-let system: System;
 const environment = { os: 'Linux', python_version: '3.13.1' };
 const OUTCOMES = ['passed', 'failed', 'skipped', 'error', 'xfailed', 'xpassed'] as const;
 
-beforeAll(async () => {
-  system = await System.start({ gateways: 2 });
-});
-afterAll(async () => {
-  await system?.stop();
-});
+const suite = useSystem({ gateways: 2 });
 
 /** Sends `calls` with at most `inFlight` at once. */
 async function inParallel<T>(calls: Array<() => Promise<T>>, inFlight: number): Promise<T[]> {
@@ -33,7 +27,7 @@ describe('many writers at once', () => {
     const AGENTS = 24;
     const PER_SESSION = 36;
     const clients = await Promise.all(
-      Array.from({ length: AGENTS }, (_, i) => McpTestClient.http(system.gateways[i % 2]!.mcpUrl, `agent-${i}`)),
+      Array.from({ length: AGENTS }, (_, i) => McpTestClient.http(suite.system.gateways[i % 2]!.mcpUrl, `agent-${i}`)),
     );
     try {
       await Promise.all(
@@ -52,7 +46,7 @@ describe('many writers at once', () => {
           const view = await client.ok('get_session', {});
           expect(view).toMatchObject({ session_id, status: 'finished', counts: expected, last_seq: seq, labels: { agent: String(agent) } });
           expect(view.summary_matches).toBe(true);
-          expect(await system.probe.results(session_id)).toHaveLength(PER_SESSION);
+          expect(await suite.system.probe.results(session_id)).toHaveLength(PER_SESSION);
         }),
       );
     } finally {
@@ -61,7 +55,7 @@ describe('many writers at once', () => {
   });
 
   it('accepts and orders every concurrent write to one session from two gateways', async () => {
-    const [a, b] = await Promise.all(system.gateways.map((g) => McpTestClient.http(g.mcpUrl)));
+    const [a, b] = await Promise.all(suite.system.gateways.map((g) => McpTestClient.http(g.mcpUrl)));
     try {
       const session_id = 'shared-by-two-gateways';
       await a!.ok('record_session_start', { session_id, environment });
@@ -71,13 +65,13 @@ describe('many writers at once', () => {
       const acks = await inParallel(calls, 32);
       expect(acks.every((ack) => !ack.duplicate)).toBe(true);
 
-      const events = await system.probe.events(session_id);
+      const events = await suite.system.probe.events(session_id);
       expect(events.map((e) => e.event.version)).toEqual(events.map((_, i) => i + 1));
-      const results = await system.probe.results(session_id);
+      const results = await suite.system.probe.results(session_id);
       expect(results).toHaveLength(160);
       expect(new Set(results.map((r) => r.nodeid)).size).toBe(160);
       const last = Math.max(...acks.map((ack) => ack.seq));
-      const view = (await system.probe.request<{ response: Record<string, any> }>('get-session', { session_id, min_seq: last })).response;
+      const view = (await suite.system.probe.request<{ response: Record<string, any> }>('get-session', { session_id, min_seq: last })).response;
       expect(view.counts).toMatchObject({ passed: 160, total: 160 });
     } finally {
       await Promise.all([a!.close(), b!.close()]);
@@ -85,7 +79,7 @@ describe('many writers at once', () => {
   });
 
   it('lets exactly one of two racing finishes win, and stores no outcome after it', async () => {
-    const [a, b] = await Promise.all(system.gateways.map((g) => McpTestClient.http(g.mcpUrl)));
+    const [a, b] = await Promise.all(suite.system.gateways.map((g) => McpTestClient.http(g.mcpUrl)));
     try {
       for (let round = 0; round < 5; round++) {
         const session_id = `finish-race-${round}`;
@@ -105,10 +99,10 @@ describe('many writers at once', () => {
         for (const outcome of outcomes) {
           if (outcome.isError) expect((outcome.content[0] as { text: string }).text).toMatch(/^\[SESSION_FINISHED\]/);
         }
-        const types = (await system.probe.events(session_id)).map((e) => e.event.type);
+        const types = (await suite.system.probe.events(session_id)).map((e) => e.event.type);
         expect(types.filter((t) => t === 'SessionFinished')).toHaveLength(1);
         expect(types.at(-1)).toBe('SessionFinished');
-        const stored = (await system.probe.results(session_id)).length;
+        const stored = (await suite.system.probe.results(session_id)).length;
         expect(stored).toBe(outcomes.filter((o) => !o.isError).length);
       }
     } finally {

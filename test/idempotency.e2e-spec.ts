@@ -1,79 +1,70 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { eventSubject } from '#contracts';
 import { McpTestClient } from './harness/mcp-client.js';
-import { System } from './harness/system.js';
+import { useSystem } from './harness/use-system.js';
 
-let system: System;
-let client: McpTestClient;
 const environment = { os: 'Linux', python_version: '3.13.1' };
 const summary = { total_tests: 1, passed: 1, failed: 0, skipped: 0, exitstatus: 0 };
 
-beforeAll(async () => {
-  system = await System.start({ gateways: 2 });
-  client = await McpTestClient.http(system.gateway.mcpUrl);
-});
-afterAll(async () => {
-  await client?.close();
-  await system?.stop();
-});
+const suite = useSystem({ gateways: 2 });
 
 describe('a retried call is counted once', () => {
   it('answers a retried start, outcome and finish with the first write, and stores one event each', async () => {
     const session_id = 'retry-basic';
-    const start = await client.ok('record_session_start', { session_id, environment });
-    expect(await client.ok('record_session_start', { session_id, environment: { python_version: '3.13.1', os: 'Linux' } })).toEqual({
+    const start = await suite.client.ok('record_session_start', { session_id, environment });
+    expect(await suite.client.ok('record_session_start', { session_id, environment: { python_version: '3.13.1', os: 'Linux' } })).toEqual({
       ...start,
       duplicate: true,
     });
     const outcome = { session_id, nodeid: 'tests/test_a.py::test_a', outcome: 'passed', duration: 0.25 };
-    const first = await client.ok('record_test_outcome', outcome);
-    expect(await client.ok('record_test_outcome', outcome)).toEqual({ ...first, duplicate: true });
-    const finish = await client.ok('record_session_finish', { session_id, summary });
-    expect(await client.ok('record_session_finish', { session_id, summary })).toEqual({ ...finish, duplicate: true });
+    const first = await suite.client.ok('record_test_outcome', outcome);
+    expect(await suite.client.ok('record_test_outcome', outcome)).toEqual({ ...first, duplicate: true });
+    const finish = await suite.client.ok('record_session_finish', { session_id, summary });
+    expect(await suite.client.ok('record_session_finish', { session_id, summary })).toEqual({ ...finish, duplicate: true });
 
-    expect((await system.probe.events(session_id)).map((e) => e.event.type)).toEqual([
+    expect((await suite.system.probe.events(session_id)).map((e) => e.event.type)).toEqual([
       'SessionStarted',
       'TestOutcomesRecorded',
       'SessionFinished',
     ]);
-    expect((await client.ok('get_session', { session_id })).counts).toMatchObject({ passed: 1, total: 1 });
+    expect((await suite.client.ok('get_session', { session_id })).counts).toMatchObject({ passed: 1, total: 1 });
   });
 
   it('recognises retries that arrive together, on another connection, on another gateway, or after a restart', async () => {
     const session_id = 'retry-everywhere';
-    await client.ok('record_session_start', { session_id, environment });
+    await suite.client.ok('record_session_start', { session_id, environment });
     const outcome = { session_id, nodeid: 'tests/test_b.py::test_b', outcome: 'failed', duration: 1.5, error: 'assert False' };
-    const answers = await Promise.all(Array.from({ length: 8 }, () => client.ok('record_test_outcome', outcome)));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => suite.client.ok('record_test_outcome', outcome)));
     expect(new Set(answers.map((a) => a.seq)).size).toBe(1);
     expect(answers.filter((a) => !a.duplicate)).toHaveLength(1);
 
-    const other = await McpTestClient.http(system.gateways[1]!.mcpUrl);
+    const other = await McpTestClient.http(suite.system.gateways[1]!.mcpUrl);
     try {
       expect(await other.ok('record_test_outcome', outcome)).toMatchObject({ seq: answers[0]!.seq, duplicate: true });
     } finally {
       await other.close();
     }
-    await system.gateway.restart();
-    const afterRestart = await McpTestClient.http(system.gateway.mcpUrl);
+    await suite.system.gateway.restart();
+    const afterRestart = await McpTestClient.http(suite.system.gateway.mcpUrl);
     try {
       expect(await afterRestart.ok('record_test_outcome', outcome)).toMatchObject({ seq: answers[0]!.seq, duplicate: true });
     } finally {
       await afterRestart.close();
     }
-    expect(await system.probe.results(session_id)).toHaveLength(1);
-    client = await McpTestClient.http(system.gateway.mcpUrl);
+    expect(await suite.system.probe.results(session_id)).toHaveLength(1);
+    suite.client = await McpTestClient.http(suite.system.gateway.mcpUrl);
   });
 
   it('lets JetStream drop a republished event by its Nats-Msg-Id', async () => {
     const session_id = 'retry-msg-id';
-    await client.ok('record_session_start', { session_id, environment });
-    const [stored] = await system.probe.events(session_id);
-    const before = await system.probe.eventCount();
-    const ack = await jetstream(system.probe.nc).publish(eventSubject(session_id), JSON.stringify(stored!.event), {
+    await suite.client.ok('record_session_start', { session_id, environment });
+    const [stored] = await suite.system.probe.events(session_id);
+    const before = await suite.system.probe.eventCount();
+    const ack = await jetstream(suite.system.probe.nc).publish(eventSubject(session_id), JSON.stringify(stored!.event), {
       msgID: stored!.event.id,
     });
     expect(ack).toMatchObject({ duplicate: true, seq: stored!.seq });
-    expect(await system.probe.eventCount()).toBe(before);
+    expect(await suite.system.probe.eventCount()).toBe(before);
   });
 });

@@ -1,43 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { changeSubject } from '#contracts';
-import { McpTestClient } from './harness/mcp-client.js';
-import { System } from './harness/system.js';
+import { useSystem } from './harness/use-system.js';
 
-let system: System;
-let client: McpTestClient;
-
-beforeAll(async () => {
-  system = await System.start();
-  client = await McpTestClient.http(system.gateway.mcpUrl);
-});
-afterAll(async () => {
-  await client?.close();
-  await system?.stop();
-});
+const suite = useSystem();
 
 type Reply = { id: string; response?: Record<string, any>; err?: { code: string; message: string }; isDisposed: boolean };
 
 describe('the query app over NATS request/reply', () => {
   it('answers get-session to a plain JSON request and to a Nest packet', async () => {
-    const { session_id, seq } = await client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
-    const plain = await system.probe.request<Reply>('get-session', { session_id, min_seq: seq });
+    const { session_id, seq } = await suite.client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
+    const plain = await suite.system.probe.request<Reply>('get-session', { session_id, min_seq: seq });
     expect(plain.response).toMatchObject({ session_id, status: 'running', last_seq: seq });
-    const packet = await system.probe.request<Reply>('get-session', { id: 'req-1', pattern: 'get-session', data: { session_id } });
+    const packet = await suite.system.probe.request<Reply>('get-session', { id: 'req-1', pattern: 'get-session', data: { session_id } });
     expect(packet).toMatchObject({ id: 'req-1', response: { session_id }, isDisposed: true });
   });
 
   it('says not found at once for an unknown session, and names what is wrong in a bad request', async () => {
-    const unknown = await system.probe.request<Reply>('get-session', { session_id: 'no-such-session' }, 2000);
+    const unknown = await suite.system.probe.request<Reply>('get-session', { session_id: 'no-such-session' }, 2000);
     expect(unknown.err).toEqual({ code: 'SESSION_NOT_FOUND', message: 'Session "no-such-session" not found.' });
-    const bad = await system.probe.request<Reply>('get-session', { session_id: 'a b' }, 2000);
+    const bad = await suite.system.probe.request<Reply>('get-session', { session_id: 'a b' }, 2000);
     expect(bad.err).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('session_id') });
-    const noBody = await system.probe.request<Reply>('get-session', 'not an object', 2000);
+    const noBody = await suite.system.probe.request<Reply>('get-session', 'not an object', 2000);
     expect(noBody.err).toMatchObject({ code: 'BAD_REQUEST' });
   });
 
   it('publishes a change notice for every update of a session view', async () => {
-    const { session_id } = await client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
-    const notices = system.probe.nc.subscribe(changeSubject(session_id));
+    const { session_id } = await suite.client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
+    const notices = suite.system.probe.nc.subscribe(changeSubject(session_id));
     const seen: Array<Record<string, any>> = [];
     const done = (async () => {
       for await (const msg of notices) {
@@ -45,9 +34,9 @@ describe('the query app over NATS request/reply', () => {
         if (seen.at(-1)!.status === 'finished') break;
       }
     })();
-    await client.ok('record_test_outcome', { nodeid: 't::a', outcome: 'passed', duration: 0.1 });
-    await client.ok('record_test_outcome', { nodeid: 't::b', outcome: 'failed', duration: 0.1 });
-    const finish = await client.ok('record_session_finish', { summary: { total_tests: 2, passed: 1, failed: 1, skipped: 0, exitstatus: 1 } });
+    await suite.client.ok('record_test_outcome', { nodeid: 't::a', outcome: 'passed', duration: 0.1 });
+    await suite.client.ok('record_test_outcome', { nodeid: 't::b', outcome: 'failed', duration: 0.1 });
+    const finish = await suite.client.ok('record_session_finish', { summary: { total_tests: 2, passed: 1, failed: 1, skipped: 0, exitstatus: 1 } });
     await done;
     expect(seen.at(-1)).toEqual({
       session_id,

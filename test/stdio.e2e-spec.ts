@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { root } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
-import { System } from './harness/system.js';
+import { useSystem } from './harness/use-system.js';
 
-let system: System;
-
-beforeAll(async () => {
-  system = await System.start();
-});
-afterAll(async () => {
-  await system?.stop();
-});
+const suite = useSystem();
 
 /** Records a small session through `client` and reads it back. */
 async function recordAndRead(client: McpTestClient) {
@@ -24,11 +17,11 @@ async function recordAndRead(client: McpTestClient) {
 
 describe('the gateway over stdio', () => {
   it('records a session and reads it back, with nothing but MCP on stdout', async () => {
-    const client = await McpTestClient.stdio(system.env);
+    const client = await McpTestClient.stdio(suite.system.env);
     try {
       const { session_id, view } = await recordAndRead(client);
       expect(view).toMatchObject({ session_id, status: 'finished', counts: { passed: 1, failed: 1, skipped: 1, total: 3 } });
-      const events = await system.probe.events(session_id);
+      const events = await suite.system.probe.events(session_id);
       expect(events[0]!.event.actor).toMatchObject({ agent: 'local', via: 'stdio', client: 'e2e-stdio/1.0.0' });
       expect(client.transportErrors).toEqual([]);
     } finally {
@@ -37,7 +30,7 @@ describe('the gateway over stdio', () => {
   });
 
   it('runs as the documented `npm run -s gateway:stdio`', async () => {
-    const client = await McpTestClient.stdio(system.env, { command: 'npm', args: ['run', '-s', 'gateway:stdio'], cwd: root });
+    const client = await McpTestClient.stdio(suite.system.env, { command: 'npm', args: ['run', '-s', 'gateway:stdio'], cwd: root });
     try {
       const { view } = await recordAndRead(client);
       expect(view.counts.total).toBe(3);
