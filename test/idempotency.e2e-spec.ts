@@ -7,7 +7,8 @@ import { useSystem } from './harness/use-system.js';
 const environment = { os: 'Linux', python_version: '3.13.1' };
 const summary = { total_tests: 1, passed: 1, failed: 0, skipped: 0, exitstatus: 0 };
 
-const suite = useSystem({ gateways: 2 });
+// A write cache of 3 results: sessions are evicted and reloaded from the stream all the time.
+const suite = useSystem({ gateways: 2, env: { WRITE_CACHE_RESULTS: '3' } });
 
 describe('a retried call is counted once', () => {
   it('answers a retried start, outcome and finish with the first write, and stores one event each', async () => {
@@ -54,6 +55,19 @@ describe('a retried call is counted once', () => {
     }
     expect(await suite.system.probe.results(session_id)).toHaveLength(1);
     suite.client = await McpTestClient.http(suite.system.gateway.mcpUrl);
+  });
+
+  it('recognises a retry for a session the gateway evicted from its cache', async () => {
+    const write = (session_id: string, i: number) =>
+      suite.client.ok('record_test_outcome', { session_id, nodeid: `t::${i}`, outcome: 'passed', duration: i });
+    for (const session_id of ['evicted-a', 'evicted-b']) {
+      await suite.client.ok('record_session_start', { session_id, environment });
+      for (let i = 0; i < 5; i++) await write(session_id, i);
+    }
+    const first = (await suite.system.probe.events('evicted-a'))[1]!;
+    expect(await write('evicted-a', 0)).toMatchObject({ seq: first.seq, duplicate: true });
+    expect(await write('evicted-a', 5)).toMatchObject({ duplicate: false });
+    expect(await suite.system.probe.results('evicted-a')).toHaveLength(6);
   });
 
   it('lets JetStream drop a republished event by its Nats-Msg-Id', async () => {

@@ -3,7 +3,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CpuWindow } from './proc-stats.js';
-import { Latencies, sleep } from './stats.js';
+import { sleep } from '../../test/harness/processes.js';
+import { Latencies } from './stats.js';
 
 export interface LoadResult {
   /** Calls completed inside the measured window. */

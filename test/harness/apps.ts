@@ -1,8 +1,17 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, Proc } from './processes.js';
 
-export const root = fileURLToPath(new URL('../..', import.meta.url));
+/** The project root: the nearest folder with a package.json (the harness also runs compiled, from dist/). */
+export const root = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error('no package.json above the test harness');
+    dir = dirname(dir);
+  }
+  return dir;
+})();
 export const distEntry = (path: string) => join(root, 'dist', path);
 
 const READY: Record<AppName, RegExp> = {
@@ -23,14 +32,25 @@ export class App {
   private constructor(
     readonly name: AppName,
     readonly env: Record<string, string>,
+    private readonly nodeArgs: string[],
     public proc: Proc,
   ) {}
 
-  static async start(name: AppName, env: Record<string, string>): Promise<App> {
+  /** `nodeArgs` go to node before the entry (e.g. `--cpu-prof` for the benchmark's profiles). */
+  static async start(name: AppName, env: Record<string, string>, nodeArgs: string[] = []): Promise<App> {
     const fullEnv = name === 'gateway' && !env.GATEWAY_PORT ? { ...env, GATEWAY_PORT: String(await freePort()) } : env;
-    const app = new App(name, fullEnv, launch(name, fullEnv));
-    await app.proc.waitFor(READY[name]);
+    const app = new App(name, fullEnv, nodeArgs, launch(name, fullEnv, nodeArgs));
+    try {
+      await app.proc.waitFor(READY[name]);
+    } catch (error) {
+      await app.proc.kill();
+      throw error;
+    }
     return app;
+  }
+
+  get pid(): number {
+    return this.proc.child.pid!;
   }
 
   /** The MCP endpoint of a gateway. */
@@ -41,13 +61,14 @@ export class App {
   /** Stops (or with `kill`, SIGKILLs: nothing gets to shut down cleanly) and starts the app again. */
   async restart({ kill = false } = {}): Promise<void> {
     await (kill ? this.proc.kill() : this.proc.stop());
-    this.proc = launch(this.name, this.env);
+    this.proc = launch(this.name, this.env, this.nodeArgs);
     await this.proc.waitFor(READY[this.name]);
   }
 
-  stop(): Promise<number | null> {
-    return this.proc.stop();
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    return this.proc.stop(signal);
   }
 }
 
-const launch = (name: AppName, env: Record<string, string>) => Proc.spawn(name, process.execPath, [distEntry(ENTRY[name])], env);
+const launch = (name: AppName, env: Record<string, string>, nodeArgs: string[]) =>
+  Proc.spawn(name, process.execPath, [...nodeArgs, distEntry(ENTRY[name])], env);

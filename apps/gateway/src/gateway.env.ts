@@ -12,7 +12,7 @@ export const GatewayEnv = NatsEnv.extend({
     .number()
     .int()
     .positive()
-    .default(1_000_000)
-    .describe('Test results of recently written sessions the gateway keeps in memory to recognise retries.'),
+    .default(200_000)
+    .describe('Test results of recently written sessions kept in memory to recognise retries (~400 B each).'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;

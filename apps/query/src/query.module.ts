@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { NatsModule } from '#nats';
 import { configModule } from '#platform';
 import { QueryEnv } from './query.env.js';
+import { SessionViewCache } from './session-view.cache.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
   imports: [configModule(QueryEnv), NatsModule.forRoot('mcp-pytest-query')],
   controllers: [SessionsController],
-  providers: [SessionsService],
+  providers: [SessionViewCache, SessionsService],
 })
 export class QueryModule {}

@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { changeSubject, QUERY_ERRORS, type GetSessionRequest, type SessionChangeNotice, type SessionView } from '#contracts';
 import { NATS_CONNECTION, openSessionsBucket } from '#nats';
 import type { QueryEnv } from './query.env.js';
+import { SessionViewCache } from './session-view.cache.js';
 
 /** Reads session views from the read-model bucket. */
 @Injectable()
@@ -15,6 +16,7 @@ export class SessionsService implements OnModuleInit {
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly cache: SessionViewCache,
     private readonly config: ConfigService<QueryEnv, true>,
   ) {
     this.waitMs = config.get('READ_WAIT_MS', { infer: true });
@@ -26,7 +28,7 @@ export class SessionsService implements OnModuleInit {
 
   /** The session's view; with `min_seq`, once it holds that stream sequence (or the wait runs out). */
   async get({ session_id, min_seq }: GetSessionRequest): Promise<SessionView> {
-    let view = await this.read(session_id);
+    let view = this.cache.get(session_id) ?? (await this.read(session_id));
     if (min_seq !== undefined && (view?.last_seq ?? 0) < min_seq) view = await this.waitFor(session_id, min_seq);
     if (view) return view;
     throw new RpcException({
@@ -40,7 +42,10 @@ export class SessionsService implements OnModuleInit {
 
   private async read(sessionId: string): Promise<SessionView | null> {
     const entry = await this.kv.get(sessionId);
-    return entry?.operation === 'PUT' ? entry.json<SessionView>() : null;
+    if (entry?.operation !== 'PUT') return null;
+    const view = entry.json<SessionView>();
+    this.cache.offer(view);
+    return view;
   }
 
   /** Waits for the projector's change notice that covers `minSeq`, then reads again. */

@@ -6,6 +6,14 @@ export function fingerprint(value: unknown): string {
   return fnv1a64(canonicalJson(value));
 }
 
+/**
+ * The same kind of digest over a fixed list of fields, for hot paths: no key sorting. A missing
+ * field and an empty string differ.
+ */
+export function fieldsFingerprint(fields: ReadonlyArray<string | number | undefined>): string {
+  return fnv1a64(fields.map((f) => (f === undefined ? '\u0001' : String(f))).join('\u0000'));
+}
+
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

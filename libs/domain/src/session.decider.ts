@@ -16,7 +16,7 @@ import {
   SessionIdConflict,
   SessionNotFound,
 } from './errors.js';
-import { fingerprint } from './fingerprint.js';
+import { canonicalJson, fieldsFingerprint, fingerprint } from './fingerprint.js';
 import { clipUtf8 } from './text.js';
 
 /** A test outcome as a command carries it: the tool's input without the session. */
@@ -145,7 +145,7 @@ const resultKey = (r: Pick<TestResult, 'nodeid' | 'when' | 'attempt'>) => `${r.w
 const phaseKey = (r: Pick<TestResult, 'nodeid' | 'when'>) => `${r.when}:${r.nodeid}`;
 /** What makes two reports of one nodeid, phase and attempt the same report. */
 const resultFingerprint = (r: TestResult) =>
-  fingerprint({ outcome: r.outcome, duration: r.duration, error: r.error, longrepr: r.longrepr, location: r.location });
+  fieldsFingerprint([r.outcome, r.duration, r.error, r.longrepr, r.location && canonicalJson(r.location)]);
 
 const sameActor = (a: Actor, b: Actor) => a.agent === b.agent && a.via === b.via && a.client === b.client;
 

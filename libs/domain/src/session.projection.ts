@@ -34,7 +34,7 @@ export function projectSession(view: SessionView | null, event: PytestEvent, seq
     case 'SessionStarted':
       return { kind: 'applied', view: next };
     case 'TestOutcomesRecorded':
-      return { kind: 'applied', view: event.data.results.reduce(foldResult, next) };
+      return { kind: 'applied', view: foldResults(next, event.data.results) };
     case 'SessionFinished':
       return { kind: 'applied', view: finishedView(next, event.data.summary, event.at) };
     default: {
@@ -89,39 +89,40 @@ function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, se
   };
 }
 
-function foldResult(view: SessionView, result: TestResult): SessionView {
-  const next = {
-    ...view,
-    tests_duration: roundMicros(view.tests_duration + result.duration),
-    slowest: withSlow(view.slowest, result),
-  };
-  if (result.superseded) return next;
-  const category = countedAs(result.when, result.outcome);
-  const replaced = result.replaces ? countedAs(result.when, result.replaces) : null;
-  const counts = { ...view.counts };
-  let failures = view.failures;
-  let omitted = view.failures_omitted;
+/** Folds an event's results into one working copy of the view (not a copy per result). */
+function foldResults(view: SessionView, results: TestResult[]): SessionView {
+  const draft = { ...view, counts: { ...view.counts }, failures: [...view.failures], slowest: [...view.slowest] };
+  for (const result of results) foldResult(draft, result);
+  return draft;
+}
+
+function foldResult(draft: SessionView, result: TestResult): void {
+  draft.tests_duration = roundMicros(draft.tests_duration + result.duration);
+  addSlow(draft.slowest, result);
+  if (result.superseded) return;
+  const { counts, failures } = draft;
   if (result.replaces) {
-    next.reruns = view.reruns + 1;
+    draft.reruns++;
+    const replaced = countedAs(result.when, result.replaces);
     if (replaced) {
       counts[replaced]--;
       counts.total--;
     }
     if (isFailure(replaced)) {
       const at = failures.findIndex((f) => f.nodeid === result.nodeid && f.when === result.when);
-      if (at >= 0) failures = failures.toSpliced(at, 1);
-      else omitted--;
+      if (at >= 0) failures.splice(at, 1);
+      else draft.failures_omitted--;
     }
   }
+  const category = countedAs(result.when, result.outcome);
   if (category) {
     counts[category]++;
     counts.total++;
   }
   if (isFailure(category)) {
-    if (failures.length < LIMITS.viewFailures) failures = [...failures, failureEntry(result, category!)];
-    else omitted++;
+    if (failures.length < LIMITS.viewFailures) failures.push(failureEntry(result, category!));
+    else draft.failures_omitted++;
   }
-  return { ...next, counts, failures, failures_omitted: omitted };
 }
 
 function failureEntry(result: TestResult, category: Outcome): FailureEntry {
@@ -137,12 +138,11 @@ function failureEntry(result: TestResult, category: Outcome): FailureEntry {
 }
 
 /** Keeps the LIMITS.viewSlowest slowest results, slowest first; equal durations keep arrival order. */
-function withSlow(slowest: SlowEntry[], result: TestResult): SlowEntry[] {
-  if (slowest.length >= LIMITS.viewSlowest && result.duration <= slowest.at(-1)!.duration) return slowest;
-  const entry = { nodeid: result.nodeid, when: result.when, outcome: result.outcome, duration: result.duration };
+function addSlow(slowest: SlowEntry[], result: TestResult): void {
+  if (slowest.length >= LIMITS.viewSlowest && result.duration <= slowest.at(-1)!.duration) return;
   const at = slowest.findIndex((s) => s.duration < result.duration);
-  const next = at < 0 ? [...slowest, entry] : slowest.toSpliced(at, 0, entry);
-  return next.slice(0, LIMITS.viewSlowest);
+  slowest.splice(at < 0 ? slowest.length : at, 0, { nodeid: result.nodeid, when: result.when, outcome: result.outcome, duration: result.duration });
+  if (slowest.length > LIMITS.viewSlowest) slowest.pop();
 }
 
 function finishedView(view: SessionView, summary: Summary, at: string): SessionView {

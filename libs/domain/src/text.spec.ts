@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, fingerprint } from './fingerprint.js';
 import { clipUtf8 } from './text.js';
 
 const utf8Length = (text: string) => new TextEncoder().encode(text).length;
@@ -18,18 +17,5 @@ describe('clipUtf8', () => {
     expect(clipped.endsWith('TAIL: assert 1 == 2')).toBe(true);
     expect(clipped).toMatch(/… \[\d+ bytes cut\] …/);
     expect(clipped).not.toContain('\uFFFD');
-  });
-});
-
-describe('fingerprint', () => {
-  it('ignores the order of object keys and undefined fields', () => {
-    expect(canonicalJson({ b: 1, a: [{ y: 2, x: 1 }], c: undefined })).toBe('{"a":[{"x":1,"y":2}],"b":1}');
-    expect(fingerprint({ os: 'Macos', python_version: '3.13.1' })).toBe(fingerprint({ python_version: '3.13.1', os: 'Macos' }));
-  });
-
-  it('differs for different content', () => {
-    expect(fingerprint({ a: 1 })).not.toBe(fingerprint({ a: 2 }));
-    expect(fingerprint('日本')).not.toBe(fingerprint('日本 '));
-    expect(fingerprint('a')).toMatch(/^[0-9a-f]{16}$/);
   });
 });

@@ -58,15 +58,16 @@ export async function deleteSessionsBucket(jsm: JetStreamManager): Promise<void>
 }
 
 /**
- * The projector's durable pull consumer over every session subject, from the first event. Acks are
- * explicit, so an event is redelivered until its view is stored.
+ * The projector's durable pull consumer over the whole stream (every session), from the first
+ * event. Acks are explicit, so an event is redelivered until its view is stored. No filter subject:
+ * the stream holds session events only, and on nats-server 2.9 a filter costs a subject scan per
+ * pull (measured: catch-up fell from ~60k to 3–9k events/s in some runs).
  */
 export async function ensureProjectorConsumer(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
   await jsm.consumers.add(EVENTS_STREAM, {
     durable_name: SESSION_PROJECTOR_DURABLE,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    filter_subject: EVENTS_SUBJECTS,
     ack_wait: 10_000_000_000,
     max_ack_pending: 20_000,
     num_replicas: replicas,

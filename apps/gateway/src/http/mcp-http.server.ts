@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { NatsHealth } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
@@ -12,13 +11,14 @@ import { buildMcpServer } from '../mcp/build-mcp-server.js';
 import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
+import { JsonResponseTransport } from './json-response.transport.js';
 import { BodyError, readJsonBody, sendJson, sendRpcError, sendWebResponse, toWebRequest } from './node-web.js';
 
 /** The MCP SDK transport's own default bound on a POST body. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 interface McpHttpSession {
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: JsonResponseTransport;
   server: McpServer;
   lastUsed: number;
 }
@@ -106,9 +106,8 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
 
   private async open(): Promise<McpHttpSession> {
     const server = buildMcpServer(new McpConnection(this.config.get('GATEWAY_AGENT', { infer: true }), 'http'), this.deps);
-    const transport = new WebStandardStreamableHTTPServerTransport({
+    const transport = new JsonResponseTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: true,
       onsessioninitialized: (id) => void this.sessions.set(id, session),
       onsessionclosed: (id) => void this.sessions.delete(id),
     });

@@ -82,7 +82,7 @@ export class SessionWriter {
       this.cachedResults += (slot.state?.results.size ?? 0) - before;
     }
     slot.draining = false;
-    this.evictBeyondBudget();
+    this.evictBeyondBudget(slot);
   }
 
   private async commit(slot: Slot, batch: Pending[]): Promise<void> {
@@ -137,10 +137,11 @@ export class SessionWriter {
     for (const p of pending) p.reject(unavailable);
   }
 
-  private evictBeyondBudget(): void {
+  /** Drops the least recently written sessions beyond the budget; never `keep`, the one just written. */
+  private evictBeyondBudget(keep: Slot): void {
     for (const [sessionId, slot] of this.slots) {
       if (this.cachedResults <= this.cacheBudget && this.slots.size <= MAX_CACHED_SESSIONS) return;
-      if (slot.draining) continue;
+      if (slot.draining || slot === keep) continue;
       this.cachedResults -= slot.state?.results.size ?? 0;
       this.slots.delete(sessionId);
     }

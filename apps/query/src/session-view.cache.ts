@@ -1,0 +1,81 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CHANGES_SUBJECTS, type SessionChangeNotice, type SessionView } from '#contracts';
+import { NATS_CONNECTION } from '#nats';
+import type { QueryEnv } from './query.env.js';
+
+/**
+ * Change notices travel on core NATS, at most once: one missed while disconnected is made good by
+ * clearing the cache on reconnect, and no entry is trusted longer than this anyway.
+ */
+const MAX_AGE_MS = 60_000;
+
+interface Entry {
+  view: SessionView;
+  cachedAt: number;
+}
+
+/**
+ * Session views read recently, answered from memory (a read then costs one NATS round trip, not
+ * two). An entry is dropped as soon as the projector's change notice says its session moved on.
+ */
+@Injectable()
+export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
+  private readonly entries = new Map<string, Entry>();
+  /** The newest last_seq announced per session, so that a read racing a change is not cached. */
+  private readonly announced = new Map<string, number>();
+  private readonly capacity: number;
+  private notices?: Subscription;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    config: ConfigService<QueryEnv, true>,
+  ) {
+    this.capacity = config.get('QUERY_CACHE_SESSIONS', { infer: true });
+  }
+
+  onModuleInit(): void {
+    if (this.capacity === 0) return;
+    this.notices = this.nc.subscribe(CHANGES_SUBJECTS, {
+      callback: (error, msg) => {
+        if (!error) this.announce(msg.json<SessionChangeNotice>());
+      },
+    });
+    void this.clearOnReconnect();
+  }
+
+  onModuleDestroy(): void {
+    this.notices?.unsubscribe();
+  }
+
+  get(sessionId: string): SessionView | undefined {
+    const entry = this.entries.get(sessionId);
+    if (!entry) return undefined;
+    if (Date.now() - entry.cachedAt <= MAX_AGE_MS) return entry.view;
+    this.entries.delete(sessionId);
+    return undefined;
+  }
+
+  /** Keeps a view just read from the bucket, unless a newer one was announced meanwhile. */
+  offer(view: SessionView): void {
+    if (this.capacity === 0 || (this.announced.get(view.session_id) ?? 0) > view.last_seq) return;
+    this.entries.delete(view.session_id);
+    this.entries.set(view.session_id, { view, cachedAt: Date.now() });
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  private announce({ session_id, last_seq }: SessionChangeNotice): void {
+    this.announced.delete(session_id);
+    this.announced.set(session_id, last_seq);
+    if (this.announced.size > this.capacity) this.announced.delete(this.announced.keys().next().value!);
+    const entry = this.entries.get(session_id);
+    if (entry && entry.view.last_seq < last_seq) this.entries.delete(session_id);
+  }
+
+  private async clearOnReconnect(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'reconnect') this.entries.clear();
+    }
+  }
+}
