@@ -89,18 +89,21 @@ function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, se
   };
 }
 
-/** Folds an event's results into one working copy of the view (not a copy per result). */
+/**
+ * Folds an event's results into one working copy of the view (not a copy per result); its lists
+ * are copied only when a result changes them.
+ */
 function foldResults(view: SessionView, results: TestResult[]): SessionView {
-  const draft = { ...view, counts: { ...view.counts }, failures: [...view.failures], slowest: [...view.slowest] };
+  const draft = { ...view, counts: { ...view.counts } };
   for (const result of results) foldResult(draft, result);
   return draft;
 }
 
 function foldResult(draft: SessionView, result: TestResult): void {
   draft.tests_duration = roundMicros(draft.tests_duration + result.duration);
-  addSlow(draft.slowest, result);
+  draft.slowest = withSlow(draft.slowest, result);
   if (result.superseded) return;
-  const { counts, failures } = draft;
+  const { counts } = draft;
   if (result.replaces) {
     draft.reruns++;
     const replaced = countedAs(result.when, result.replaces);
@@ -109,8 +112,8 @@ function foldResult(draft: SessionView, result: TestResult): void {
       counts.total--;
     }
     if (isFailure(replaced)) {
-      const at = failures.findIndex((f) => f.nodeid === result.nodeid && f.when === result.when);
-      if (at >= 0) failures.splice(at, 1);
+      const at = draft.failures.findIndex((f) => f.nodeid === result.nodeid && f.when === result.when);
+      if (at >= 0) draft.failures = draft.failures.toSpliced(at, 1);
       else draft.failures_omitted--;
     }
   }
@@ -120,7 +123,7 @@ function foldResult(draft: SessionView, result: TestResult): void {
     counts.total++;
   }
   if (isFailure(category)) {
-    if (failures.length < LIMITS.viewFailures) failures.push(failureEntry(result, category!));
+    if (draft.failures.length < LIMITS.viewFailures) draft.failures = [...draft.failures, failureEntry(result, category!)];
     else draft.failures_omitted++;
   }
 }
@@ -138,11 +141,11 @@ function failureEntry(result: TestResult, category: Outcome): FailureEntry {
 }
 
 /** Keeps the LIMITS.viewSlowest slowest results, slowest first; equal durations keep arrival order. */
-function addSlow(slowest: SlowEntry[], result: TestResult): void {
-  if (slowest.length >= LIMITS.viewSlowest && result.duration <= slowest.at(-1)!.duration) return;
+function withSlow(slowest: SlowEntry[], result: TestResult): SlowEntry[] {
+  if (slowest.length >= LIMITS.viewSlowest && result.duration <= slowest.at(-1)!.duration) return slowest;
+  const entry = { nodeid: result.nodeid, when: result.when, outcome: result.outcome, duration: result.duration };
   const at = slowest.findIndex((s) => s.duration < result.duration);
-  slowest.splice(at < 0 ? slowest.length : at, 0, { nodeid: result.nodeid, when: result.when, outcome: result.outcome, duration: result.duration });
-  if (slowest.length > LIMITS.viewSlowest) slowest.pop();
+  return slowest.toSpliced(at < 0 ? slowest.length : at, 0, entry).slice(0, LIMITS.viewSlowest);
 }
 
 function finishedView(view: SessionView, summary: Summary, at: string): SessionView {
