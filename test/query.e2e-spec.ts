@@ -48,3 +48,26 @@ describe('the query app over NATS request/reply', () => {
     expect(seen.map((n) => n.last_seq)).toEqual([...seen.map((n) => n.last_seq)].sort((x, y) => x - y));
   });
 });
+
+describe('the query app against a noisy bus', () => {
+  it('keeps answering after garbage is published on the change-notice subjects', async () => {
+    const { session_id, seq } = await suite.client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
+    for (const junk of ['not json', '{"session_id": 7}', '[]']) suite.system.probe.nc.publish(`pytest.changes.session.${session_id}`, junk);
+    await suite.system.probe.nc.flush();
+    const reply = await suite.system.probe.request<Reply>('get-session', { session_id, min_seq: seq }, 3000);
+    expect(reply.response).toMatchObject({ session_id, last_seq: seq });
+    expect(suite.system.query.proc.logs).not.toMatch(/reader closed/);
+  });
+
+  it('says the read model is behind, rather than answering an older view, when the projector is down', async () => {
+    await suite.system.projector.stop();
+    try {
+      const { session_id, seq } = await suite.client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
+      expect(await suite.client.refused('get_session', { session_id })).toMatch(
+        new RegExp(`^\\[READ_MODEL_BEHIND\\] Session "${session_id}" is not in the read models, not yet at ${seq}`),
+      );
+    } finally {
+      await suite.system.projector.restart();
+    }
+  });
+});

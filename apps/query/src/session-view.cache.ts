@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { CHANGES_SUBJECTS, type SessionChangeNotice, type SessionView } from '#contracts';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CHANGES_SUBJECTS, SessionChangeNotice, type SessionView } from '#contracts';
 import { NATS_CONNECTION } from '#nats';
 import type { QueryEnv } from './query.env.js';
 
@@ -39,7 +39,8 @@ export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
     if (this.capacity === 0) return;
     this.notices = this.nc.subscribe(CHANGES_SUBJECTS, {
       callback: (error, msg) => {
-        if (!error) this.announce(msg.json<SessionChangeNotice>());
+        const notice = error ? undefined : readNotice(msg);
+        if (notice) this.announce(notice);
       },
     });
     void this.clearOnReconnect();
@@ -77,5 +78,18 @@ export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
     for await (const status of this.nc.status()) {
       if (status.type === 'reconnect') this.entries.clear();
     }
+  }
+}
+
+/**
+ * A change notice, or undefined for anything else published on the subject: anyone on the bus can
+ * publish there, and a throw inside a subscription callback would stop this connection's reader.
+ */
+export function readNotice(msg: Msg): SessionChangeNotice | undefined {
+  try {
+    const parsed = SessionChangeNotice.safeParse(msg.json());
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }

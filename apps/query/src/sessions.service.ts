@@ -3,10 +3,10 @@ import { ConfigService } from '@nestjs/config';
 import { RpcException } from '@nestjs/microservices';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { changeSubject, QUERY_ERRORS, type GetSessionRequest, type SessionChangeNotice, type SessionView } from '#contracts';
+import { changeSubject, QUERY_ERRORS, type GetSessionRequest, type SessionView } from '#contracts';
 import { NATS_CONNECTION, openSessionsBucket } from '#nats';
 import type { QueryEnv } from './query.env.js';
-import { SessionViewCache } from './session-view.cache.js';
+import { readNotice, SessionViewCache } from './session-view.cache.js';
 
 /** Reads session views from the read-model bucket. */
 @Injectable()
@@ -26,18 +26,23 @@ export class SessionsService implements OnModuleInit {
     this.kv = await openSessionsBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
   }
 
-  /** The session's view; with `min_seq`, once it holds that stream sequence (or the wait runs out). */
+  /**
+   * The session's view; with `min_seq`, once it holds that stream sequence. A view that does not
+   * within READ_WAIT_MS is an error rather than a silently older answer.
+   */
   async get({ session_id, min_seq }: GetSessionRequest): Promise<SessionView> {
     let view = this.cache.get(session_id) ?? (await this.read(session_id));
     if (min_seq !== undefined && (view?.last_seq ?? 0) < min_seq) view = await this.waitFor(session_id, min_seq);
+    if (min_seq !== undefined && (view?.last_seq ?? 0) < min_seq) {
+      throw new RpcException({
+        code: QUERY_ERRORS.behind,
+        message:
+          `Session "${session_id}" is ${view ? `at stream sequence ${view.last_seq}` : 'not'} in the read models, ` +
+          `not yet at ${min_seq} (the last write read back): the projector is behind or down; retry shortly.`,
+      });
+    }
     if (view) return view;
-    throw new RpcException({
-      code: QUERY_ERRORS.notFound,
-      message:
-        min_seq === undefined
-          ? `Session "${session_id}" not found.`
-          : `Session "${session_id}" is not in the read models yet: the projector has not folded sequence ${min_seq} within ${this.waitMs} ms.`,
-    });
+    throw new RpcException({ code: QUERY_ERRORS.notFound, message: `Session "${session_id}" not found.` });
   }
 
   private async read(sessionId: string): Promise<SessionView | null> {
@@ -57,7 +62,7 @@ export class SessionsService implements OnModuleInit {
       const view = await this.read(sessionId);
       if ((view?.last_seq ?? 0) >= minSeq) return view;
       for await (const msg of notices) {
-        if (msg.json<SessionChangeNotice>().last_seq >= minSeq) break;
+        if ((readNotice(msg)?.last_seq ?? 0) >= minSeq) break;
       }
       return await this.read(sessionId);
     } finally {

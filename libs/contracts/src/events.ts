@@ -84,7 +84,6 @@ export type SessionFinished = z.infer<typeof SessionFinished>;
  */
 export const PytestEvent = z.discriminatedUnion('type', [SessionStarted, TestOutcomesRecorded, SessionFinished]);
 export type PytestEvent = z.infer<typeof PytestEvent>;
-export type PytestEventType = PytestEvent['type'];
 
 /** Validates a decoded message as the current version of its event. */
 export function parseEvent(json: unknown): PytestEvent {

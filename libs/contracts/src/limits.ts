@@ -13,8 +13,10 @@ export const LIMITS = {
   viewErrorBytes: 4 * 1024,
   /** The environment object (with any extra keys), in characters of its JSON, at most. */
   environmentBytes: 16 * 1024,
-  /** Failures listed in a session view; the rest are counted in `failures_omitted`. */
+  /** Failures listed in a session view, at most; the rest are counted in `failures_omitted`. */
   viewFailures: 100,
+  /** …and at most this many bytes of them as JSON, so a view always fits a NATS message. */
+  viewFailureBytes: 448 * 1024,
   /** Slowest test results kept in a session view. */
   viewSlowest: 10,
   /** Labels on one session. */

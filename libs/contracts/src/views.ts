@@ -89,5 +89,5 @@ export type GetSessionRequest = z.infer<typeof GetSessionRequest>;
 export const QUERY_ERRORS = {
   notFound: 'SESSION_NOT_FOUND',
   badRequest: 'BAD_REQUEST',
-  unavailable: 'READ_MODEL_UNAVAILABLE',
+  behind: 'READ_MODEL_BEHIND',
 } as const;

@@ -128,9 +128,13 @@ describe('recording outcomes', () => {
   });
 
   it('refuses an outcome after the finish, but still recognises a retry of an earlier one', () => {
-    const decision = given(start(), outcome(), finish()).when(outcome({ nodeid: 'tests/test_b.py::test_late' }), outcome());
+    const decision = given(start(), outcome(), finish()).when(
+      outcome({ nodeid: 'tests/test_b.py::test_late' }),
+      outcome(),
+      outcome({ outcome: 'failed' }),
+    );
     expect(decision.events).toEqual([]);
-    expect(codes(decision)).toEqual(['SESSION_FINISHED', 'duplicate']);
+    expect(codes(decision)).toEqual(['SESSION_FINISHED', 'duplicate', 'SESSION_FINISHED']);
   });
 
   it('keeps a 20 kB traceback whole and clips a larger one to the documented bound', () => {
@@ -170,11 +174,16 @@ describe('group commit', () => {
     expect(codes(decision).at(-1)).toBe('SESSION_FINISHED');
   });
 
-  it('keeps every event within the byte budget', () => {
-    const big = 'x'.repeat(LIMITS.errorBytes);
-    const decision = given(start()).when(...Array.from({ length: 40 }, (_, i) => outcome({ nodeid: `t::${i}`, error: big })));
+  it('keeps every event within the byte budget, counting JSON escapes', () => {
+    // Control characters (ANSI colours in pytest output) take 6 bytes each once escaped in JSON.
+    const coloured = '\u001b[31mE\u001b[0m\u0001'.repeat(LIMITS.errorBytes / 12);
+    const decision = given(start()).when(
+      ...Array.from({ length: 40 }, (_, i) => outcome({ nodeid: `t::${i}`, outcome: 'failed', error: coloured, longrepr: coloured })),
+    );
     expect(decision.events.length).toBeGreaterThan(1);
-    for (const event of decision.events) expect(JSON.stringify(event).length).toBeLessThanOrEqual(LIMITS.batchBytes);
+    for (const event of decision.events) {
+      expect(new TextEncoder().encode(JSON.stringify(event)).length).toBeLessThanOrEqual(LIMITS.batchBytes + 1024);
+    }
   });
 });
 

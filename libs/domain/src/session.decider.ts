@@ -17,7 +17,7 @@ import {
   SessionNotFound,
 } from './errors.js';
 import { canonicalJson, fieldsFingerprint, fingerprint } from './fingerprint.js';
-import { clipUtf8 } from './text.js';
+import { clipUtf8, utf8Length } from './text.js';
 
 /** A test outcome as a command carries it: the tool's input without the session. */
 export type OutcomeInput = Omit<RecordTestOutcomeInput, 'session_id'>;
@@ -149,12 +149,8 @@ const resultFingerprint = (r: TestResult) =>
 
 const sameActor = (a: Actor, b: Actor) => a.agent === b.agent && a.via === b.via && a.client === b.client;
 
-/** Upper bound of a result's JSON size, cheap enough to take per call. */
-function resultBytes(r: TestResult): number {
-  const text = (t: string | undefined) => (t ? Math.min(t.length * 3, LIMITS.errorBytes + 64) : 0);
-  const location = r.location ? (r.location.path.length + (r.location.domain?.length ?? 0)) * 3 : 0;
-  return 256 + r.nodeid.length * 3 + location + text(r.error) + text(r.longrepr);
-}
+/** A result's size in its event, as encoded JSON (escapes included): what the batch budget counts. */
+const resultBytes = (r: TestResult) => utf8Length(JSON.stringify(r)) + 1;
 
 /** The state as a batch sees it: the stored state with the batch's own accepted writes on top. */
 class BatchDecision {
@@ -211,14 +207,15 @@ class BatchDecision {
     const print = resultFingerprint(result);
     const latest = this.latestOf(result);
     const recorded = this.results.get(key) ?? this.state.results.get(key);
+    if (recorded?.fingerprint === print) return answer(recorded);
+    // After the finish, a different result cannot be recorded under any attempt.
+    if (this.status === 'finished') return rejected(new SessionFinishedError(command.sessionId));
     if (recorded) {
-      if (recorded.fingerprint === print) return answer(recorded);
       const nextAttempt = Math.max(latest?.attempt ?? 0, result.attempt) + 1;
       return rejected(
         new OutcomeConflict(command.sessionId, result.nodeid, result.when, result.attempt, recorded.outcome, nextAttempt),
       );
     }
-    if (this.status === 'finished') return rejected(new SessionFinishedError(command.sessionId));
     if (latest && latest.attempt < result.attempt) result.replaces = latest.outcome;
     if (latest && latest.attempt > result.attempt) result.superseded = true;
     const event = this.appendResult(command, result);

@@ -140,3 +140,26 @@ describe('session view', () => {
     expect(projectSession(null, third, 3)).toEqual({ kind: 'gap', expectedVersion: 1 });
   });
 });
+
+describe('session view size', () => {
+  it('stays within a NATS message (1 MiB) for the largest inputs the contracts accept', () => {
+    const longId = (i: number) => `tests/${(i % 2 ? '日' : '\u0003').repeat(4000)}::t${i}`;
+    const coloured = '\u001b[31mE\u001b[0m\u0001'.repeat(3000);
+    const start = started();
+    if (start.type === 'SessionStarted') {
+      start.data.environment = { os: 'Linux', python_version: '3', extra: '\u0001'.repeat(LIMITS.environmentBytes - 100) };
+      start.data.labels = Object.fromEntries(Array.from({ length: LIMITS.labels }, (_, i) => [`${'l'.repeat(120)}${i}`, '\u0002'.repeat(512)]));
+    }
+    const results = Array.from({ length: 300 }, (_, i) => ({
+      nodeid: longId(i),
+      outcome: 'failed' as const,
+      duration: i,
+      error: coloured,
+      longrepr: coloured,
+    }));
+    const view = fold([start, recorded(...results.slice(0, 150)), recorded(...results.slice(150))]);
+    expect(view.counts.failed).toBe(300);
+    expect(view.failures.length + view.failures_omitted).toBe(300);
+    expect(new TextEncoder().encode(JSON.stringify(view)).length).toBeLessThan(1024 * 1024);
+  });
+});

@@ -9,7 +9,7 @@ import {
   type Summary,
   type TestResult,
 } from '#contracts';
-import { clipUtf8 } from './text.js';
+import { clipUtf8, utf8Length } from './text.js';
 
 export type Projection =
   | { kind: 'applied'; view: SessionView }
@@ -123,9 +123,17 @@ function foldResult(draft: SessionView, result: TestResult): void {
     counts.total++;
   }
   if (isFailure(category)) {
-    if (draft.failures.length < LIMITS.viewFailures) draft.failures = [...draft.failures, failureEntry(result, category!)];
+    const entry = failureEntry(result, category!);
+    if (fitsFailures(draft.failures, entry)) draft.failures = [...draft.failures, entry];
     else draft.failures_omitted++;
   }
+}
+
+/** Whether one more failure stays within LIMITS.viewFailures entries and LIMITS.viewFailureBytes of JSON. */
+function fitsFailures(failures: FailureEntry[], entry: FailureEntry): boolean {
+  if (failures.length >= LIMITS.viewFailures) return false;
+  const bytes = (f: FailureEntry) => utf8Length(JSON.stringify(f)) + 1;
+  return failures.reduce((sum, f) => sum + bytes(f), bytes(entry)) <= LIMITS.viewFailureBytes;
 }
 
 function failureEntry(result: TestResult, category: Outcome): FailureEntry {

@@ -23,3 +23,19 @@ function charBoundary(bytes: Uint8Array, index: number): number {
   while (i < bytes.length && (bytes[i]! & 0xc0) === 0x80) i++;
   return i;
 }
+
+/** Bytes of `text` in UTF-8, without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    // A surrogate pair is 2 UTF-16 units and 4 bytes; any other unit from U+0800 up is 3 bytes.
+    else if (code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
