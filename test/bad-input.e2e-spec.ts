@@ -49,12 +49,15 @@ describe('bad input is refused with a clear error, and nothing is written', () =
     await suite.client.ok('record_session_start', { session_id: 'rules', environment });
     await suite.client.ok('record_test_outcome', { ...outcome, session_id: 'rules' });
     await suite.client.ok('record_session_finish', { session_id: 'rules', summary });
+    await suite.client.ok('record_session_start', { session_id: 'rules-running', environment });
+    await suite.client.ok('record_test_outcome', { ...outcome, session_id: 'rules-running' });
     await expectRefusedWithoutWrites([
       ['record_test_outcome', { ...outcome, session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Session "never-started" does not exist/],
       ['record_session_finish', { session_id: 'never-started', summary }, /^\[SESSION_NOT_FOUND\]/],
       ['record_session_start', { session_id: 'rules', environment: { ...environment, os: 'Darwin' } }, /^\[SESSION_ID_CONFLICT\]/],
       ['record_test_outcome', { ...outcome, session_id: 'rules', nodeid: 'tests/test_late.py::t' }, /^\[SESSION_FINISHED\]/],
-      ['record_test_outcome', { ...outcome, session_id: 'rules', outcome: 'failed' }, /^\[OUTCOME_CONFLICT\].*attempt: 2/],
+      ['record_test_outcome', { ...outcome, session_id: 'rules', outcome: 'failed' }, /^\[SESSION_FINISHED\]/],
+      ['record_test_outcome', { ...outcome, session_id: 'rules-running', outcome: 'failed' }, /^\[OUTCOME_CONFLICT\].*attempt: 2/],
       ['record_session_finish', { session_id: 'rules', summary: { ...summary, exitstatus: 0 } }, /^\[SESSION_ALREADY_FINISHED\]/],
       ['get_session', { session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Session "never-started" not found/],
     ]);
