@@ -71,7 +71,7 @@ export const INSTALL_NATS_HINT =
 
 /**
  * Asks the first server of `url` for its INFO line: `{ up: false }` when nothing answers,
- * else whether it has JetStream.
+ * `{ up: true, notNats: true }` when something else does, else whether it has JetStream.
  */
 export function probeNats(url) {
   const { hostname, port } = new URL(url.split(',')[0].trim());
@@ -92,7 +92,7 @@ export function probeNats(url) {
         const info = JSON.parse(line.replace(/^INFO\s+/, ''));
         done({ up: true, jetstream: Boolean(info.jetstream), version: info.version });
       } catch {
-        done({ up: true, jetstream: false, version: 'unknown (not a NATS server?)' });
+        done({ up: true, notNats: true });
       }
     });
   });

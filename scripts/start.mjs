@@ -2,20 +2,26 @@
 // JetStream under ./.data/ if none does), then run the projector, the query app and the gateway.
 // Ctrl-C stops them all, and the nats-server if this script started it.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, checkNode, ensureInstalled, fail, findNatsServer, INSTALL_NATS_HINT, probeNats, root, say } from './setup.mjs';
 
 checkNode();
+// The apps read .env themselves; this script needs its NATS_URL too, to find (or start) NATS.
+if (existsSync(join(root, '.env'))) process.loadEnvFile(join(root, '.env'));
+const children = [];
+let stopping = false;
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
 await ensureInstalled();
 say('building …');
 await build();
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const children = [];
-let stopping = false;
 
 const nats = await probeNats(natsUrl);
+if (nats.notNats) fail(`Something answers at ${natsUrl}, but it is not a NATS server: set NATS_URL.`);
 if (nats.up && !nats.jetstream) fail(`The NATS server at ${natsUrl} (${nats.version}) has no JetStream: start it with -js.`);
 if (nats.up) say(`using NATS ${nats.version} at ${natsUrl}`);
 else await startLocalNats();
@@ -27,9 +33,6 @@ const apps = [
 ];
 for (const [name, entry] of apps) launch(name, process.execPath, [join(root, entry)]);
 say('running; Ctrl-C stops everything');
-
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
 
 async function startLocalNats() {
   const binary = findNatsServer();

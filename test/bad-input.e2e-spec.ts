@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { McpTestClient } from './harness/mcp-client.js';
 import { useSystem } from './harness/use-system.js';
@@ -93,5 +94,22 @@ describe('bad input is refused with a clear error, and nothing is written', () =
     const tooLarge = await post(JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }));
     expect(tooLarge.status).toBe(413);
     expect((await fetch(new URL('/elsewhere', suite.system.gateway.mcpUrl))).status).toBe(404);
+  });
+
+  it('refuses a foreign Host (DNS rebinding) or Origin with 403, and accepts the local ones', async () => {
+    const url = suite.system.gateway.mcpUrl;
+    const statusWith = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+      });
+    expect(await statusWith({ host: `attacker.example:${url.port}` })).toBe(403);
+    expect(await statusWith({ origin: 'http://attacker.example' })).toBe(403);
+    // Allowed: the request goes on to the MCP checks (no session: 400).
+    expect(await statusWith({ host: `localhost:${url.port}`, origin: `http://localhost:${url.port}` })).toBe(400);
   });
 });

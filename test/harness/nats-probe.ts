@@ -1,6 +1,6 @@
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, eventSubject, parseEvent, type PytestEvent, type TestResult } from '#contracts';
+import { EVENTS_STREAM, eventSubject, parseEvent, SESSION_PROJECTOR_DURABLE, type PytestEvent, type TestResult } from '#contracts';
 
 export interface StoredEvent {
   seq: number;
@@ -41,6 +41,11 @@ export class NatsProbe {
     } catch {
       return 0;
     }
+  }
+
+  /** The projector's durable consumer: how far it has delivered and acknowledged. */
+  projectorConsumer(): Promise<ConsumerInfo> {
+    return this.jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
   }
 
   /** The session's events, in stream order. */

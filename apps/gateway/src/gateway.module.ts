@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClientsModule, Transport } from '@nestjs/microservices';
-import { NatsModule } from '#nats';
+import { natsServers, NatsModule } from '#nats';
 import { configModule } from '#platform';
 import { GatewayEnv } from './gateway.env.js';
 import { McpHttpServer } from './http/mcp-http.server.js';
@@ -29,7 +29,7 @@ export class GatewayModule {
             useFactory: (config: ConfigService<GatewayEnv, true>) => ({
               transport: Transport.NATS,
               options: {
-                servers: config.get('NATS_URL', { infer: true }).split(','),
+                servers: natsServers(config.get('NATS_URL', { infer: true })),
                 name: 'mcp-pytest-gateway-queries',
                 maxReconnectAttempts: -1,
               },

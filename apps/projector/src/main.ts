@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { runApp } from '#platform';
+import { loadDotEnv, runApp } from '#platform';
 import { ProjectorModule } from './projector.module.js';
 
+loadDotEnv();
 await runApp('Projector', () => NestFactory.createApplicationContext(ProjectorModule));

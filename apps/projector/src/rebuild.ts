@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { EVENTS_STREAM, SESSION_PROJECTOR_DURABLE } from '#contracts';
+import { errors as natsErrors } from '@nats-io/transport-node';
+import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT, SESSION_PROJECTOR_DURABLE } from '#contracts';
 import { connectNats, deleteProjectorConsumer, deleteSessionsBucket } from '#nats';
-import { parseEnv, runApp } from '#platform';
+import { loadDotEnv, parseEnv, runApp } from '#platform';
 import { ProjectorEnv } from './projector.env.js';
 import { ProjectorModule } from './projector.module.js';
 
@@ -12,9 +13,16 @@ import { ProjectorModule } from './projector.module.js';
  * Rebuilds the read models: drops the session views and the projector's consumer, replays the
  * whole stream into a fresh bucket, and exits once every event stored before it began is folded.
  */
+loadDotEnv();
 const log = new Logger('Rebuild');
 const env = parseEnv(ProjectorEnv, process.env);
 const nc = await connectNats({ url: env.NATS_URL, name: 'mcp-pytest-rebuild', log: (m) => log.log(m) });
+const running = await runningProjector();
+if (running) {
+  log.fatal(`a projector is running (${running}): stop it first — it keeps views in memory that the rebuild would not replace`);
+  await nc.close();
+  process.exit(1);
+}
 const jsm = await jetstreamManager(nc);
 const lastSeq = await lastEventSeq(jsm);
 await deleteProjectorConsumer(jsm);
@@ -30,6 +38,17 @@ const seconds = (performance.now() - started) / 1000;
 log.log(`rebuilt the session views from ${lastSeq} stream sequences in ${seconds.toFixed(1)} s`);
 await app.close();
 await nc.close();
+
+/** What a running projector says of itself, or undefined when none answers. */
+async function runningProjector(): Promise<string | undefined> {
+  try {
+    return (await nc.request(PROJECTOR_PRESENCE_SUBJECT, '', { timeout: 2000 })).string();
+  } catch (error) {
+    if (error instanceof natsErrors.RequestError && error.isNoResponders()) return undefined;
+    // Something holds the subject but did not answer in time: assume a projector, do no harm.
+    return `no answer: ${(error as Error).message}`;
+  }
+}
 
 async function lastEventSeq(manager: JetStreamManager): Promise<number> {
   try {

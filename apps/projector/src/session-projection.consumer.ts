@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   changeSubject,
   EVENTS_STREAM,
   eventSubject,
   parseEvent,
+  PROJECTOR_PRESENCE_SUBJECT,
   SESSION_PROJECTOR_DURABLE,
   sessionIdOfSubject,
   type PytestEvent,
@@ -32,6 +33,7 @@ const CONFLICT_ROUNDS = 5;
 export class SessionProjectionConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('Projector');
   private messages?: ConsumerMessages;
+  private presence?: Subscription;
   private buffer: JsMsg[] = [];
   private flushing?: Promise<void>;
 
@@ -56,10 +58,14 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
         this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
       },
     });
+    this.presence = this.nc.subscribe(PROJECTOR_PRESENCE_SUBJECT, {
+      callback: (_error, msg) => void msg.respond(JSON.stringify({ pid: process.pid })),
+    });
     this.log.log(`folding ${EVENTS_STREAM} into session views (durable consumer "${SESSION_PROJECTOR_DURABLE}")`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.presence?.unsubscribe();
     await this.messages?.close();
     await this.flushing;
   }

@@ -2,17 +2,19 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { QUERY_QUEUE } from '#contracts';
-import { parseEnv, PlainRequestDeserializer, runApp } from '#platform';
+import { natsServers } from '#nats';
+import { loadDotEnv, parseEnv, PlainRequestDeserializer, runApp } from '#platform';
 import { QueryEnv } from './query.env.js';
 import { QueryModule } from './query.module.js';
 
 /** The query app: answers the read message patterns over NATS request/reply, one queue group for all replicas. */
+loadDotEnv();
 const env = parseEnv(QueryEnv, process.env);
 await runApp('Query', async () => {
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(QueryModule, {
     transport: Transport.NATS,
     options: {
-      servers: env.NATS_URL.split(','),
+      servers: natsServers(env.NATS_URL),
       name: 'mcp-pytest-query-rpc',
       queue: QUERY_QUEUE,
       deserializer: new PlainRequestDeserializer(),

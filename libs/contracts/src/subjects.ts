@@ -13,6 +13,9 @@ export const SESSIONS_BUCKET = 'pytest_sessions';
 /** Durable consumer the projector folds the stream with. */
 export const SESSION_PROJECTOR_DURABLE = 'session-projector';
 
+/** Every running projector answers requests here (a rebuild refuses to run beside one). */
+export const PROJECTOR_PRESENCE_SUBJECT = 'pytest.projector.presence';
+
 /** Core-NATS change notices, one per session view update (payload: {@link SessionChangeNotice}). */
 export const CHANGES_SUBJECT_PREFIX = 'pytest.changes.session';
 export const CHANGES_SUBJECTS = `${CHANGES_SUBJECT_PREFIX}.*`;

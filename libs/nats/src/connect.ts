@@ -7,16 +7,18 @@ export interface ConnectOptions {
   log: (message: string) => void;
 }
 
+/** The servers of a NATS_URL (`nats://a:4222, nats://b:4222`). */
+export const natsServers = (url: string): string[] => url.split(',').map((server) => server.trim());
+
 /**
  * Connects, waiting for a server that is not up yet (logging while it waits), and reconnects for
  * ever after; callers watch `status()` for the connection's health.
  */
 export async function connectNats({ url, name, log }: ConnectOptions): Promise<NatsConnection> {
-  const servers = url.split(',').map((s) => s.trim());
   const timer = setInterval(() => log(`waiting for NATS at ${url} …`), 5000);
   try {
     const nc = await connect({
-      servers,
+      servers: natsServers(url),
       name,
       // A stack trace per request costs ~40% of publish throughput (measured); errors keep their own.
       noAsyncTraces: true,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { z } from 'zod';
 
 /**
@@ -9,4 +10,12 @@ export function parseEnv<S extends z.ZodType>(schema: S, raw: Record<string, unk
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
   throw new Error(`Invalid configuration:\n${problems}`);
+}
+
+/**
+ * Reads `.env` from the working directory into the process environment, where it exists; variables
+ * already set win. Every entry point calls this first, so all settings come from one place.
+ */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
 }

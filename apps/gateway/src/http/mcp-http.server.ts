@@ -34,6 +34,8 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   private readonly sessions = new Map<string, McpHttpSession>();
   private readonly server: Server = createServer((req, res) => void this.route(req, res));
   private origin = '';
+  private allowedHosts = new Set<string>();
+  private allowedOrigins = new Set<string>();
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -51,6 +53,11 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     });
     const { port: bound } = this.server.address() as AddressInfo;
     this.origin = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    const local = ['127.0.0.1', 'localhost', '[::1]'].map((name) => `${name}:${bound}`);
+    const listed = (name: 'GATEWAY_ALLOWED_HOSTS' | 'GATEWAY_ALLOWED_ORIGINS') =>
+      this.config.get(name, { infer: true }).split(',').map((entry) => entry.trim()).filter(Boolean);
+    this.allowedHosts = new Set([...local, ...listed('GATEWAY_ALLOWED_HOSTS')]);
+    this.allowedOrigins = new Set([...local.map((h) => `http://${h}`), ...listed('GATEWAY_ALLOWED_ORIGINS')]);
     this.log.log(`MCP Streamable HTTP at ${this.origin}/mcp`);
     const idleMs = this.config.get('MCP_SESSION_IDLE_MINUTES', { infer: true }) * 60_000;
     this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(idleMs, 60_000)).unref();
@@ -66,8 +73,10 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
     try {
-      if (path === '/health' && req.method === 'GET') return this.sendHealth(res);
+      if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return this.sendHealth(res);
       if (path !== '/mcp') return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${path}; MCP is at /mcp` });
+      const forbidden = this.foreign(req);
+      if (forbidden) return sendRpcError(res, 403, -32000, `Forbidden: ${forbidden}`);
       if (req.method === 'POST') return await this.post(req, res);
       if (req.method === 'GET' || req.method === 'DELETE') return await this.forward(this.existing(req, res), req, res);
       res.setHeader('allow', 'GET, POST, DELETE');
@@ -78,6 +87,17 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
       else res.end();
     }
+  }
+
+  /**
+   * Why a request comes from where it must not (DNS rebinding, a web page of another origin), or
+   * undefined: the Streamable HTTP spec asks servers to check Origin, and a loopback server its Host.
+   */
+  private foreign(req: IncomingMessage): string | undefined {
+    const { host, origin } = req.headers;
+    if (host === undefined || !this.allowedHosts.has(host)) return `Host "${host ?? ''}" is not allowed (GATEWAY_ALLOWED_HOSTS)`;
+    if (origin !== undefined && !this.allowedOrigins.has(origin)) return `Origin "${origin}" is not allowed (GATEWAY_ALLOWED_ORIGINS)`;
+    return undefined;
   }
 
   private sendHealth(res: ServerResponse): void {
