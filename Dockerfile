@@ -15,6 +15,7 @@ WORKDIR /app
 ENV NODE_ENV=production NO_COLOR=1
 COPY package.json ./
 COPY --from=build /app/node_modules node_modules
-COPY --from=build /app/dist dist
+COPY --from=build /app/dist/apps dist/apps
+COPY --from=build /app/dist/libs dist/libs
 USER node
 CMD ["node", "dist/apps/gateway/src/main.js"]

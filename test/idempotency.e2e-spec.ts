@@ -8,7 +8,7 @@ const environment = { os: 'Linux', python_version: '3.13.1' };
 const summary = { total_tests: 1, passed: 1, failed: 0, skipped: 0, exitstatus: 0 };
 
 // A write cache of 3 results: sessions are evicted and reloaded from the stream all the time.
-const suite = useSystem({ gateways: 2, env: { WRITE_CACHE_RESULTS: '3' } });
+const suite = useSystem({ gateways: 2, env: { WRITE_CACHE_RESULTS: '3', WRITE_CACHE_KEEP_SECONDS: '0' } });
 
 describe('a retried call is counted once', () => {
   it('answers a retried start, outcome and finish with the first write, and stores one event each', async () => {
@@ -68,6 +68,20 @@ describe('a retried call is counted once', () => {
     expect(await write('evicted-a', 0)).toMatchObject({ seq: first.seq, duplicate: true });
     expect(await write('evicted-a', 5)).toMatchObject({ duplicate: false });
     expect(await suite.system.probe.results('evicted-a')).toHaveLength(6);
+  });
+
+  it('reloads a long session from the stream after a gateway restart and still recognises a retry', async () => {
+    const session_id = 'long-history';
+    await suite.client.ok('record_session_start', { session_id, environment });
+    const write = (i: number) => suite.client.ok('record_test_outcome', { session_id, nodeid: `t::${i}`, outcome: 'passed', duration: i });
+    const first = await write(0);
+    for (let i = 1; i < 120; i++) await write(i);
+    await suite.system.gateway.restart();
+    suite.client = await McpTestClient.http(suite.system.gateway.mcpUrl);
+    expect(await write(0)).toMatchObject({ seq: first.seq, duplicate: true });
+    expect(await write(119)).toMatchObject({ duplicate: true });
+    expect(await write(120)).toMatchObject({ duplicate: false });
+    expect(await suite.system.probe.results(session_id)).toHaveLength(121);
   });
 
   it('lets JetStream drop a republished event by its Nats-Msg-Id', async () => {

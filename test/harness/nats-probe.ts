@@ -1,11 +1,7 @@
-import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, eventSubject, parseEvent, SESSION_PROJECTOR_DURABLE, type PytestEvent, type TestResult } from '#contracts';
-
-export interface StoredEvent {
-  seq: number;
-  event: PytestEvent;
-}
+import { EVENTS_STREAM, eventSubject, SESSION_PROJECTOR_DURABLE, type TestResult } from '#contracts';
+import { readSubject, type StoredEvent } from '#nats';
 
 /** The test's own NATS connection, to look at the stream and talk to the query app as any client would. */
 export class NatsProbe {
@@ -51,12 +47,8 @@ export class NatsProbe {
   /** The session's events, in stream order. */
   async events(sessionId: string): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    for (let seq = 1; ; ) {
-      const msg = await this.jsm.direct.getMessage(EVENTS_STREAM, { next_by_subj: eventSubject(sessionId), seq });
-      if (!msg) return events;
-      events.push({ seq: msg.seq, event: parseEvent(msg.json()) });
-      seq = msg.seq + 1;
-    }
+    for await (const stored of readSubject(jetstream(this.nc), this.jsm, eventSubject(sessionId), 0)) events.push(stored);
+    return events;
   }
 
   /** Every test result stored for the session. */

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT, SESSION_PROJECTOR_DURABLE } from '#contracts';
-import { connectNats, deleteProjectorConsumer, deleteSessionsBucket } from '#nats';
+import { connectNats, deleteProjectorConsumer, deleteSessionsBucket, isNotFound } from '#nats';
 import { loadDotEnv, parseEnv, runApp } from '#platform';
 import { ProjectorEnv } from './projector.env.js';
 import { ProjectorModule } from './projector.module.js';
@@ -54,7 +54,7 @@ async function lastEventSeq(manager: JetStreamManager): Promise<number> {
   try {
     return (await manager.streams.info(EVENTS_STREAM)).state.last_seq;
   } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === 10059) return 0;
+    if (isNotFound(error)) return 0;
     throw error;
   }
 }

@@ -15,7 +15,7 @@ import {
   type SessionView,
 } from '#contracts';
 import { projectSession } from '#domain';
-import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION } from '#nats';
+import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readSubject } from '#nats';
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
 
@@ -143,13 +143,9 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
 
   /** Folds the session's events stored after the view and before `beforeSeq`, straight from the stream. */
   private async foldFromStream(sessionId: string, view: SessionView | null, beforeSeq: number): Promise<SessionView | null> {
-    const subject = eventSubject(sessionId);
-    for (let seq = (view?.last_seq ?? 0) + 1; seq < beforeSeq; ) {
-      const stored = await this.jsm.direct.getMessage(EVENTS_STREAM, { next_by_subj: subject, seq });
-      if (!stored || stored.seq >= beforeSeq) break;
-      const projection = projectSession(view, parseEvent(stored.json()), stored.seq);
+    for await (const { seq, event } of readSubject(this.js, this.jsm, eventSubject(sessionId), view?.last_seq ?? 0, beforeSeq)) {
+      const projection = projectSession(view, event, seq);
       if (projection.kind === 'applied') view = projection.view;
-      seq = stored.seq + 1;
     }
     return view;
   }

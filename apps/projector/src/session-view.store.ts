@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SessionView } from '#contracts';
-import { NATS_CONNECTION, openSessionsBucket } from '#nats';
+import { isWrongLastSequence, NATS_CONNECTION, openSessionsBucket } from '#nats';
+import { Lru } from '#platform';
 import type { ProjectorEnv } from './projector.env.js';
 
 /** A view and the KV revision it was read or written at (0: not in the bucket). */
@@ -16,8 +16,6 @@ export interface StoredView {
 /** Another writer (a second projector, a rebuild) changed the view since it was read. */
 export class ViewConflict extends Error {}
 
-/** JetStream's answers when the expected last sequence (the KV revision) no longer holds. */
-const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 
 /**
  * Session views in NATS KV, written with compare-and-set on the revision. The views this projector
@@ -26,14 +24,13 @@ const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 @Injectable()
 export class SessionViewStore implements OnModuleInit {
   private kv!: KV;
-  private readonly cache = new Map<string, StoredView>();
-  private readonly cacheSize: number;
+  private readonly cache: Lru<string, StoredView>;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly config: ConfigService<ProjectorEnv, true>,
   ) {
-    this.cacheSize = config.get('VIEW_CACHE_SESSIONS', { infer: true });
+    this.cache = new Lru(config.get('VIEW_CACHE_SESSIONS', { infer: true }));
   }
 
   async onModuleInit(): Promise<void> {
@@ -56,10 +53,10 @@ export class SessionViewStore implements OnModuleInit {
         expected.revision === 0
           ? await this.kv.create(sessionId, data)
           : await this.kv.update(sessionId, data, expected.revision);
-      this.remember(sessionId, { view, revision });
+      this.cache.set(sessionId, { view, revision });
     } catch (error) {
       this.cache.delete(sessionId);
-      if (error instanceof JetStreamApiError && WRONG_LAST_SEQUENCE.has(error.code)) throw new ViewConflict(error.message);
+      if (isWrongLastSequence(error)) throw new ViewConflict(error.message);
       throw error;
     }
   }
@@ -67,12 +64,5 @@ export class SessionViewStore implements OnModuleInit {
   /** Forgets what is cached, e.g. after a conflict, so the next load reads the bucket. */
   forget(sessionId: string): void {
     this.cache.delete(sessionId);
-  }
-
-  private remember(sessionId: string, stored: StoredView): void {
-    if (this.cacheSize === 0) return;
-    this.cache.delete(sessionId);
-    this.cache.set(sessionId, stored);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
 }

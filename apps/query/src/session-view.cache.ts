@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CHANGES_SUBJECTS, SessionChangeNotice, type SessionView } from '#contracts';
 import { NATS_CONNECTION } from '#nats';
+import { Lru } from '#platform';
 import type { QueryEnv } from './query.env.js';
 
 /**
@@ -22,21 +23,24 @@ interface Entry {
  */
 @Injectable()
 export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: Lru<string, Entry>;
   /** The newest last_seq announced per session, so that a read racing a change is not cached. */
-  private readonly announced = new Map<string, number>();
-  private readonly capacity: number;
+  private readonly announced: Lru<string, number>;
+  private readonly enabled: boolean;
   private notices?: Subscription;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     config: ConfigService<QueryEnv, true>,
   ) {
-    this.capacity = config.get('QUERY_CACHE_SESSIONS', { infer: true });
+    const capacity = config.get('QUERY_CACHE_SESSIONS', { infer: true });
+    this.enabled = capacity > 0;
+    this.entries = new Lru(capacity);
+    this.announced = new Lru(capacity);
   }
 
   onModuleInit(): void {
-    if (this.capacity === 0) return;
+    if (!this.enabled) return;
     this.notices = this.nc.subscribe(CHANGES_SUBJECTS, {
       callback: (error, msg) => {
         const notice = error ? undefined : readNotice(msg);
@@ -60,17 +64,13 @@ export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
 
   /** Keeps a view just read from the bucket, unless a newer one was announced meanwhile. */
   offer(view: SessionView): void {
-    if (this.capacity === 0 || (this.announced.get(view.session_id) ?? 0) > view.last_seq) return;
-    this.entries.delete(view.session_id);
+    if ((this.announced.peek(view.session_id) ?? 0) > view.last_seq) return;
     this.entries.set(view.session_id, { view, cachedAt: Date.now() });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 
   private announce({ session_id, last_seq }: SessionChangeNotice): void {
-    this.announced.delete(session_id);
     this.announced.set(session_id, last_seq);
-    if (this.announced.size > this.capacity) this.announced.delete(this.announced.keys().next().value!);
-    const entry = this.entries.get(session_id);
+    const entry = this.entries.peek(session_id);
     if (entry && entry.view.last_seq < last_seq) this.entries.delete(session_id);
   }
 

@@ -91,7 +91,8 @@ export const TOOLS = {
       'Returns the session_id that later calls use; pass your own session_id to make a retried start safe.',
     input: RecordSessionStartInput,
     output: RecordSessionStartOutput,
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    // Idempotent only with a session_id: without one, every call starts a new session.
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   },
   record_test_outcome: {
     title: 'Record a test outcome',

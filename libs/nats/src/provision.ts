@@ -2,19 +2,17 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
-  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
-  type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EVENTS_STREAM, EVENTS_SUBJECTS, SESSIONS_BUCKET, SESSION_PROJECTOR_DURABLE } from '#contracts';
+import { isNotFound, isStreamNameInUse } from './jetstream-errors.js';
 
 /** How retries of one write are recognised by `Nats-Msg-Id`. */
 const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
-const STREAM_EXISTS = 10058;
 
 export interface StoreOptions {
   replicas: number;
@@ -22,28 +20,28 @@ export interface StoreOptions {
 
 /**
  * The event log: file-backed, kept for ever, one subject per session, direct gets enabled for the
- * write side's "last event of this session" reads. Created once; an existing stream is updated to
- * this configuration.
+ * write side's reads of a session. Created when missing. An existing stream keeps its own settings
+ * (replicas, limits: an operator's to change); only what the apps rely on is put back if missing.
  */
 export async function ensureEventStream(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
-  const config: Partial<StreamConfig> & { name: string } = {
-    name: EVENTS_STREAM,
-    subjects: [EVENTS_SUBJECTS],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    num_replicas: replicas,
-    duplicate_window: DUPLICATE_WINDOW_NS,
-    allow_direct: true,
-    max_msg_size: 1024 * 1024,
-  };
   try {
-    await jsm.streams.add(config);
+    await jsm.streams.add({
+      name: EVENTS_STREAM,
+      subjects: [EVENTS_SUBJECTS],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      num_replicas: replicas,
+      duplicate_window: DUPLICATE_WINDOW_NS,
+      allow_direct: true,
+      max_msg_size: 1024 * 1024,
+    });
   } catch (error) {
-    // Another app created it first, or it exists from an earlier start: bring it to this configuration.
-    if (!(error instanceof JetStreamApiError) || error.code !== STREAM_EXISTS) throw error;
-    const { config: current } = await jsm.streams.info(EVENTS_STREAM);
-    await jsm.streams.update(EVENTS_STREAM, { ...current, ...config });
+    // Another app created it first, or it exists from an earlier start.
+    if (!isStreamNameInUse(error)) throw error;
+    const { config } = await jsm.streams.info(EVENTS_STREAM);
+    if (config.allow_direct && config.subjects.includes(EVENTS_SUBJECTS)) return;
+    await jsm.streams.update(EVENTS_STREAM, { ...config, allow_direct: true, subjects: [...new Set([...config.subjects, EVENTS_SUBJECTS])] });
   }
 }
 
@@ -82,7 +80,6 @@ async function deleteIfPresent(remove: () => Promise<unknown>): Promise<void> {
   try {
     await remove();
   } catch (error) {
-    const notFound = error instanceof JetStreamApiError && (error.code === 10014 || error.code === 10059);
-    if (!notFound) throw error;
+    if (!isNotFound(error)) throw error;
   }
 }

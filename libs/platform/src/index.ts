@@ -4,3 +4,4 @@ export * from './env.js';
 export * from './stderr-logger.js';
 export * from './plain-request.deserializer.js';
 export * from './zod-payload.pipe.js';
+export * from './lru.js';

@@ -128,7 +128,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const server = buildMcpServer(new McpConnection(this.config.get('GATEWAY_AGENT', { infer: true }), 'http'), this.deps);
     const transport = new JsonResponseTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void this.sessions.set(id, session),
+      onsessioninitialized: (id) => this.admit(id, session),
       onsessionclosed: (id) => void this.sessions.delete(id),
     });
     const session: McpHttpSession = { transport, server, lastUsed: Date.now() };
@@ -139,8 +139,16 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   private async forward(session: McpHttpSession | undefined, req: IncomingMessage, res: ServerResponse, body?: unknown) {
     if (!session) return;
     session.lastUsed = Date.now();
+    // Map order is recency: the least recently used session is the first.
+    const id = session.transport.sessionId;
+    if (id !== undefined && this.sessions.delete(id)) this.sessions.set(id, session);
     const response = await session.transport.handleRequest(toWebRequest(req, this.origin), { parsedBody: body });
     await sendWebResponse(response, res);
+  }
+
+  private admit(id: string, session: McpHttpSession): void {
+    this.sessions.set(id, session);
+    if (this.sessions.size > this.config.get('MCP_MAX_SESSIONS', { infer: true })) void this.close(this.sessions.keys().next().value!);
   }
 
   private closeIdle(idleMs: number): void {

@@ -1,4 +1,5 @@
 import type { Actor } from '#contracts';
+import { Lru } from '#platform';
 
 /** The calls of one MCP connection carry no session_id beyond its first start: this says which. */
 export class NoSessionGiven extends Error {
@@ -15,7 +16,7 @@ const REMEMBERED_WRITES = 1000;
 export class McpConnection {
   readonly actor: Actor;
   private lastStarted?: string;
-  private readonly lastWrites = new Map<string, number>();
+  private readonly lastWrites = new Lru<string, number>(REMEMBERED_WRITES);
 
   constructor(agent: string, via: string) {
     this.actor = { agent, via };
@@ -37,14 +38,11 @@ export class McpConnection {
   }
 
   wrote(sessionId: string, seq: number): void {
-    const latest = Math.max(seq, this.lastWrites.get(sessionId) ?? 0);
-    this.lastWrites.delete(sessionId);
-    this.lastWrites.set(sessionId, latest);
-    if (this.lastWrites.size > REMEMBERED_WRITES) this.lastWrites.delete(this.lastWrites.keys().next().value!);
+    this.lastWrites.set(sessionId, Math.max(seq, this.lastWrites.get(sessionId) ?? 0));
   }
 
   /** Stream sequence of this connection's last write to the session, if it wrote one. */
   lastWriteTo(sessionId: string): number | undefined {
-    return this.lastWrites.get(sessionId);
+    return this.lastWrites.peek(sessionId);
   }
 }

@@ -1,14 +1,11 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
-import { EVENTS_STREAM, eventSubject, parseEvent, type PytestEvent } from '#contracts';
+import { EVENTS_STREAM, eventSubject, type PytestEvent } from '#contracts';
 import { evolve, type SessionState } from '#domain';
-import { ensureEventStream, JETSTREAM, JETSTREAM_MANAGER, NatsHealth } from '#nats';
+import { ensureEventStream, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, NatsHealth, readSubject } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
-
-/** JetStream's err_code when `expect.lastSubjectSequence` no longer holds: another write came first. */
-const WRONG_LAST_SEQUENCE = 10071;
 
 export class WrongLastSequence extends Error {}
 
@@ -48,18 +45,26 @@ export class SessionEventLog implements OnModuleInit {
         return publish();
       });
     } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) throw new WrongLastSequence(error.message);
+      if (isWrongLastSequence(error)) throw new WrongLastSequence(error.message);
       throw error;
     }
   }
 
+  /**
+   * Whether the stream's leader holds events of the session after the state. Direct gets may be
+   * answered by a replica that lags; before a session is called unknown, the leader is asked.
+   */
+  async leaderHasMore(state: SessionState): Promise<boolean> {
+    if (this.config.get('NATS_REPLICAS', { infer: true }) === 1) return false;
+    const last = await this.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: eventSubject(state.sessionId) });
+    return (last?.seq ?? 0) > state.lastSeq;
+  }
+
   /** Folds the session's events stored after `state.lastSeq` into it (all of them for a new state). */
   async catchUp(state: SessionState): Promise<SessionState> {
-    const subject = eventSubject(state.sessionId);
-    for (;;) {
-      const next = await this.jsm.direct.getMessage(EVENTS_STREAM, { next_by_subj: subject, seq: state.lastSeq + 1 });
-      if (!next) return state;
-      state = evolve(state, parseEvent(next.json()), next.seq);
+    for await (const { seq, event } of readSubject(this.js, this.jsm, eventSubject(state.sessionId), state.lastSeq)) {
+      state = evolve(state, event, seq);
     }
+    return state;
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { decide, evolve, initialState, type SessionCommand, type SessionState, type Verdict } from '#domain';
+import { decide, evolve, initialState, SessionNotFound, type SessionCommand, type SessionState, type Verdict } from '#domain';
 import type { GatewayEnv } from '../gateway.env.js';
 import { SessionEventLog, WrongLastSequence } from './session-event-log.js';
 
@@ -28,6 +28,8 @@ interface Slot {
   state?: SessionState;
   queue: Pending[];
   draining: boolean;
+  /** When a command for the session last arrived (ms). */
+  usedAt: number;
 }
 
 /** Rounds of "another writer came first: catch up and decide again" before giving up. */
@@ -48,12 +50,14 @@ export class SessionWriter {
   private readonly slots = new Map<string, Slot>();
   private cachedResults = 0;
   private readonly cacheBudget: number;
+  private readonly keepMs: number;
 
   constructor(
     private readonly events: SessionEventLog,
     config: ConfigService<GatewayEnv, true>,
   ) {
     this.cacheBudget = config.get('WRITE_CACHE_RESULTS', { infer: true });
+    this.keepMs = config.get('WRITE_CACHE_KEEP_SECONDS', { infer: true }) * 1000;
   }
 
   execute(command: SessionCommand): Promise<WriteResult> {
@@ -65,7 +69,8 @@ export class SessionWriter {
   }
 
   private touch(sessionId: string): Slot {
-    const slot = this.slots.get(sessionId) ?? { queue: [], draining: false };
+    const slot = this.slots.get(sessionId) ?? { queue: [], draining: false, usedAt: 0 };
+    slot.usedAt = Date.now();
     this.slots.delete(sessionId);
     this.slots.set(sessionId, slot);
     return slot;
@@ -82,7 +87,7 @@ export class SessionWriter {
       this.cachedResults += (slot.state?.results.size ?? 0) - before;
     }
     slot.draining = false;
-    this.evictBeyondBudget(slot);
+    this.evictBeyondBudget();
   }
 
   private async commit(slot: Slot, batch: Pending[]): Promise<void> {
@@ -96,6 +101,12 @@ export class SessionWriter {
         return this.fail(slot, todo, error);
       }
       const { events, verdicts } = decide(state, todo.map((p) => p.command), deps);
+      const unknown = state.status === 'none' && round < MAX_CONFLICT_ROUNDS && verdicts.some(refusedAsUnknown);
+      if (unknown && (await this.events.leaderHasMore(state).catch(() => false))) {
+        // A lagging replica answered the load: the session exists; load it again.
+        slot.state = undefined;
+        continue;
+      }
       const seqs: number[] = [];
       let failure: unknown;
       for (const event of events) {
@@ -111,14 +122,16 @@ export class SessionWriter {
       slot.state = state;
       const conflict = failure instanceof WrongLastSequence && round < MAX_CONFLICT_ROUNDS;
       const retry: Pending[] = [];
+      const unstored: Pending[] = [];
       todo.forEach((pending, i) => {
         const verdict = verdicts[i]!;
         if (verdict.kind === 'append' && verdict.event < seqs.length) settle(pending, verdict, seqs);
         // Another writer moved the session on: what was decided against the old state is decided again.
         else if (conflict) retry.push(pending);
-        else if (verdict.kind === 'append') this.fail(slot, [pending], failure);
+        else if (verdict.kind === 'append') unstored.push(pending);
         else settle(pending, verdict, seqs);
       });
+      if (unstored.length > 0) this.fail(slot, unstored, failure);
       if (conflict) slot.state = await this.events.catchUp(state).catch(() => undefined);
       todo = retry;
     }
@@ -137,16 +150,24 @@ export class SessionWriter {
     for (const p of pending) p.reject(unavailable);
   }
 
-  /** Drops the least recently written sessions beyond the budget; never `keep`, the one just written. */
-  private evictBeyondBudget(keep: Slot): void {
+  /**
+   * Drops the least recently written sessions beyond the budget, but none written within keepMs: a
+   * large session being written would otherwise be dropped and reloaded again and again.
+   */
+  private evictBeyondBudget(): void {
+    const keepAfter = Date.now() - this.keepMs;
     for (const [sessionId, slot] of this.slots) {
       if (this.cachedResults <= this.cacheBudget && this.slots.size <= MAX_CACHED_SESSIONS) return;
-      if (slot.draining || slot === keep) continue;
+      // Insertion order is recency: from here on every session was written within keepMs.
+      if (slot.usedAt > keepAfter) return;
+      if (slot.draining) continue;
       this.cachedResults -= slot.state?.results.size ?? 0;
       this.slots.delete(sessionId);
     }
   }
 }
+
+const refusedAsUnknown = (verdict: Verdict) => verdict.kind === 'rejected' && verdict.error instanceof SessionNotFound;
 
 function settle(pending: Pending, verdict: Verdict, seqs: number[]): void {
   switch (verdict.kind) {

@@ -1,0 +1,14 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+
+/** JetStream refused a write because its expected last (subject) sequence no longer holds. */
+export const isWrongLastSequence = (error: unknown): error is JetStreamApiError =>
+  error instanceof JetStreamApiError &&
+  (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+
+/** The stream or consumer asked for does not exist. */
+export const isNotFound = (error: unknown): error is JetStreamApiError =>
+  error instanceof JetStreamApiError &&
+  (error.code === JetStreamApiCodes.StreamNotFound || error.code === JetStreamApiCodes.ConsumerNotFound);
+
+/** A stream of that name exists already (err_code 10058, which the client names no constant for). */
+export const isStreamNameInUse = (error: unknown): boolean => error instanceof JetStreamApiError && error.code === 10058;

@@ -1,0 +1,54 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { EVENTS_STREAM, parseEvent, type PytestEvent } from '#contracts';
+
+export interface StoredEvent {
+  seq: number;
+  event: PytestEvent;
+}
+
+/** Direct gets before switching to a consumer: a consumer costs a few round trips to set up. */
+const DIRECT_READS = 32;
+
+/**
+ * The events stored on `subject` after stream sequence `afterSeq` and before `beforeSeq`, in order:
+ * one direct get each for the few that a catch-up usually needs, a consumer for a long history
+ * (a session of 100k events loads in a second instead of 100k round trips).
+ */
+export async function* readSubject(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  subject: string,
+  afterSeq: number,
+  beforeSeq = Number.POSITIVE_INFINITY,
+): AsyncGenerator<StoredEvent> {
+  let seq = afterSeq + 1;
+  for (let reads = 0; reads < DIRECT_READS; reads++) {
+    if (seq >= beforeSeq) return;
+    const msg = await jsm.direct.getMessage(EVENTS_STREAM, { next_by_subj: subject, seq });
+    if (!msg || msg.seq >= beforeSeq) return;
+    yield { seq: msg.seq, event: parseEvent(msg.json()) };
+    seq = msg.seq + 1;
+  }
+  const last = await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
+  const endSeq = Math.min(last?.seq ?? 0, beforeSeq - 1);
+  if (endSeq < seq) return;
+  // An ephemeral consumer with one filter subject (nats-server 2.9 has no ordered consumers with filters).
+  const { name } = await jsm.consumers.add(EVENTS_STREAM, {
+    filter_subject: subject,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: seq,
+    ack_policy: AckPolicy.None,
+    mem_storage: true,
+    inactive_threshold: 30_000_000_000,
+  });
+  const messages = await (await js.consumers.get(EVENTS_STREAM, name)).consume({ max_messages: 1000 });
+  try {
+    for await (const msg of messages) {
+      yield { seq: msg.seq, event: parseEvent(msg.json()) };
+      if (msg.seq >= endSeq) return;
+    }
+  } finally {
+    await messages.close();
+    await jsm.consumers.delete(EVENTS_STREAM, name).catch(() => undefined);
+  }
+}
