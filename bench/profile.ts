@@ -10,11 +10,11 @@
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatsServer } from '../test/harness/nats-server.js';
-import { freePort, Proc } from '../test/harness/processes.js';
+import { freePort, Proc, sleep } from '../test/harness/processes.js';
 import { App, distEntry } from '../test/harness/apps.js';
 import { summarise } from './cpuprofile-summary.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient } from './lib/load.js';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET } from '#contracts';
 import { buildBacklog, publishAll } from './lib/backlog.js';
@@ -110,12 +110,7 @@ try {
       `server CPU ${(res.cpu.micros.server! / res.calls).toFixed(0)} µs/call, server RSS at the end of the load ${rss.toFixed(0)} MiB, errors ${res.errors.length}\n\n`,
   );
   if (profiling) {
-    const written = readdirSync(dir)
-      .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
-      .map((f) => join(dir, f))
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-    if (!written[0]) throw new Error(`no .cpuprofile written to ${dir}`);
-    process.stdout.write(`${summarise(written[0], 25)}\n`);
+    printNewestProfile();
   }
 } catch (error) {
   process.stderr.write(`profile failed: ${error instanceof Error ? error.stack : String(error)}\n`);
@@ -126,14 +121,7 @@ try {
 process.exit(process.exitCode ?? 0);
 
 async function profileProjector(): Promise<void> {
-  const nats = await NatsServer.start();
-  stops.push(() => nats.dispose());
-  const natsPid = childPids(process.pid, 'nats-server')[0]!;
-  const env = { NATS_URL: nats.url };
-  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
-  stops.push(() => nc.close());
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
+  const { natsPid, env, js, jsm } = await scratchNats();
   await (await App.start('projector', env)).stop(); // provisions the stream, bucket and consumer
   const backlog = buildBacklog(Number(process.env.PROFILE_BACKLOG_SESSIONS) || 1000, 100, Number(process.env.PROFILE_BACKLOG_CONCURRENT) || 100);
   const lastSeq = await publishAll(js, backlog.messages, 256, true);
@@ -143,7 +131,7 @@ async function profileProjector(): Promise<void> {
   const c0 = cpuMicros(natsPid);
   const p0 = cpuMicros(projector.pid);
   const t0 = performance.now();
-  while ((await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq < lastSeq) await new Promise((r) => setTimeout(r, 50));
+  await folded(jsm, lastSeq);
   const seconds = (performance.now() - t0) / 1000;
   const n = backlog.messages.length;
   const writes = (await jsm.streams.info(`KV_${SESSIONS_BUCKET}`)).state.last_seq - kvBefore;
@@ -152,29 +140,17 @@ async function profileProjector(): Promise<void> {
       `nats-server ${((cpuMicros(natsPid) - c0) / n).toFixed(1)} µs; ${writes} view writes (${(n / writes).toFixed(1)} events per write)\n\n`,
   );
   await projector.stop('SIGINT');
-  const written = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
-    .map((f) => join(dir, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (!written[0]) throw new Error(`no .cpuprofile written to ${dir}`);
-  process.stdout.write(`${summarise(written[0], 25)}\n`);
+  printNewestProfile();
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
 }
 
 async function profileQuery(): Promise<void> {
-  const nats = await NatsServer.start();
-  stops.push(() => nats.dispose());
-  const natsPid = childPids(process.pid, 'nats-server')[0]!;
-  const env = { NATS_URL: nats.url };
-  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
-  stops.push(() => nc.close());
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
+  const { natsPid, env, nc, js, jsm } = await scratchNats();
   const projector = await App.start('projector', env);
   stops.push(() => projector.stop());
   const backlog = buildBacklog(1000, 100, 1000);
   const lastSeq = await publishAll(js, backlog.messages, 256, true);
-  while ((await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq < lastSeq) await new Promise((r) => setTimeout(r, 50));
+  await folded(jsm, lastSeq);
   const query = await App.start('query', env, profFlags);
   stops.push(() => query.stop());
   const ask = async (i: number) => {
@@ -198,12 +174,7 @@ async function profileQuery(): Promise<void> {
       `p99.9 ${fmtMs(latency.percentile(99.9))}; CPU per request: query ${((cpuMicros(query.pid) - q0) / n).toFixed(0)} µs, nats-server ${((cpuMicros(natsPid) - c0) / n).toFixed(0)} µs\n\n`,
   );
   await query.stop('SIGINT');
-  const written = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
-    .map((f) => join(dir, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (!written[0]) throw new Error(`no .cpuprofile written to ${dir}`);
-  process.stdout.write(`${summarise(written[0], 25)}\n`);
+  printNewestProfile();
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
 }
 
@@ -214,4 +185,33 @@ function existsProcess(p: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A nats-server of its own for one profile run, with a client. */
+async function scratchNats() {
+  const nats = await NatsServer.start();
+  stops.push(() => nats.dispose());
+  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  stops.push(() => nc.close());
+  return {
+    natsPid: childPids(process.pid, 'nats-server')[0]!,
+    env: { NATS_URL: nats.url },
+    nc,
+    js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
+  };
+}
+
+/** Resolves once the projector has acknowledged every event up to `lastSeq`. */
+async function folded(jsm: JetStreamManager, lastSeq: number): Promise<void> {
+  while ((await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq < lastSeq) await sleep(50);
+}
+
+function printNewestProfile(): void {
+  const written = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!written[0]) throw new Error(`no .cpuprofile written to ${dir}`);
+  process.stdout.write(`${summarise(written[0], 25)}\n`);
 }
