@@ -2,11 +2,11 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { RpcException } from '@nestjs/microservices';
 import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { changeSubject, QUERY_ERRORS, type GetSessionRequest, type SessionView } from '#contracts';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { changeSubject, QUERY_ERRORS, SessionChangeNotice, type GetSessionRequest, type SessionView } from '#contracts';
 import { NATS_CONNECTION, openSessionsBucket } from '#nats';
 import type { QueryEnv } from './query.env.js';
-import { readNotice, SessionViewCache } from './session-view.cache.js';
+import { SessionViewCache } from './session-view.cache.js';
 
 /** Reads session views from the read-model bucket. */
 @Injectable()
@@ -46,10 +46,11 @@ export class SessionsService implements OnModuleInit {
   }
 
   private async read(sessionId: string): Promise<SessionView | null> {
+    const readAt = performance.now();
     const entry = await this.kv.get(sessionId);
     if (entry?.operation !== 'PUT') return null;
     const view = entry.json<SessionView>();
-    this.cache.offer(view);
+    this.cache.offer(view, readAt);
     return view;
   }
 
@@ -69,5 +70,15 @@ export class SessionsService implements OnModuleInit {
       clearTimeout(timer);
       notices.unsubscribe();
     }
+  }
+}
+
+/** A change notice, or undefined for anything else published on its subject (anyone on the bus can). */
+function readNotice(msg: Msg): SessionChangeNotice | undefined {
+  try {
+    const parsed = SessionChangeNotice.safeParse(msg.json());
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -20,6 +20,7 @@ export const PROJECTOR_PRESENCE_SUBJECT = 'pytest.projector.presence';
 export const CHANGES_SUBJECT_PREFIX = 'pytest.changes.session';
 export const CHANGES_SUBJECTS = `${CHANGES_SUBJECT_PREFIX}.*`;
 export const changeSubject = (sessionId: string): string => `${CHANGES_SUBJECT_PREFIX}.${sessionId}`;
+export const sessionIdOfChangeSubject = (subject: string): string => subject.slice(CHANGES_SUBJECT_PREFIX.length + 1);
 
 /** Request/reply message patterns answered by the query app (NestJS NATS transport). */
 export const QUERY_PATTERNS = {
