@@ -27,7 +27,7 @@ describe('many writers at once', () => {
     const AGENTS = 24;
     const PER_SESSION = 36;
     const clients = await Promise.all(
-      Array.from({ length: AGENTS }, (_, i) => McpTestClient.http(suite.system.gateways[i % 2]!.mcpUrl, `agent-${i}`)),
+      Array.from({ length: AGENTS }, (_, i) => McpTestClient.http(suite.system.gateways[i % 2]!.mcpUrl, { name: `agent-${i}` })),
     );
     try {
       await Promise.all(

@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { distEntry } from './apps.js';
 
 /** The MCP SDK's own Client, over Streamable HTTP or stdio, with helpers for the tests' two cases. */
@@ -13,9 +13,11 @@ export class McpTestClient {
     client.onerror = (error) => this.transportErrors.push(error);
   }
 
-  static async http(url: URL, name = 'e2e-http'): Promise<McpTestClient> {
+  /** `key`: the bearer key sent with every request. */
+  static async http(url: URL, { name = 'e2e-http', key }: { name?: string; key?: string } = {}): Promise<McpTestClient> {
     const client = new Client({ name, version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(url));
+    const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
+    await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
     return new McpTestClient(client);
   }
 
@@ -33,6 +35,17 @@ export class McpTestClient {
 
   async call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
     return (await this.client.callTool({ name, arguments: args })) as CallToolResult;
+  }
+
+  /** A call that asks for progress notifications, collecting them (the client's timeout restarts with each). */
+  async callWithProgress(name: string, args: Record<string, unknown>, progress: Progress[]): Promise<CallToolResult> {
+    const onprogress = (update: Progress) => void progress.push(update);
+    return (await this.client.callTool({ name, arguments: args }, undefined, { onprogress, resetTimeoutOnProgress: true })) as CallToolResult;
+  }
+
+  /** Names of the tools this client is shown. */
+  async toolNames(): Promise<string[]> {
+    return (await this.client.listTools()).tools.map((tool) => tool.name);
   }
 
   /** The structured answer of a call that must succeed. */
@@ -54,4 +67,4 @@ export class McpTestClient {
   }
 }
 
-const text = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');
+export const text = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');

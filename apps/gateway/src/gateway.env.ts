@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { ConfigService } from '@nestjs/config';
+import { AgentName, GrantName, type Identity } from '#contracts';
 import { NatsEnv } from '#nats';
 
 export const GatewayEnv = NatsEnv.extend({
@@ -12,7 +14,15 @@ export const GatewayEnv = NatsEnv.extend({
     .string()
     .default('')
     .describe('Origin headers accepted on /mcp beyond http://127.0.0.1, localhost and [::1] at the port (comma-separated).'),
-  GATEWAY_AGENT: z.string().min(1).max(128).default('local').describe('Agent name written into events as their actor.'),
+  GATEWAY_AGENT: AgentName.default('local').describe('Agent of stdio callers, and of HTTP callers when there is no KEYS_FILE.'),
+  GATEWAY_GRANT: GrantName.default('local').describe('Grant of stdio callers, and of HTTP callers when there is no KEYS_FILE.'),
+  KEYS_FILE: z
+    .string()
+    .default('')
+    .describe('Bearer keys of HTTP callers (written by `mcp-pytest keys add`). Without it, HTTP binds loopback only.'),
+  POLICY_FILE: z.string().default('').describe('Policy file (allow/deny, limits, approvals per grant). Without it, every call is allowed.'),
+  APPROVAL_PROGRESS_SECONDS: z.coerce.number().positive().default(5).describe('How often a call waiting for approval reports progress.'),
+  AUDIT_MAX_AGE_DAYS: z.coerce.number().positive().default(30).describe('How long the audit stream keeps records (when the gateway creates it).'),
   MCP_MAX_SESSIONS: z.coerce.number().int().min(1).default(10_000).describe('Open MCP sessions at most; beyond, the least recently used is closed.'),
   MCP_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30).describe('An MCP session unused this long is closed.'),
   WRITE_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a write waits for JetStream to acknowledge it.'),
@@ -30,3 +40,9 @@ export const GatewayEnv = NatsEnv.extend({
     .describe('A session written within this many seconds stays cached even beyond WRITE_CACHE_RESULTS.'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
+
+/** Who stdio callers are, and HTTP callers when there is no keys file. */
+export const localIdentity = (config: ConfigService<GatewayEnv, true>): Identity => ({
+  agent: config.get('GATEWAY_AGENT', { infer: true }),
+  grant: config.get('GATEWAY_GRANT', { infer: true }),
+});

@@ -7,13 +7,19 @@ import { GatewayEnv } from './gateway.env.js';
 import { McpHttpServer } from './http/mcp-http.server.js';
 import { toolDepsProvider } from './mcp/tool-deps.provider.js';
 import { QUERY_CLIENT, SessionQueries } from './read/session-queries.js';
+import { ApprovalDesk } from './policy/approval-desk.js';
+import { AuditLog } from './policy/audit-log.js';
+import { KeyRing } from './policy/key-ring.js';
+import { LimitCounters } from './policy/limit-counters.js';
+import { PolicyGate } from './policy/policy-gate.js';
+import { PolicySource } from './policy/policy.source.js';
 import { McpStdioServer } from './stdio/mcp-stdio.server.js';
 import { SessionEventLog } from './write/session-event-log.js';
 import { SessionWriter } from './write/session-writer.js';
 
 export type GatewayTransport = 'http' | 'stdio';
 
-/** The gateway: the write side and the reads behind the MCP tools, served over one MCP transport. */
+/** The gateway: the write side and the reads behind the MCP tools, behind policy, served over one MCP transport. */
 @Module({})
 export class GatewayModule {
   static forTransport(transport: GatewayTransport): DynamicModule {
@@ -42,7 +48,12 @@ export class GatewayModule {
         SessionWriter,
         SessionQueries,
         toolDepsProvider,
-        transport === 'http' ? McpHttpServer : McpStdioServer,
+        PolicySource,
+        LimitCounters,
+        ApprovalDesk,
+        AuditLog,
+        PolicyGate,
+        ...(transport === 'http' ? [KeyRing, McpHttpServer] : [McpStdioServer]),
       ],
     };
   }

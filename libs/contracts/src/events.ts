@@ -14,9 +14,10 @@ import {
   Summary,
 } from './fields.js';
 
-/** Who caused an event: the calling agent and how it reached the gateway. */
+/** Who caused an event: the calling agent, its grant, and how it reached the gateway. */
 export const Actor = z.object({
   agent: z.string(),
+  grant: z.string().optional().describe('Grant of the agent (absent in events written before policies existed).'),
   via: z.string().describe('"http", "stdio", …'),
   client: z.string().optional().describe('MCP client name/version from its initialize request.'),
 });

@@ -5,3 +5,7 @@ export * from './events.js';
 export * from './views.js';
 export * from './tools.js';
 export * from './json-schemas.js';
+export * from './identity.js';
+export * from './policy.js';
+export * from './audit.js';
+export * from './approvals.js';

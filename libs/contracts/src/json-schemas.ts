@@ -1,17 +1,30 @@
 import { z } from 'zod';
+import { ApprovalEvent } from './approvals.js';
+import { AuditQuery, AuditQueryResult, AuditRecord } from './audit.js';
 import { PytestEvent } from './events.js';
+import { KeysFile } from './identity.js';
+import { PolicyFile } from './policy.js';
 import { GetSessionRequest, SessionChangeNotice, SessionView } from './views.js';
 
-/** What other programs read or send over NATS, as JSON Schemas derived from the zod contracts (schemas/). */
+/** What other programs read or send over NATS, and the files people write, as JSON Schemas derived from the zod contracts (schemas/). */
 const PUBLIC = {
   event: PytestEvent,
   'session-view': SessionView,
   'session-change-notice': SessionChangeNotice,
   'get-session-request': GetSessionRequest,
+  'audit-record': AuditRecord,
+  'audit-query': AuditQuery,
+  'audit-query-result': AuditQueryResult,
+  'approval-event': ApprovalEvent,
+  'policy-file': PolicyFile,
+  'keys-file': KeysFile,
 } as const;
+
+/** Files people write are described as they are written (before defaults and conversions). */
+const WRITTEN: ReadonlySet<string> = new Set(['policy-file', 'keys-file']);
 
 export function jsonSchemas(): Record<keyof typeof PUBLIC, object> {
   return Object.fromEntries(
-    Object.entries(PUBLIC).map(([name, schema]) => [name, z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' })]),
+    Object.entries(PUBLIC).map(([name, schema]) => [name, z.toJSONSchema(schema, { io: WRITTEN.has(name) ? 'input' : 'output', target: 'draft-2020-12' })]),
   ) as Record<keyof typeof PUBLIC, object>;
 }

@@ -25,7 +25,21 @@ export const sessionIdOfChangeSubject = (subject: string): string => subject.sli
 /** Request/reply message patterns answered by the query app (NestJS NATS transport). */
 export const QUERY_PATTERNS = {
   getSession: 'get-session',
+  queryAudit: 'query-audit',
 } as const;
 
 /** Queue group the query app's replicas share, so each request is answered once. */
 export const QUERY_QUEUE = 'pytest-query';
+
+/** The audit stream: one record per tool call, on `pytest.audit.<allowed|denied>.<agent>`. */
+export const AUDIT_STREAM = 'PYTEST_AUDIT';
+export const AUDIT_SUBJECT_PREFIX = 'pytest.audit';
+export const auditSubject = (decision: '*' | 'allowed' | 'denied', agent: string): string => `${AUDIT_SUBJECT_PREFIX}.${decision}.${agent}`;
+
+/** Approval requests and decisions, one subject per approval: `pytest.approvals.<id>`. */
+export const APPROVALS_STREAM = 'PYTEST_APPROVALS';
+export const APPROVALS_SUBJECT_PREFIX = 'pytest.approvals';
+export const approvalSubject = (id: string): string => `${APPROVALS_SUBJECT_PREFIX}.${id}`;
+
+/** KV bucket of policy limit counters, one key per counter, scope and window. */
+export const COUNTERS_BUCKET = 'pytest_policy_counters';

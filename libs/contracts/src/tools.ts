@@ -82,6 +82,14 @@ export type GetSessionInput = z.infer<typeof GetSessionInput>;
 
 export const GetSessionOutput = SessionView;
 
+/**
+ * Risk class of a tool, shown to clients as MCP annotations: a read changes nothing; none of the
+ * writes destroys data (they append), and a write is idempotent when a retry changes nothing.
+ */
+function annotations(risk: 'read' | 'write', idempotent: boolean) {
+  return { readOnlyHint: risk === 'read', destructiveHint: false, idempotentHint: idempotent, openWorldHint: false } as const;
+}
+
 /** Name, description, schemas and hints of each MCP tool; the gateway registers exactly these. */
 export const TOOLS = {
   record_session_start: {
@@ -92,7 +100,7 @@ export const TOOLS = {
     input: RecordSessionStartInput,
     output: RecordSessionStartOutput,
     // Idempotent only with a session_id: without one, every call starts a new session.
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    annotations: annotations('write', false),
   },
   record_test_outcome: {
     title: 'Record a test outcome',
@@ -101,7 +109,7 @@ export const TOOLS = {
       'A retried identical call is recognised and not counted twice.',
     input: RecordTestOutcomeInput,
     output: RecordTestOutcomeOutput,
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    annotations: annotations('write', true),
   },
   record_session_finish: {
     title: 'Record pytest session finish',
@@ -110,7 +118,7 @@ export const TOOLS = {
       'Nothing can be recorded in the session afterwards.',
     input: RecordSessionFinishInput,
     output: RecordSessionFinishOutput,
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    annotations: annotations('write', true),
   },
   get_session: {
     title: 'Get a pytest session',
@@ -119,10 +127,15 @@ export const TOOLS = {
       'durations, and the reported summary beside the recorded counts.',
     input: GetSessionInput,
     output: GetSessionOutput,
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    annotations: annotations('read', true),
   },
 } as const;
 export type ToolName = keyof typeof TOOLS;
+
+export const isToolName = (name: string): name is ToolName => Object.hasOwn(TOOLS, name);
+
+/** A tool's risk class, from its annotations. */
+export const toolRisk = (name: ToolName): 'read' | 'write' => (TOOLS[name].annotations.readOnlyHint ? 'read' : 'write');
 
 /** How the gateway introduces itself to MCP clients. */
 export const SERVER_INFO = {

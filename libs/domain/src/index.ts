@@ -3,3 +3,4 @@ export * from './fingerprint.js';
 export * from './text.js';
 export * from './session.decider.js';
 export * from './session.projection.js';
+export * from './policy.js';

@@ -5,10 +5,21 @@ import {
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
+  type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, EVENTS_SUBJECTS, SESSIONS_BUCKET, SESSION_PROJECTOR_DURABLE } from '#contracts';
+import {
+  APPROVALS_STREAM,
+  APPROVALS_SUBJECT_PREFIX,
+  AUDIT_STREAM,
+  AUDIT_SUBJECT_PREFIX,
+  COUNTERS_BUCKET,
+  EVENTS_STREAM,
+  EVENTS_SUBJECTS,
+  SESSIONS_BUCKET,
+  SESSION_PROJECTOR_DURABLE,
+} from '#contracts';
 import { isNotFound, isStreamNameInUse } from './jetstream-errors.js';
 
 /** How retries of one write are recognised by `Nats-Msg-Id`. */
@@ -82,4 +93,44 @@ async function deleteIfPresent(remove: () => Promise<unknown>): Promise<void> {
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
+}
+
+/** The audit stream: a record per tool call, kept `maxAgeDays`; file-backed like the events. */
+export async function ensureAuditStream(jsm: JetStreamManager, { replicas, maxAgeDays }: StoreOptions & { maxAgeDays: number }): Promise<void> {
+  await ensureStream(jsm, {
+    name: AUDIT_STREAM,
+    subjects: [`${AUDIT_SUBJECT_PREFIX}.>`],
+    num_replicas: replicas,
+    max_age: maxAgeDays * 86_400 * 1_000_000_000,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  });
+}
+
+/** Approval requests and their decisions, kept 30 days; direct gets read an approval's last event. */
+export async function ensureApprovalsStream(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
+  await ensureStream(jsm, {
+    name: APPROVALS_STREAM,
+    subjects: [`${APPROVALS_SUBJECT_PREFIX}.*`],
+    num_replicas: replicas,
+    max_age: 30 * 86_400 * 1_000_000_000,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+    allow_direct: true,
+  });
+}
+
+/** Created when missing; an existing stream keeps the operator's settings. */
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.add({ storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, ...config });
+  } catch (error) {
+    if (!isStreamNameInUse(error)) throw error;
+  }
+}
+
+/**
+ * Limit counters: one key per counter, scope holder and window. A key outlives its window by an
+ * hour at most (the longest window is a day), so old windows clean themselves up.
+ */
+export function openCountersBucket(nc: NatsConnection, { replicas }: StoreOptions): Promise<KV> {
+  return new Kvm(nc).create(COUNTERS_BUCKET, { history: 1, replicas, storage: StorageType.File, ttl: 25 * 3_600_000 });
 }

@@ -5,3 +5,4 @@ export * from './stderr-logger.js';
 export * from './plain-request.deserializer.js';
 export * from './zod-payload.pipe.js';
 export * from './lru.js';
+export * from './json-file.js';

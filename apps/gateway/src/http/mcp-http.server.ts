@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
@@ -6,18 +5,25 @@ import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { NatsHealth } from '#nats';
-import type { GatewayEnv } from '../gateway.env.js';
+import type { Identity } from '#contracts';
+import { localIdentity, type GatewayEnv } from '../gateway.env.js';
 import { buildMcpServer } from '../mcp/build-mcp-server.js';
 import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
+import { KeyRing, Unauthenticated } from '../policy/key-ring.js';
+import { PolicyGate } from '../policy/policy-gate.js';
 import { JsonResponseTransport } from './json-response.transport.js';
 import { BodyError, readJsonBody, sendJson, sendRpcError, sendWebResponse, toWebRequest } from './node-web.js';
 
 /** The MCP SDK transport's own default bound on a POST body. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/** Addresses only this machine can reach: the one place the gateway serves without keys. */
+const isLoopback = (host: string) => /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host);
+
 interface McpHttpSession {
+  identity: Identity;
   transport: JsonResponseTransport;
   server: McpServer;
   lastUsed: number;
@@ -42,11 +48,19 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     private readonly config: ConfigService<GatewayEnv, true>,
     private readonly health: NatsHealth,
     @Inject(TOOL_DEPS) private readonly deps: ToolDeps,
+    private readonly keys: KeyRing,
+    private readonly gate: PolicyGate,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const host = this.config.get('GATEWAY_HOST', { infer: true });
     const port = this.config.get('GATEWAY_PORT', { infer: true });
+    if (!this.keys.enabled && !isLoopback(host)) {
+      throw new Error(
+        `GATEWAY_HOST=${host} is reachable from other machines, and there is no KEYS_FILE: every caller would be "${this.config.get('GATEWAY_AGENT', { infer: true })}". ` +
+          'Set KEYS_FILE (create keys with `mcp-pytest keys add --agent A --grant G`), or bind 127.0.0.1.',
+      );
+    }
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
@@ -59,6 +73,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     this.allowedHosts = new Set([...local, ...listed('GATEWAY_ALLOWED_HOSTS')]);
     this.allowedOrigins = new Set([...local.map((h) => `http://${h}`), ...listed('GATEWAY_ALLOWED_ORIGINS')]);
     this.log.log(`MCP Streamable HTTP at ${this.origin}/mcp`);
+    if (!this.keys.enabled) this.log.warn(`no KEYS_FILE: loopback only, every caller is agent "${localIdentity(this.config).agent}"`);
     const idleMs = this.config.get('MCP_SESSION_IDLE_MINUTES', { infer: true }) * 60_000;
     this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(idleMs, 60_000)).unref();
   }
@@ -77,8 +92,13 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       if (path !== '/mcp') return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${path}; MCP is at /mcp` });
       const forbidden = this.foreign(req);
       if (forbidden) return sendRpcError(res, 403, -32000, `Forbidden: ${forbidden}`);
-      if (req.method === 'POST') return await this.post(req, res);
-      if (req.method === 'GET' || req.method === 'DELETE') return await this.forward(this.existing(req, res), req, res);
+      const identity = this.keys.enabled ? this.keys.authenticate(req.headers.authorization) : localIdentity(this.config);
+      if (identity instanceof Unauthenticated) {
+        res.setHeader('www-authenticate', 'Bearer realm="mcp-pytest"');
+        return sendRpcError(res, 401, -32001, `Unauthorized: ${identity.message}`);
+      }
+      if (req.method === 'POST') return await this.post(identity, req, res);
+      if (req.method === 'GET' || req.method === 'DELETE') return await this.forward(this.existing(identity, req, res), req, res);
       res.setHeader('allow', 'GET, POST, DELETE');
       return sendRpcError(res, 405, -32000, `Method not allowed: ${req.method}`);
     } catch (error) {
@@ -105,34 +125,38 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     sendJson(res, connected ? 200 : 503, { status: connected ? 'ok' : 'unavailable', nats: connected ? 'connected' : 'disconnected' });
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async post(identity: Identity, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonBody(req, MAX_BODY_BYTES);
-    if (req.headers['mcp-session-id'] !== undefined) return this.forward(this.existing(req, res), req, res, body);
+    if (req.headers['mcp-session-id'] !== undefined) return this.forward(this.existing(identity, req, res), req, res, body);
     if (!isInitializeRequest(body)) {
       return sendRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header, and the request is not an initialize request');
     }
-    return this.forward(await this.open(), req, res, body);
+    return this.forward(await this.open(identity), req, res, body);
   }
 
-  /** The session named by the request's Mcp-Session-Id, or undefined after answering 400/404. */
-  private existing(req: IncomingMessage, res: ServerResponse): McpHttpSession | undefined {
+  /** The caller's session named by the request's Mcp-Session-Id, or undefined after answering 400/403/404. */
+  private existing(identity: Identity, req: IncomingMessage, res: ServerResponse): McpHttpSession | undefined {
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string') return void sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const session = this.sessions.get(id);
     // 404 tells the client to start a new MCP session (Streamable HTTP spec).
     if (!session) return void sendRpcError(res, 404, -32001, `Session not found: ${id}`);
+    if (session.identity.agent !== identity.agent || session.identity.grant !== identity.grant) {
+      return void sendRpcError(res, 403, -32000, `Forbidden: MCP session ${id} belongs to another agent`);
+    }
     return session;
   }
 
-  private async open(): Promise<McpHttpSession> {
-    const server = buildMcpServer(new McpConnection(this.config.get('GATEWAY_AGENT', { infer: true }), 'http'), this.deps);
+  private async open(identity: Identity): Promise<McpHttpSession> {
+    const connection = new McpConnection(identity, 'http');
+    const server = buildMcpServer(connection, this.deps);
     const transport = new JsonResponseTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => connection.id,
       onsessioninitialized: (id) => this.admit(id, session),
       onsessionclosed: (id) => void this.sessions.delete(id),
     });
-    const session: McpHttpSession = { transport, server, lastUsed: Date.now() };
-    await server.connect(transport);
+    const session: McpHttpSession = { identity, transport, server, lastUsed: Date.now() };
+    await server.connect(this.gate.guard(transport, connection));
     return session;
   }
 

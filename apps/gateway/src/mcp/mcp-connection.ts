@@ -1,4 +1,5 @@
-import type { Actor } from '#contracts';
+import { randomUUID } from 'node:crypto';
+import type { Actor, Identity } from '#contracts';
 import { Lru } from '#platform';
 
 /** The calls of one MCP connection carry no session_id beyond its first start: this says which. */
@@ -14,12 +15,17 @@ const REMEMBERED_WRITES = 1000;
 
 /** What the gateway knows of one MCP connection: who calls, and what it wrote. */
 export class McpConnection {
+  /** The MCP session id over HTTP; the `session` scope of policy limits. */
+  readonly id = randomUUID();
   readonly actor: Actor;
   private lastStarted?: string;
   private readonly lastWrites = new Lru<string, number>(REMEMBERED_WRITES);
 
-  constructor(agent: string, via: string) {
-    this.actor = { agent, via };
+  constructor(
+    readonly identity: Identity,
+    via: string,
+  ) {
+    this.actor = { agent: identity.agent, grant: identity.grant, via };
   }
 
   identifyClient(client: { name: string; version: string } | undefined): void {

@@ -2,11 +2,12 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { GatewayEnv } from '../gateway.env.js';
+import { localIdentity, type GatewayEnv } from '../gateway.env.js';
 import { buildMcpServer } from '../mcp/build-mcp-server.js';
 import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
+import { PolicyGate } from '../policy/policy-gate.js';
 
 /** MCP over this process's stdin/stdout: one connection, whose end ends the process. */
 @Injectable()
@@ -19,15 +20,17 @@ export class McpStdioServer implements OnApplicationBootstrap, BeforeApplication
   constructor(
     private readonly config: ConfigService<GatewayEnv, true>,
     @Inject(TOOL_DEPS) private readonly deps: ToolDeps,
+    private readonly gate: PolicyGate,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.server = buildMcpServer(new McpConnection(this.config.get('GATEWAY_AGENT', { infer: true }), 'stdio'), this.deps);
-    const transport = new StdioServerTransport();
+    const connection = new McpConnection(localIdentity(this.config), 'stdio');
+    this.server = buildMcpServer(connection, this.deps);
+    const transport = this.gate.guard(new StdioServerTransport(), connection);
     transport.onclose = () => this.ended();
     process.stdin.once('end', () => this.ended());
     await this.server.connect(transport);
-    new Logger('McpStdio').log('MCP on stdio');
+    new Logger('McpStdio').log(`MCP on stdio as agent "${connection.identity.agent}" (grant "${connection.identity.grant}")`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

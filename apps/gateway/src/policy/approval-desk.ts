@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  APPROVALS_STREAM,
+  ApprovalEvent,
+  approvalSubject,
+  type ApprovalDecided,
+  type ApprovalRequested,
+} from '#contracts';
+import { ensureApprovalsStream, isNotFound, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION } from '#nats';
+import type { GatewayEnv } from '../gateway.env.js';
+
+export type ApprovalRequest = Omit<ApprovalRequested, 'type' | 'v' | 'id' | 'at' | 'expires_at'>;
+
+export interface Waiting {
+  id: string;
+  elapsedMs: number;
+  timeoutMs: number;
+}
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const newApprovalId = () => [...randomBytes(12)].map((byte) => ID_ALPHABET[byte % ID_ALPHABET.length]).join('');
+
+/**
+ * Calls that wait for a person. A request and its one decision are events on the approval's own
+ * subject; whoever decides first (a person with `mcp-pytest approvals`, the timeout, a cancelled
+ * call) wins by JetStream's expected last subject sequence, and everyone reads that decision.
+ */
+@Injectable()
+export class ApprovalDesk implements OnModuleInit {
+  private readonly tickMs: number;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
+    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    private readonly config: ConfigService<GatewayEnv, true>,
+  ) {
+    this.tickMs = config.get('APPROVAL_PROGRESS_SECONDS', { infer: true }) * 1000;
+  }
+
+  onModuleInit(): Promise<void> {
+    return ensureApprovalsStream(this.jsm, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+  }
+
+  /**
+   * Asks for approval and waits for the decision; `waiting` is called once at first and then every
+   * APPROVAL_PROGRESS_SECONDS. An aborted `signal` withdraws the request.
+   */
+  async decide(request: ApprovalRequest, timeoutMs: number, signal: AbortSignal, waiting: (state: Waiting) => void): Promise<ApprovalDecided> {
+    const id = newApprovalId();
+    const subject = approvalSubject(id);
+    const started = Date.now();
+    const expires = started + timeoutMs;
+    // Subscribed before the request exists, so no decision can slip past.
+    const subscription = this.nc.subscribe(subject);
+    const decided = (async () => {
+      for await (const message of subscription) {
+        const event = ApprovalEvent.safeParse(parseJson(message.string()));
+        if (event.success && event.data.type === 'ApprovalDecided') return event.data;
+      }
+      return undefined;
+    })();
+    try {
+      const requested: ApprovalRequested = {
+        type: 'ApprovalRequested',
+        v: 1,
+        id,
+        at: new Date(started).toISOString(),
+        expires_at: new Date(expires).toISOString(),
+        ...request,
+      };
+      const { seq } = await this.js.publish(subject, JSON.stringify(requested), { msgID: id, expect: { lastSubjectSequence: 0 } });
+      waiting({ id, elapsedMs: 0, timeoutMs });
+      for (;;) {
+        const tick = sleep(Math.max(0, Math.min(this.tickMs, expires - Date.now())), undefined, { signal }).catch(() => undefined);
+        const decision = await Promise.race([decided, tick]);
+        if (decision) return decision;
+        if (signal.aborted) return await this.close(id, seq, 'withdrawn', 'caller', 'the call was cancelled');
+        if (Date.now() >= expires) return await this.close(id, seq, 'expired', 'timeout', `nobody decided within ${timeoutMs / 1000}s`);
+        // A decision published while this connection was reconnecting reached no subscriber.
+        const last = await this.last(id);
+        if (last?.type === 'ApprovalDecided') return last;
+        waiting({ id, elapsedMs: Date.now() - started, timeoutMs });
+      }
+    } finally {
+      subscription.unsubscribe();
+    }
+  }
+
+  /** Decides on the gateway's side, unless someone decided first: then that decision stands. */
+  private async close(id: string, requestSeq: number, decision: 'expired' | 'withdrawn', by: string, reason: string): Promise<ApprovalDecided> {
+    const event: ApprovalDecided = { type: 'ApprovalDecided', v: 1, id, at: new Date().toISOString(), decision, by, reason };
+    try {
+      await this.js.publish(approvalSubject(id), JSON.stringify(event), { expect: { lastSubjectSequence: requestSeq } });
+      return event;
+    } catch (error) {
+      if (!isWrongLastSequence(error)) throw error;
+      const last = await this.last(id);
+      if (last?.type !== 'ApprovalDecided') throw error;
+      return last;
+    }
+  }
+
+  private async last(id: string): Promise<ApprovalEvent | undefined> {
+    try {
+      const message = await this.jsm.direct.getMessage(APPROVALS_STREAM, { last_by_subj: approvalSubject(id) });
+      return message ? ApprovalEvent.parse(message.json()) : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}

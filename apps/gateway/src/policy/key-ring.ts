@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { KeysFile, type Identity } from '#contracts';
+import type { GatewayEnv } from '../gateway.env.js';
+import { WatchedJsonFile } from './watched-json-file.js';
+
+interface KnownKey {
+  identity: Identity;
+  digest: Buffer;
+}
+
+/** Why a request is not authenticated, as told to the caller. */
+export class Unauthenticated {
+  constructor(readonly message: string) {}
+}
+
+/**
+ * The bearer keys of KEYS_FILE (their SHA-256 only), reloaded when the file changes, so a revoked
+ * key stops working without a restart. Without a keys file, HTTP callers are not authenticated.
+ */
+@Injectable()
+export class KeyRing implements OnModuleDestroy {
+  private readonly log = new Logger('Keys');
+  private readonly file?: WatchedJsonFile<typeof KeysFile>;
+  private known: KnownKey[] = [];
+
+  constructor(config: ConfigService<GatewayEnv, true>) {
+    const path = config.get('KEYS_FILE', { infer: true });
+    if (!path) return;
+    this.file = new WatchedJsonFile(path, KeysFile, this.log);
+    this.remember(this.file.current);
+    this.file.onChange((keys) => this.remember(keys));
+    this.log.log(`${this.known.length} key(s) from ${path} (reloaded when it changes)`);
+  }
+
+  /** Whether callers must present a key. */
+  get enabled(): boolean {
+    return this.file !== undefined;
+  }
+
+  /** The identity an `Authorization: Bearer <key>` header proves. Every known key is compared, in constant time each. */
+  authenticate(authorization: string | undefined): Identity | Unauthenticated {
+    const key = /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization ?? '')?.[1];
+    if (key === undefined) return new Unauthenticated('missing bearer key: send "Authorization: Bearer <key>" (keys come from `mcp-pytest keys add`)');
+    const digest = createHash('sha256').update(key).digest();
+    let found: Identity | undefined;
+    for (const known of this.known) if (timingSafeEqual(digest, known.digest)) found = known.identity;
+    return found ?? new Unauthenticated('unknown or revoked key');
+  }
+
+  private remember({ keys }: KeysFile): void {
+    this.known = keys.map(({ agent, grant, sha256 }) => ({ identity: { agent, grant }, digest: Buffer.from(sha256, 'hex') }));
+  }
+
+  onModuleDestroy(): void {
+    this.file?.close();
+  }
+}

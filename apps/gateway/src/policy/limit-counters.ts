@@ -1,0 +1,118 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { windowAt, type AppliedLimit } from '#domain';
+import { isWrongLastSequence, NATS_CONNECTION, openCountersBucket } from '#nats';
+import type { GatewayEnv } from '../gateway.env.js';
+
+/** Counts known from this gateway's own last write, so an uncontended take is one round trip. */
+interface Count {
+  value: number;
+  revision: number;
+}
+
+export type Taking = { ok: true; taken: string[] } | { ok: false; limit: AppliedLimit; resetsAt: number };
+
+/** Compare-and-set attempts on one count before giving up: only reached under a storm of gateways. */
+const MAX_ATTEMPTS = 100;
+/** Counts remembered; beyond, those of ended windows are forgotten. */
+const REMEMBERED = 10_000;
+
+/**
+ * Limit counts in NATS KV, one key per counter, holder and window, changed by compare-and-set on
+ * the key's revision: every gateway sharing the NATS enforces one exact limit. Takes of one key are
+ * queued in this process, so only other gateways cause retries.
+ */
+@Injectable()
+export class LimitCounters implements OnModuleInit {
+  private kv!: KV;
+  private readonly counts = new Map<string, Count & { end: number }>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly config: ConfigService<GatewayEnv, true>,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.kv = await openCountersBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+  }
+
+  /** Takes one from each limit's count, or none: a limit already at its max gives back what was taken. */
+  async take(limits: AppliedLimit[], now: number): Promise<Taking> {
+    const taken: string[] = [];
+    for (const applied of limits) {
+      const { start, end } = windowAt(applied.limit, now);
+      const key = `${applied.key}.${start / 1000}`;
+      let ok: boolean;
+      try {
+        ok = await this.queued(key, () => this.change(key, end, +1, applied.limit.max));
+      } catch (error) {
+        await this.giveBack(taken);
+        throw error;
+      }
+      if (!ok) {
+        await this.giveBack(taken);
+        return { ok: false, limit: applied, resetsAt: end };
+      }
+      taken.push(key);
+    }
+    return { ok: true, taken };
+  }
+
+  /** Returns what a call took and did not use (it was refused or failed). Best effort: a lost give-back only under-counts capacity. */
+  async giveBack(taken: string[]): Promise<void> {
+    await Promise.all(taken.map((key) => this.queued(key, () => this.change(key, 0, -1, Infinity)).catch(() => undefined)));
+  }
+
+  private async change(key: string, end: number, by: 1 | -1, max: number): Promise<boolean> {
+    let count = this.counts.get(key);
+    let fresh = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (!count) {
+        count = { ...(await this.read(key)), end };
+        fresh = true;
+      }
+      const next = count.value + by;
+      if (next < 0) return true;
+      if (next > max) {
+        // Another gateway may have given some back since this one last looked.
+        if (fresh) return false;
+        count = undefined;
+        continue;
+      }
+      try {
+        const revision = count.revision === 0 ? await this.kv.create(key, String(next)) : await this.kv.update(key, String(next), count.revision);
+        this.remember(key, { value: next, revision, end: Math.max(end, count.end) });
+        return true;
+      } catch (error) {
+        if (!isWrongLastSequence(error) && !/wrong last sequence|exists/i.test(String(error))) throw error;
+        count = undefined;
+      }
+    }
+    throw new Error(`limit count ${key} is changing too fast to take (${MAX_ATTEMPTS} compare-and-set conflicts)`);
+  }
+
+  private async read(key: string): Promise<Count> {
+    const entry = await this.kv.get(key);
+    if (!entry) return { value: 0, revision: 0 };
+    return { value: entry.operation === 'PUT' ? Number(entry.string()) || 0 : 0, revision: entry.revision };
+  }
+
+  private remember(key: string, count: Count & { end: number }): void {
+    this.counts.set(key, count);
+    if (this.counts.size <= REMEMBERED) return;
+    const now = Date.now();
+    for (const [known, { end }] of this.counts) if (end <= now) this.counts.delete(known);
+  }
+
+  /** Runs `change` after the changes of the same key queued before it. */
+  private queued<T>(key: string, change: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(change, change);
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => this.queues.get(key) === tail && this.queues.delete(key));
+    return run;
+  }
+}

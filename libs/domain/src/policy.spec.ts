@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { PolicyFile, type Identity } from '#contracts';
+import { checkCall, holds, visibleTools, windowAt } from './policy.js';
+
+const ci: Identity = { agent: 'ci-runner-1', grant: 'ci' };
+const dashboard: Identity = { agent: 'board', grant: 'dashboards' };
+
+/** The example, with a read-only grant beside it. */
+const policy = PolicyFile.parse({
+  version: '1',
+  default: 'deny',
+  hide: ['record_session_finish'],
+  all_tools: { limits: [{ counter: 'all_per_minute', window: 'minute', max: 600, scope: 'grant' }] },
+  tools: {
+    record_session_start: { limits: [{ counter: 'record_session_start_rate', window: 'minute', max: 30, scope: 'grant' }] },
+    get_session: {},
+    record_test_outcome: { deny_if: [{ path: 'args.outcome', op: 'eq', value: 'xpassed' }], on_deny: 'xpassed outcomes go through CI' },
+  },
+  grants: { dashboards: { default: 'deny', tools: { get_session: { require_approval: { timeout: '2m' } } } } },
+});
+
+const call = (tool: string, args: unknown = {}, identity = ci) => checkCall(policy, { tool, args, identity, mcpSession: 'm-1' });
+
+describe('policy: which calls are allowed', () => {
+  it('denies a hidden tool, naming the rule', () => {
+    expect(call('record_session_finish')).toEqual({ allowed: false, rule: 'hide', reason: 'record_session_finish is hidden by policy' });
+  });
+
+  it('denies what is not listed when the default is deny', () => {
+    expect(call('no_such_tool')).toMatchObject({ allowed: false, rule: 'default' });
+  });
+
+  it('allows what is not listed when the default is allow', () => {
+    const open = PolicyFile.parse({ version: '1', default: 'allow' });
+    expect(checkCall(open, { tool: 'get_session', args: {}, identity: ci, mcpSession: 'm' })).toEqual({ allowed: true, limits: [] });
+  });
+
+  it('denies by deny_if with the on_deny reason', () => {
+    expect(call('record_test_outcome', { nodeid: 't', outcome: 'xpassed' })).toEqual({
+      allowed: false,
+      rule: 'tools.record_test_outcome.deny_if[0]',
+      reason: 'xpassed outcomes go through CI',
+    });
+    expect(call('record_test_outcome', { nodeid: 't', outcome: 'passed' })).toMatchObject({ allowed: true });
+  });
+
+  it('counts the all_tools limits and the tool\u2019s own, each under its holder', () => {
+    const verdict = call('record_session_start');
+    expect(verdict).toMatchObject({
+      allowed: true,
+      limits: [
+        { rule: 'all_tools.limits[0]', key: 'all_per_minute.minute.grant.ci', text: '600 per minute per grant "ci"' },
+        { rule: 'tools.record_session_start.limits[0]', key: 'record_session_start_rate.minute.grant.ci' },
+      ],
+    });
+  });
+
+  it('gives a grant of its own its own policy, rules named under it', () => {
+    expect(call('record_session_start', {}, dashboard)).toMatchObject({ allowed: false, rule: 'grants.dashboards.default' });
+    expect(call('get_session', {}, dashboard)).toEqual({
+      allowed: true,
+      limits: [],
+      approval: { rule: 'grants.dashboards.tools.get_session.require_approval', timeoutMs: 120_000 },
+    });
+  });
+
+  it('lists only the tools an identity may call', () => {
+    expect(visibleTools(policy, 'ci')).toEqual(['record_session_start', 'record_test_outcome', 'get_session']);
+    expect(visibleTools(policy, 'dashboards')).toEqual(['get_session']);
+  });
+});
+
+describe('policy: deny_if conditions', () => {
+  const args = { outcome: 'failed', duration: 12.5, environment: { os: 'Linux' }, labels: ['slow'], error: 'Timeout in db' };
+  it.each([
+    ['args.outcome', 'eq', 'failed', true],
+    ['args.outcome', 'neq', 'failed', false],
+    ['args.outcome', 'in', ['failed', 'error'], true],
+    ['args.outcome', 'not_in', ['failed'], false],
+    ['args.environment.os', 'eq', 'Linux', true],
+    ['args.environment', 'eq', { os: 'Linux' }, true],
+    ['args.error', 'contains', 'db', true],
+    ['args.labels', 'contains', 'slow', true],
+    ['args.labels', 'not_contains', 'slow', false],
+    ['args.error', 'matches', '^Timeout', true],
+    ['args.duration', 'gt', 10, true],
+    ['args.duration', 'lte', 10, false],
+    ['args.missing', 'eq', null, false],
+    ['args.missing', 'exists', undefined, false],
+    ['args.missing', 'not_exists', undefined, true],
+    ['args.outcome.deeper', 'exists', undefined, false],
+  ] as const)('%s %s %j → %s', (path, op, value, expected) => {
+    expect(holds({ path, op, value: value as never }, args)).toBe(expected);
+  });
+
+  it('reads no inherited properties', () => {
+    expect(holds({ path: 'args.constructor', op: 'exists' }, {})).toBe(false);
+  });
+});
+
+describe('policy: windows', () => {
+  it('are fixed and aligned to UTC', () => {
+    const now = Date.parse('2026-11-24T10:31:42.500Z');
+    expect(windowAt({ counter: 'c', window: 'minute', max: 1, scope: 'grant' }, now)).toEqual({
+      start: Date.parse('2026-11-24T10:31:00Z'),
+      end: Date.parse('2026-11-24T10:32:00Z'),
+    });
+    expect(windowAt({ counter: 'c', window: 'day', max: 1, scope: 'grant' }, now).start).toBe(Date.parse('2026-11-24T00:00:00Z'));
+  });
+});

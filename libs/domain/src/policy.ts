@@ -1,0 +1,151 @@
+import {
+  TOOLS,
+  WINDOWS,
+  type Condition,
+  type GrantPolicy,
+  type Identity,
+  type LimitRule,
+  type PolicyFile,
+  type ToolName,
+  type ToolPolicy,
+} from '#contracts';
+
+/** One tools/call as the policy sees it: before the tool's own validation, so `args` is untrusted. */
+export interface PolicyCall {
+  tool: string;
+  args: unknown;
+  identity: Identity;
+  /** The MCP session the call came on (the `session` limit scope). */
+  mcpSession: string;
+}
+
+/** A limit as it applies to one call: which count it takes from. */
+export interface AppliedLimit {
+  rule: string;
+  limit: LimitRule;
+  /** KV key of the count, without its window. */
+  key: string;
+  /** "30 per minute per grant \"ci\"" */
+  text: string;
+}
+
+export type PolicyVerdict =
+  | { allowed: false; rule: string; reason: string }
+  | { allowed: true; limits: AppliedLimit[]; approval?: { rule: string; timeoutMs: number } };
+
+/** The policy that applies to a grant: its own under `grants`, else the top-level one; rules are named from there. */
+export function policyOf(file: PolicyFile, grant: string): { policy: GrantPolicy; at: string } {
+  const own = Object.hasOwn(file.grants, grant) ? file.grants[grant] : undefined;
+  return own ? { policy: own, at: `grants.${grant}.` } : { policy: file, at: '' };
+}
+
+/** Tools an identity may call, in the contracts' order: what its tools/list shows. */
+export function visibleTools(file: PolicyFile, grant: string): ToolName[] {
+  const { policy } = policyOf(file, grant);
+  return (Object.keys(TOOLS) as ToolName[]).filter((tool) => !policy.hide.includes(tool) && (policy.default === 'allow' || tool in policy.tools));
+}
+
+/** Decides a call: denied (by which rule, why), or allowed with the limits to count and an approval to wait for. */
+export function checkCall(file: PolicyFile, call: PolicyCall): PolicyVerdict {
+  const { policy, at } = policyOf(file, call.identity.grant);
+  const tool = call.tool as ToolName;
+  if (policy.hide.includes(tool)) return { allowed: false, rule: `${at}hide`, reason: `${call.tool} is hidden by policy` };
+  const own = Object.hasOwn(policy.tools, tool) ? policy.tools[tool] : undefined;
+  if (!own && policy.default === 'deny') {
+    return { allowed: false, rule: `${at}default`, reason: `${call.tool} is not allowed for grant "${call.identity.grant}" (not listed; default is deny)` };
+  }
+  const scopes: [string, ToolPolicy | undefined][] = [
+    [`${at}all_tools`, policy.all_tools],
+    [`${at}tools.${call.tool}`, own],
+  ];
+  for (const [name, rules] of scopes) {
+    const index = rules?.deny_if?.findIndex((condition) => holds(condition, call.args)) ?? -1;
+    if (index >= 0) {
+      const condition = rules!.deny_if![index]!;
+      return { allowed: false, rule: `${name}.deny_if[${index}]`, reason: rules!.on_deny ?? `denied because ${describeCondition(condition)}` };
+    }
+  }
+  const limits = scopes.flatMap(([name, rules]) => (rules?.limits ?? []).map((limit, index) => applyLimit(`${name}.limits[${index}]`, limit, call)));
+  const approvalAt = scopes.findLast(([, rules]) => rules?.require_approval);
+  const approval = approvalAt && { rule: `${approvalAt[0]}.require_approval`, timeoutMs: approvalAt[1]!.require_approval!.timeout };
+  return { allowed: true, limits, ...(approval && { approval }) };
+}
+
+function applyLimit(rule: string, limit: LimitRule, { identity, mcpSession }: PolicyCall): AppliedLimit {
+  const holder = { grant: identity.grant, agent: identity.agent, session: mcpSession, global: 'all' }[limit.scope];
+  const whose = limit.scope === 'global' ? 'for everyone' : `per ${limit.scope} "${holder}"`;
+  return { rule, limit, key: `${limit.counter}.${limit.window}.${limit.scope}.${holder}`, text: `${limit.max} per ${limit.window} ${whose}` };
+}
+
+/** The fixed, UTC-aligned window holding `now` (ms since the epoch). */
+export function windowAt(limit: LimitRule, now: number): { start: number; end: number } {
+  const size = WINDOWS[limit.window];
+  const start = now - (now % size);
+  return { start, end: start + size };
+}
+
+export function describeCondition({ path, op, value }: Condition): string {
+  return value === undefined ? `${path} ${op}` : `${path} ${op} ${JSON.stringify(value)}`;
+}
+
+/** Whether a deny_if condition holds for these arguments. A path that is absent never equals, contains or matches anything. */
+export function holds({ path, op, value }: Condition, args: unknown): boolean {
+  const actual = path
+    .split('.')
+    .slice(1)
+    .reduce<unknown>((at, key) => (isRecord(at) && Object.hasOwn(at, key) ? at[key] : undefined), args);
+  switch (op) {
+    case 'exists':
+      return actual !== undefined;
+    case 'not_exists':
+      return actual === undefined;
+    case 'eq':
+      return jsonEqual(actual, value);
+    case 'neq':
+      return !jsonEqual(actual, value);
+    case 'in':
+      return (value as unknown[]).some((candidate) => jsonEqual(actual, candidate));
+    case 'not_in':
+      return !(value as unknown[]).some((candidate) => jsonEqual(actual, candidate));
+    case 'contains':
+      return contains(actual, value);
+    case 'not_contains':
+      return !contains(actual, value);
+    case 'matches':
+      return typeof actual === 'string' && compiled(value as string).test(actual);
+    case 'gt':
+      return typeof actual === 'number' && actual > (value as number);
+    case 'gte':
+      return typeof actual === 'number' && actual >= (value as number);
+    case 'lt':
+      return typeof actual === 'number' && actual < (value as number);
+    case 'lte':
+      return typeof actual === 'number' && actual <= (value as number);
+    default: {
+      const _exhaustive: never = op;
+      return _exhaustive;
+    }
+  }
+}
+
+function contains(actual: unknown, value: unknown): boolean {
+  if (typeof actual === 'string') return typeof value === 'string' && actual.includes(value);
+  return Array.isArray(actual) && actual.some((item) => jsonEqual(item, value));
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]));
+  if (!isRecord(a) || !isRecord(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && jsonEqual(a[key], b[key]));
+}
+
+const patterns = new Map<string, RegExp>();
+function compiled(source: string): RegExp {
+  let pattern = patterns.get(source);
+  if (!pattern) patterns.set(source, (pattern = new RegExp(source, 'u')));
+  return pattern;
+}
