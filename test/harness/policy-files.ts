@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { root } from './apps.js';
+import { Proc } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -11,6 +12,10 @@ const run = promisify(execFile);
 export async function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, [join(root, 'bin/mcp-pytest.mjs'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env } });
 }
+
+/** A long-running `mcp-pytest` command (e.g. `audit tail`). */
+export const cliProcess = (args: string[], env: Record<string, string> = {}): Proc =>
+  Proc.spawn(`mcp-pytest ${args.join(' ')}`, process.execPath, [join(root, 'bin/mcp-pytest.mjs'), ...args], env);
 
 /** A temporary folder with a suite's POLICY_FILE and KEYS_FILE, written as a user would. */
 export class PolicyFiles {

@@ -161,7 +161,7 @@ class GuardedTransport implements Transport {
         const decided = await this.awaitApproval(message, tool, args, verdict.approval);
         record.approval_id = decided.id;
         if (decided.decision !== 'approved') {
-          const why = decided.decision === 'expired' ? 'nobody approved it in time' : `${decided.decision} by ${decided.by}${decided.reason ? `: ${decided.reason}` : ''}`;
+          const why = decided.decision === 'expired' ? `expired: ${decided.reason}` : `was ${decided.decision} by ${decided.by}${decided.reason ? `: ${decided.reason}` : ''}`;
           return await refuse(verdict.approval.rule, `approval ${decided.id} ${why}`, taken);
         }
         Object.assign(record, { rule: verdict.approval.rule, reason: `approved by ${decided.by}${decided.reason ? `: ${decided.reason}` : ''}` });

@@ -1,0 +1,168 @@
+import { DeliverPolicy } from '@nats-io/jetstream';
+import {
+  APPROVALS_STREAM,
+  ApprovalDecided,
+  ApprovalEvent,
+  ApprovalId,
+  approvalSubject,
+  type ApprovalRequested,
+} from '#contracts';
+import { isWrongLastSequence } from '#nats/jetstream-errors';
+import { ensureApprovalsStream } from '#nats/provision';
+import { check, CliError, formatDuration, jsonOf, note, out, parse, table, UsageError, withNats, type CommandGroup, type Nats } from './cli.js';
+
+const HELP = `Usage:
+  mcp-pytest approvals list [--all] [--json]
+  mcp-pytest approvals approve ID [--by NAME] [--reason TEXT]
+  mcp-pytest approvals deny ID --reason TEXT [--by NAME]
+
+Tool calls that a policy holds for a person wait in the ${APPROVALS_STREAM} stream until someone
+decides (or they expire). The first decision on a call wins; a later one is refused.
+
+  list      calls waiting for a decision: id, age, time left, agent (grant), tool, arguments
+  approve   lets the call go ahead
+  deny      refuses the call; the agent gets the reason
+
+Options:
+  --all          list decided and expired calls too, with their decision
+  --json         list as a JSON array of {id, status, request, decision}
+  --by NAME      who decides (default: $USER, else "cli")
+  --reason TEXT  why (required to deny; at most 1000 characters)
+
+Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS.`;
+
+const ARGS_SHOWN = 200;
+
+export const approvalsCommand: CommandGroup = {
+  name: 'approvals',
+  summary: 'list, approve and deny tool calls waiting for a person',
+  help: HELP,
+  async run([sub, ...args]) {
+    switch (sub) {
+      case 'list': {
+        const { values } = parse(args, { all: { type: 'boolean' }, json: { type: 'boolean' } });
+        return withNats((nats) => list(nats, values.all ?? false, values.json ?? false));
+      }
+      case 'approve':
+      case 'deny': {
+        const { values, positionals } = parse(args, { by: { type: 'string' }, reason: { type: 'string' } }, ['ID']);
+        const id = check(ApprovalId, positionals[0], 'ID');
+        const by = values.by ?? (process.env.USER || 'cli');
+        if (!by.trim()) throw new UsageError('--by must not be empty');
+        if (sub === 'deny' && !values.reason?.trim()) throw new UsageError('deny needs --reason TEXT: the agent is told why');
+        if (values.reason !== undefined && values.reason.length > 1000) throw new UsageError('--reason must be at most 1000 characters');
+        const decision = sub === 'approve' ? 'approved' : 'denied';
+        return withNats((nats) => decide(nats, { id, decision, by, reason: values.reason }));
+      }
+      case undefined:
+        throw new UsageError('say what to do: list, approve or deny');
+      default:
+        throw new UsageError(`unknown approvals command "${sub}"`);
+    }
+  },
+};
+
+interface StoredEvent {
+  seq: number;
+  event: ApprovalEvent;
+}
+
+/** The last event on the approval's subject: its state, and the sequence a decision must follow. */
+async function lastEvent({ jsm }: Nats, id: string): Promise<StoredEvent | undefined> {
+  const msg = await jsm.direct.getMessage(APPROVALS_STREAM, { last_by_subj: approvalSubject(id) });
+  if (!msg) return undefined;
+  const parsed = ApprovalEvent.safeParse(jsonOf(msg));
+  if (!parsed.success) throw new CliError(`approval ${id}: stored message ${msg.seq} is not an approval event`);
+  return { seq: msg.seq, event: parsed.data };
+}
+
+const alreadyDecided = ({ id, decision, by, at }: ApprovalDecided) => new CliError(`approval ${id} was already ${decision} by ${by} at ${at}`);
+
+interface Decision {
+  id: string;
+  decision: 'approved' | 'denied';
+  by: string;
+  reason: string | undefined;
+}
+
+async function decide(nats: Nats, { id, decision, by, reason }: Decision): Promise<void> {
+  await ensureApprovalsStream(nats.jsm, { replicas: nats.env.NATS_REPLICAS });
+  const last = await lastEvent(nats, id);
+  if (!last) throw new CliError(`no approval ${id}`);
+  if (last.event.type === 'ApprovalDecided') throw alreadyDecided(last.event);
+  const request = last.event;
+  if (Date.parse(request.expires_at) <= Date.now()) throw new CliError(`approval ${id} expired at ${request.expires_at}`);
+
+  const event: ApprovalDecided = { type: 'ApprovalDecided', v: 1, id, at: new Date().toISOString(), decision, by, ...(reason ? { reason } : {}) };
+  let stored: boolean;
+  try {
+    // The expected sequence makes the first decision win; the msgID makes a second one with the same id a no-op.
+    const ack = await nats.js.publish(approvalSubject(id), JSON.stringify(event), {
+      msgID: `${id}-decided`,
+      expect: { lastSubjectSequence: last.seq },
+    });
+    stored = !ack.duplicate;
+  } catch (error) {
+    if (!isWrongLastSequence(error)) throw error;
+    stored = false;
+  }
+  if (!stored) {
+    const now = await lastEvent(nats, id);
+    if (now?.event.type === 'ApprovalDecided') throw alreadyDecided(now.event);
+    throw new CliError(`approval ${id} changed while deciding; look again with mcp-pytest approvals list --all`);
+  }
+  out(`${decision} ${id} (${request.tool} by ${request.agent})`);
+}
+
+type Status = 'pending' | ApprovalDecided['decision'];
+
+interface Approval {
+  id: string;
+  status: Status;
+  request: ApprovalRequested;
+  decision: ApprovalDecided | null;
+}
+
+async function list(nats: Nats, all: boolean, json: boolean): Promise<void> {
+  await ensureApprovalsStream(nats.jsm, { replicas: nats.env.NATS_REPLICAS });
+  const now = Date.now();
+  const approvals = (await readApprovals(nats, now)).filter((a) => all || a.status === 'pending');
+  if (json) return out(JSON.stringify(approvals, null, 2));
+  if (approvals.length === 0) return out(all ? 'No approvals.' : 'No approvals pending.');
+  const clip = (args: string) => (args.length > ARGS_SHOWN ? `${args.slice(0, ARGS_SHOWN - 1)}…` : args);
+  const rows = approvals.map(({ id, status, request, decision }) => [
+    id,
+    ...(all ? [decision ? `${status} by ${decision.by}` : status] : []),
+    formatDuration(now - Date.parse(request.at)),
+    status === 'pending' ? formatDuration(Date.parse(request.expires_at) - now) : '-',
+    `${request.agent} (${request.grant})`,
+    request.tool,
+    clip(request.args),
+  ]);
+  table([['ID', ...(all ? ['STATUS'] : []), 'AGE', 'EXPIRES IN', 'AGENT (GRANT)', 'TOOL', 'ARGS'], ...rows]).forEach(out);
+}
+
+/** Every approval in the stream, folded by id in request order; pending or expired as of `now`. */
+async function readApprovals({ js }: Nats, now: number): Promise<Approval[]> {
+  const requests = new Map<string, ApprovalRequested>();
+  const decisions = new Map<string, ApprovalDecided>();
+  const consumer = await js.consumers.get(APPROVALS_STREAM, { deliver_policy: DeliverPolicy.All });
+  // What the stream held when the consumer was made: read that much, then stop.
+  if ((await consumer.info(true)).num_pending > 0) {
+    const messages = await consumer.consume({ max_messages: 1000 });
+    for await (const msg of messages) {
+      const parsed = ApprovalEvent.safeParse(jsonOf(msg));
+      if (!parsed.success) note(`skipping ${APPROVALS_STREAM} message ${msg.seq}: not an approval event`);
+      else if (parsed.data.type === 'ApprovalRequested') requests.set(parsed.data.id, parsed.data);
+      // The first decision is the one that counts (the protocol allows one; be safe against strays).
+      else if (!decisions.has(parsed.data.id)) decisions.set(parsed.data.id, parsed.data);
+      if (msg.info.pending === 0) break;
+    }
+  }
+  await consumer.delete().catch(() => undefined);
+  return [...requests.values()].map((request) => {
+    const decision = decisions.get(request.id) ?? null;
+    const status: Status = decision?.decision ?? (Date.parse(request.expires_at) <= now ? 'expired' : 'pending');
+    return { id: request.id, status, request, decision };
+  });
+}

@@ -1,0 +1,72 @@
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { AgentName, AUDIT_STREAM, AuditRecord, auditSubject } from '#contracts';
+import { ensureAuditStream } from '#nats/provision';
+import { check, jsonOf, note, out, parse, parseDuration, UsageError, withNats, type CommandGroup } from './cli.js';
+
+const HELP = `Usage:
+  mcp-pytest audit tail [--agent NAME] [--denied] [--since DURATION] [--json]
+
+Follows the ${AUDIT_STREAM} stream: one line per tool call the gateway decided, as it happens,
+until Ctrl-C.
+
+Options:
+  --agent NAME       only this agent's calls
+  --denied           only calls the policy refused
+  --since DURATION   start this far back (30s, 10m, 2h, 1d) instead of with the next call
+  --json             each record as one line of JSON
+
+Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS, AUDIT_MAX_AGE_DAYS.`;
+
+export const auditCommand: CommandGroup = {
+  name: 'audit',
+  summary: 'follow the audit records of tool calls as they happen',
+  help: HELP,
+  async run([sub, ...args]) {
+    if (sub === undefined) throw new UsageError('say what to do: tail');
+    if (sub !== 'tail') throw new UsageError(`unknown audit command "${sub}"`);
+    const { values } = parse(args, {
+      agent: { type: 'string' },
+      denied: { type: 'boolean' },
+      since: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const agent = values.agent === undefined ? '*' : check(AgentName, values.agent, '--agent');
+    const sinceMs = values.since === undefined ? undefined : parseDuration(values.since, '--since');
+    await tail({ filter: auditSubject(values.denied ? 'denied' : '*', agent), sinceMs, json: values.json ?? false });
+  },
+};
+
+function tail({ filter, sinceMs, json }: { filter: string; sinceMs: number | undefined; json: boolean }): Promise<void> {
+  return withNats(async ({ env, js, jsm }) => {
+    await ensureAuditStream(jsm, { replicas: env.NATS_REPLICAS, maxAgeDays: env.AUDIT_MAX_AGE_DAYS });
+    const start = sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs).toISOString();
+    const consumer = await js.consumers.get(
+      AUDIT_STREAM,
+      start ? { filter_subjects: filter, opt_start_time: start } : { filter_subjects: filter, deliver_policy: DeliverPolicy.New },
+    );
+    const messages = await consumer.consume();
+    const stop = () => void messages.stop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    note(`following ${AUDIT_STREAM} (${filter}, ${start ? `since ${start}` : 'new records'}); Ctrl-C to stop`);
+    for await (const msg of messages) {
+      const raw = jsonOf(msg);
+      const parsed = AuditRecord.safeParse(raw);
+      if (!parsed.success) note(`skipping ${msg.subject} (sequence ${msg.seq}): not an audit record`);
+      else out(json ? JSON.stringify(raw) : formatRecord(parsed.data));
+    }
+    await consumer.delete().catch(() => undefined);
+  });
+}
+
+/** time, decision, agent (grant), tool, then what is known: rule, reason, outcome, error code, latency, seq. */
+function formatRecord(record: AuditRecord): string {
+  const parts = [record.at, record.decision.padEnd(7), `${record.agent} (${record.grant})`, record.tool];
+  if (record.rule) parts.push(`rule=${record.rule}`);
+  if (record.reason) parts.push(`reason=${JSON.stringify(record.reason)}`);
+  if (record.outcome) parts.push(`outcome=${record.outcome}`);
+  if (record.error_code) parts.push(`error=${record.error_code}`);
+  parts.push(`${record.latency_ms}ms`);
+  if (record.seq !== undefined) parts.push(`seq=${record.seq}`);
+  return parts.join('  ');
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, oneLine, parse, parseDuration, table, UsageError } from './cli.js';
+
+describe('cli helpers', () => {
+  it('reads durations with a unit and refuses others, naming the flag', () => {
+    expect([parseDuration('30s', '--since'), parseDuration('10m', '--since'), parseDuration('2h', '--since'), parseDuration('1d', '--since')]).toEqual([
+      30_000, 600_000, 7_200_000, 86_400_000,
+    ]);
+    for (const bad of ['10', 'm', '1.5h', '-1m', '10 m']) expect(() => parseDuration(bad, '--since')).toThrow(/invalid --since/);
+  });
+
+  it('shows durations in whole units, never negative', () => {
+    expect([-5, 59_999, 60_000, 3_599_999, 3_600_000, 86_400_000 * 3].map(formatDuration)).toEqual(['0s', '59s', '1m', '59m', '1h', '3d']);
+  });
+
+  it('puts a multi-line message on one line', () => {
+    expect(oneLine('keys.json: invalid:\n  keys[0].agent: bad\n  keys[1].grant: bad')).toBe('keys.json: invalid: keys[0].agent: bad; keys[1].grant: bad');
+  });
+
+  it('pads every column but the last', () => {
+    expect(table([['ID', 'TOOL', 'ARGS'], ['a', 'record_session_start', '{}']])).toEqual(['ID  TOOL                  ARGS', 'a   record_session_start  {}']);
+  });
+
+  it('turns bad command lines into one-line usage errors', () => {
+    expect(() => parse(['--nope'], {})).toThrow(new UsageError("unknown option '--nope'"));
+    expect(() => parse([], {}, ['ID'])).toThrow(new UsageError('ID is required'));
+    expect(() => parse(['a', 'b'], {}, ['ID'])).toThrow(new UsageError('unexpected argument "b"'));
+    expect(parse(['x', '--by', 'me'], { by: { type: 'string' } }, ['ID'])).toMatchObject({ values: { by: 'me' }, positionals: ['x'] });
+  });
+});

@@ -1,0 +1,139 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { natsServers } from '#nats/connect';
+import { NatsEnv } from '#nats/env';
+import { parseEnv } from '#platform/env';
+import { fieldPath } from '#platform/json-file';
+
+/** One group of subcommands: `mcp-pytest <name> …`. */
+export interface CommandGroup {
+  name: string;
+  summary: string;
+  help: string;
+  run(argv: string[]): Promise<void>;
+}
+
+/** The command line is wrong: answered with a pointer to `--help` and exit code 2. */
+export class UsageError extends Error {}
+
+/** The command was understood but cannot be done (exit code 1). */
+export class CliError extends Error {}
+
+export const out = (line: string): void => void process.stdout.write(`${line}\n`);
+export const note = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** A multi-line message (zod issues, env problems) as one line. */
+export function oneLine(message: string): string {
+  const [head = '', ...rest] = message.split('\n').map((line) => line.trim()).filter(Boolean);
+  return rest.length ? `${head} ${rest.join('; ')}` : head;
+}
+
+/** node:util parseArgs, strict, with its errors turned into one-line usage errors; `positionals` names the required ones. */
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals: string[] = []) {
+  const parsed = parseStrict(args, options);
+  if (parsed.positionals.length > positionals.length) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.length]}"`);
+  const missing = positionals[parsed.positionals.length];
+  if (missing) throw new UsageError(`${missing} is required`);
+  return parsed;
+}
+
+function parseStrict<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    // Node's messages go on with advice about `--`; the first sentence names the problem.
+    const first = (error as Error).message.split(/\.( |$)/)[0]!;
+    throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1));
+  }
+}
+
+export function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+/** Validates one argument with a contract schema; a bad one is a usage error naming the flag. */
+export function check<S extends z.ZodType>(schema: S, value: unknown, flag: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const where = fieldPath(issue.path);
+  throw new UsageError(`invalid ${flag} ${JSON.stringify(value)}: ${where ? `${where}: ` : ''}${issue.message}`);
+}
+
+export interface Nats {
+  env: NatsEnv;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+/**
+ * Connects to NATS_URL. Unlike the apps' connectNats, a server that is down is an error at once:
+ * a command typed by a person should fail, not wait for ever.
+ */
+async function openNats(): Promise<Nats> {
+  let env: NatsEnv;
+  try {
+    env = parseEnv(NatsEnv, process.env);
+  } catch (error) {
+    throw new CliError(oneLine((error as Error).message));
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: natsServers(env.NATS_URL), name: 'mcp-pytest-cli', noAsyncTraces: true, maxReconnectAttempts: -1 });
+  } catch (error) {
+    throw new CliError(`cannot connect to NATS at ${env.NATS_URL} (NATS_URL): ${(error as Error).message}`);
+  }
+  try {
+    return { env, nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}
+
+/** Runs `work` with a NATS connection, drained afterwards whatever happens. */
+export async function withNats<T>(work: (nats: Nats) => Promise<T>): Promise<T> {
+  const nats = await openNats();
+  try {
+    return await work(nats);
+  } finally {
+    if (!nats.nc.isClosed()) await nats.nc.drain();
+  }
+}
+
+/** A message's JSON body, or undefined where it is not JSON (then a schema check names it). */
+export function jsonOf(msg: { json<T>(): T }): unknown {
+  try {
+    return msg.json();
+  } catch {
+    return undefined;
+  }
+}
+
+/** "45s", "12m", "3h", "2d": whole units, rounded down. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "30s", "10m", "2h", "1d" in milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+)([smhd])$/.exec(text);
+  if (!match) throw new UsageError(`invalid ${flag} "${text}": give a number and a unit, e.g. 30s, 10m, 2h or 1d`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+/** Rows as left-aligned columns, two spaces apart; the last column is not padded. */
+export function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
+}
