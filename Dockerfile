@@ -1,4 +1,4 @@
-# The three apps share one image; docker-compose.yml picks the entry point of each.
+# The three apps and the mcp-pytest CLI share one image; docker-compose.yml picks the entry point of each.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,5 +17,6 @@ COPY package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist/apps dist/apps
 COPY --from=build /app/dist/libs dist/libs
+COPY bin bin
 USER node
 CMD ["node", "dist/apps/gateway/src/main.js"]

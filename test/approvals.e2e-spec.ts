@@ -92,6 +92,18 @@ describe('approval: calls that wait for a person', () => {
     await expect(cli(['approvals', 'approve', id], nats)).rejects.toThrow(/already expired/);
   });
 
+  it('withdraws the request when the client cancels the call', async () => {
+    const { session_id } = await client.ok('record_session_start', { environment });
+    const abort = new AbortController();
+    const call = client.client.callTool({ name: 'record_session_finish', arguments: { session_id, summary } }, undefined, { signal: abort.signal });
+    const { id } = await pending();
+    abort.abort('changed my mind');
+    await expect(call).rejects.toThrow();
+    await eventually(async () => ((await approvalEvents(id)).at(-1) as { decision?: string }).decision === 'withdrawn', 10_000, 'the withdrawal');
+    expect((await approvalEvents(id)).at(-1)).toMatchObject({ type: 'ApprovalDecided', decision: 'withdrawn', by: 'caller' });
+    expect(await system.probe.events(session_id)).toHaveLength(1);
+  });
+
   async function approvalEvents(id: string): Promise<unknown[]> {
     const events: unknown[] = [];
     const jsm = await import('@nats-io/jetstream').then(({ jetstreamManager }) => jetstreamManager(system.probe.nc));

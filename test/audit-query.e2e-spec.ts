@@ -29,7 +29,7 @@ afterAll(async () => {
 /** Appends a record as the gateway does: on its decision's and agent's subject, its id as Nats-Msg-Id. */
 async function append(fields: Pick<AuditRecord, 'agent' | 'grant' | 'tool' | 'decision'> & Partial<AuditRecord>): Promise<AuditRecord> {
   const record: AuditRecord = { id: randomUUID(), at: new Date().toISOString(), via: 'http', arg_keys: [], latency_ms: 1, ...fields };
-  await jetstream(probe.nc).publish(auditSubject(record.decision, record.agent), JSON.stringify(record), { msgID: record.id });
+  await jetstream(probe.nc).publish(auditSubject(record.decision, record.agent), JSON.stringify([record]), { msgID: record.id });
   return record;
 }
 

@@ -1,3 +1,4 @@
+import { renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distEntry } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
@@ -63,6 +64,17 @@ describe('identities: bearer keys over Streamable HTTP', () => {
       { agent: 'ci-runner-1', grant: 'ci', via: 'http', client: 'e2e-http/1.0.0' },
     ]);
     await client.close();
+  });
+
+  it('refuses every key while the keys file is removed', async () => {
+    const key = await files.addKey('ci-runner-2', 'ci');
+    const saved = `${files.keys}.saved`;
+    const accepted = async () => (await post(system.gateway.mcpUrl, { authorization: `Bearer ${key}` })).status === 200;
+    await eventually(accepted, 10_000, 'the new key');
+    renameSync(files.keys, saved);
+    await eventually(async () => !(await accepted()), 10_000, 'the keys file removal');
+    renameSync(saved, files.keys);
+    await eventually(accepted, 10_000, 'the keys file back');
   });
 
   it('stops accepting a revoked key without a restart', async () => {

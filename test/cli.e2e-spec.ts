@@ -233,7 +233,7 @@ describe('mcp-pytest audit tail', () => {
     latency_ms: 2,
     ...extra,
   });
-  const publish = (r: AuditRecord) => js.publish(auditSubject(r.decision, r.agent), JSON.stringify(r));
+  const publish = (r: AuditRecord) => js.publish(auditSubject(r.decision, r.agent), JSON.stringify([r]));
 
   it('follows the denied calls of one agent and nothing else, until SIGINT', async () => {
     const tail = Proc.spawn('audit-tail', process.execPath, [BIN, 'audit', 'tail', '--denied', '--agent', 'watched'], {

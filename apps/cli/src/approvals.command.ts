@@ -1,4 +1,5 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
+import { ZodError } from 'zod';
 import {
   APPROVALS_STREAM,
   ApprovalDecided,
@@ -7,6 +8,7 @@ import {
   approvalSubject,
   type ApprovalRequested,
 } from '#contracts';
+import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';
 import { check, CliError, formatDuration, jsonOf, note, out, parse, table, UsageError, withNats, type CommandGroup, type Nats } from './cli.js';
@@ -62,18 +64,14 @@ export const approvalsCommand: CommandGroup = {
   },
 };
 
-interface StoredEvent {
-  seq: number;
-  event: ApprovalEvent;
-}
-
-/** The last event on the approval's subject: its state, and the sequence a decision must follow. */
-async function lastEvent({ jsm }: Nats, id: string): Promise<StoredEvent | undefined> {
-  const msg = await jsm.direct.getMessage(APPROVALS_STREAM, { last_by_subj: approvalSubject(id) });
-  if (!msg) return undefined;
-  const parsed = ApprovalEvent.safeParse(jsonOf(msg));
-  if (!parsed.success) throw new CliError(`approval ${id}: stored message ${msg.seq} is not an approval event`);
-  return { seq: msg.seq, event: parsed.data };
+/** The approval's last event; a stored message that is not one is named, not thrown as a zod error. */
+async function lastEvent({ jsm }: Nats, id: string): Promise<StoredApprovalEvent | undefined> {
+  try {
+    return await lastApprovalEvent(jsm, id);
+  } catch (error) {
+    if (error instanceof ZodError) throw new CliError(`approval ${id}: its last stored message is not an approval event`);
+    throw error;
+  }
 }
 
 const alreadyDecided = ({ id, decision, by, at }: ApprovalDecided) => new CliError(`approval ${id} was already ${decision} by ${by} at ${at}`);

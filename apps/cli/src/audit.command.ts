@@ -1,5 +1,5 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { AgentName, AUDIT_STREAM, AuditRecord, auditSubject } from '#contracts';
+import { AgentName, AUDIT_STREAM, AuditMessage, auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream } from '#nats/provision';
 import { check, jsonOf, note, out, parse, parseDuration, UsageError, withNats, type CommandGroup } from './cli.js';
 
@@ -50,10 +50,9 @@ function tail({ filter, sinceMs, json }: { filter: string; sinceMs: number | und
     process.once('SIGTERM', stop);
     note(`following ${AUDIT_STREAM} (${filter}, ${start ? `since ${start}` : 'new records'}); Ctrl-C to stop`);
     for await (const msg of messages) {
-      const raw = jsonOf(msg);
-      const parsed = AuditRecord.safeParse(raw);
-      if (!parsed.success) note(`skipping ${msg.subject} (sequence ${msg.seq}): not an audit record`);
-      else out(json ? JSON.stringify(raw) : formatRecord(parsed.data));
+      const parsed = AuditMessage.safeParse(jsonOf(msg));
+      if (!parsed.success) note(`skipping ${msg.subject} (sequence ${msg.seq}): not audit records`);
+      else for (const record of parsed.data) out(json ? JSON.stringify(record) : formatRecord(record));
     }
     await consumer.delete().catch(() => undefined);
   });

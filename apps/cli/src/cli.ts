@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
+import { Duration } from '#contracts';
 import { natsServers } from '#nats/connect';
 import { NatsEnv } from '#nats/env';
 import { parseEnv } from '#platform/env';
@@ -123,13 +124,11 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 86_400)}d`;
 }
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** "30s", "10m", "2h", "1d" in milliseconds. */
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+)([smhd])$/.exec(text);
-  if (!match) throw new UsageError(`invalid ${flag} "${text}": give a number and a unit, e.g. 30s, 10m, 2h or 1d`);
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  const parsed = Duration.safeParse(text);
+  if (!parsed.success) throw new UsageError(`invalid ${flag} "${text}": give a number and a unit, e.g. 30s, 10m, 2h or 1d`);
+  return parsed.data;
 }
 
 /** Rows as left-aligned columns, two spaces apart; the last column is not padded. */

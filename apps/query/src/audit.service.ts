@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { RpcException } from '@nestjs/microservices';
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { AUDIT_STREAM, auditSubject, AuditRecord, QUERY_ERRORS, type AuditQuery, type AuditQueryResult } from '#contracts';
+import { AUDIT_STREAM, AuditMessage, auditSubject, QUERY_ERRORS, type AuditQuery, type AuditQueryResult, type AuditRecord } from '#contracts';
 import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
 import type { QueryEnv } from './query.env.js';
 
@@ -80,8 +80,8 @@ export class AuditService implements OnModuleInit {
     try {
       for await (const msg of messages) {
         if (storedAt(msg) > range.until + LATE_STORE_MS) break;
-        const record = readRecord(msg);
-        if (record && matches(record, query, range)) {
+        for (const record of readRecords(msg)) {
+          if (!matches(record, query, range)) continue;
           matched++;
           newest.push(record);
         }
@@ -117,13 +117,13 @@ function timeRange({ since, until }: AuditQueryRequest, now: number): TimeRange 
 /** When the server stored the message, in milliseconds since the epoch. */
 const storedAt = (msg: JsMsg): number => msg.info.timestampNanos / 1_000_000;
 
-/** An audit record, or undefined for anything else published on an audit subject (anyone on the bus can). */
-function readRecord(msg: JsMsg): AuditRecord | undefined {
+/** A message's audit records; none for anything else published on an audit subject (anyone on the bus can). */
+function readRecords(msg: JsMsg): AuditRecord[] {
   try {
-    const parsed = AuditRecord.safeParse(msg.json());
-    return parsed.success ? parsed.data : undefined;
+    const parsed = AuditMessage.safeParse(msg.json());
+    return parsed.success ? parsed.data : [];
   } catch {
-    return undefined;
+    return [];
   }
 }
 

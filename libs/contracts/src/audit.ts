@@ -6,7 +6,7 @@ export const AUDIT_DECISIONS = ['allowed', 'denied'] as const;
 export const AuditDecision = z.enum(AUDIT_DECISIONS);
 export type AuditDecision = z.infer<typeof AuditDecision>;
 
-/** One tool call as the gateway decided it, on `pytest.audit.<decision>.<agent>`. Argument values are never kept. */
+/** One tool call as the gateway decided it. Argument values are never kept. */
 export const AuditRecord = z.object({
   id: z.string(),
   at: IsoTime.describe('When the call arrived.'),
@@ -27,6 +27,13 @@ export const AuditRecord = z.object({
   approval_id: z.string().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
+
+/**
+ * One message on `pytest.audit.<decision>.<agent>`: the records of that agent's calls decided so
+ * within a few milliseconds of each other, in the order they ended (one append for many calls).
+ */
+export const AuditMessage = z.array(AuditRecord).min(1);
+export type AuditMessage = z.infer<typeof AuditMessage>;
 
 /** Request of the `query-audit` message pattern: the newest records that match, oldest first. */
 export const AuditQuery = z.strictObject({

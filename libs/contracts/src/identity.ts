@@ -14,9 +14,6 @@ export const GrantName = Name('grant').describe('Group of agents that shares a p
 export const Identity = z.object({ agent: AgentName, grant: GrantName });
 export type Identity = z.infer<typeof Identity>;
 
-/** Without a keys file every caller is this identity (and the gateway listens on loopback only). */
-export const LOCAL_IDENTITY: Identity = { agent: 'local', grant: 'local' };
-
 export const KeyEntry = z.strictObject({
   agent: AgentName,
   grant: GrantName,
@@ -30,7 +27,7 @@ export type KeyEntry = z.infer<typeof KeyEntry>;
 
 /** The keys file (KEYS_FILE): who may call over HTTP. Written by `mcp-pytest keys add|revoke`. */
 export const KeysFile = z
-  .strictObject({ keys: z.array(KeyEntry) })
+  .strictObject({ $schema: z.string().optional(), keys: z.array(KeyEntry) })
   .superRefine(({ keys }, ctx) => {
     const seen = new Set<string>();
     keys.forEach(({ agent }, index) => {

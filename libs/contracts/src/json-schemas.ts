@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApprovalEvent } from './approvals.js';
-import { AuditQuery, AuditQueryResult, AuditRecord } from './audit.js';
+import { AuditMessage, AuditQuery, AuditQueryResult } from './audit.js';
 import { PytestEvent } from './events.js';
 import { KeysFile } from './identity.js';
 import { PolicyFile } from './policy.js';
@@ -12,7 +12,7 @@ const PUBLIC = {
   'session-view': SessionView,
   'session-change-notice': SessionChangeNotice,
   'get-session-request': GetSessionRequest,
-  'audit-record': AuditRecord,
+  'audit-message': AuditMessage,
   'audit-query': AuditQuery,
   'audit-query-result': AuditQueryResult,
   'approval-event': ApprovalEvent,

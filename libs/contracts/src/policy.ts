@@ -53,12 +53,13 @@ export const Condition = z
   });
 export type Condition = z.infer<typeof Condition>;
 
-/** "30s", "10m", "2h", "1d": how long an approval is waited for. */
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "30s", "10m", "2h", "1d", read as milliseconds. */
 export const Duration = z
   .string()
   .regex(/^[1-9][0-9]*(s|m|h|d)$/, { error: 'must be a duration such as "30s", "10m", "2h" or "1d"' })
-  .transform((text) => Number(text.slice(0, -1)) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[text.at(-1) as 's' | 'm' | 'h' | 'd'])
-  .refine((ms) => ms <= 86_400_000, { error: 'must be at most 1d' });
+  .transform((text) => Number(text.slice(0, -1)) * UNIT_MS[text.at(-1) as keyof typeof UNIT_MS]);
 
 /** What applies to a call of one tool (or, under `all_tools`, to every call). */
 export const ToolPolicy = z.strictObject({
@@ -67,7 +68,9 @@ export const ToolPolicy = z.strictObject({
   on_deny: z.string().max(500).optional().describe('Reason given to the caller when a deny_if condition holds.'),
   limits: z.array(LimitRule).optional(),
   require_approval: z
-    .strictObject({ timeout: Duration.describe('Denied when nobody decides within this time.') })
+    .strictObject({
+      timeout: Duration.refine((ms) => ms <= UNIT_MS.d, { error: 'must be at most 1d' }).describe('Denied when nobody decides within this time.'),
+    })
     .optional()
     .describe('The call waits until a person approves it (mcp-pytest approvals approve ID).'),
 });
@@ -95,6 +98,7 @@ export type GrantPolicy = z.output<typeof GrantPolicy>;
 
 /** The policy file (POLICY_FILE), in the shape PolicyLayer uses, plus per-grant policies. */
 export const PolicyFile = z.strictObject({
+  $schema: z.string().optional().describe('Where editors find this file’s JSON Schema (schemas/policy-file.schema.json).'),
   version: z.literal('1', { error: 'version must be "1"' }),
   ...policyFields,
   grants: z.record(GrantName, GrantPolicy).default({}).describe('A grant listed here gets this policy instead of the top-level one.'),

@@ -132,10 +132,6 @@ export const TOOLS = {
 } as const;
 export type ToolName = keyof typeof TOOLS;
 
-export const isToolName = (name: string): name is ToolName => Object.hasOwn(TOOLS, name);
-
-/** A tool's risk class, from its annotations. */
-export const toolRisk = (name: ToolName): 'read' | 'write' => (TOOLS[name].annotations.readOnlyHint ? 'read' : 'write');
 
 /** How the gateway introduces itself to MCP clients. */
 export const SERVER_INFO = {

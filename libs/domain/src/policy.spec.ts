@@ -44,15 +44,26 @@ describe('policy: which calls are allowed', () => {
     expect(call('record_test_outcome', { nodeid: 't', outcome: 'passed' })).toMatchObject({ allowed: true });
   });
 
-  it('counts the all_tools limits and the tool\u2019s own, each under its holder', () => {
+  it('counts the tool\u2019s own limits, then those of all_tools, each under its holder', () => {
     const verdict = call('record_session_start');
     expect(verdict).toMatchObject({
       allowed: true,
       limits: [
-        { rule: 'all_tools.limits[0]', key: 'all_per_minute.minute.grant.ci', text: '600 per minute per grant "ci"' },
         { rule: 'tools.record_session_start.limits[0]', key: 'record_session_start_rate.minute.grant.ci' },
+        { rule: 'all_tools.limits[0]', key: 'all_per_minute.minute.grant.ci', text: '600 per minute per grant "ci"' },
       ],
     });
+  });
+
+  it('takes once from a count that two limits share, under the lower max', () => {
+    const shared = PolicyFile.parse({
+      version: '1',
+      all_tools: { limits: [{ counter: 'calls', window: 'minute', max: 100 }] },
+      tools: { get_session: { limits: [{ counter: 'calls', window: 'minute', max: 10 }] } },
+    });
+    const verdict = checkCall(shared, { tool: 'get_session', args: {}, identity: ci, mcpSession: 'm' });
+    expect(verdict).toMatchObject({ allowed: true, limits: [{ rule: 'tools.get_session.limits[0]', key: 'calls.minute.grant.ci' }] });
+    expect((verdict as { limits: unknown[] }).limits).toHaveLength(1);
   });
 
   it('gives a grant of its own its own policy, rules named under it', () => {

@@ -65,7 +65,10 @@ export function checkCall(file: PolicyFile, call: PolicyCall): PolicyVerdict {
       return { allowed: false, rule: `${name}.deny_if[${index}]`, reason: rules!.on_deny ?? `denied because ${describeCondition(condition)}` };
     }
   }
-  const limits = scopes.flatMap(([name, rules]) => (rules?.limits ?? []).map((limit, index) => applyLimit(`${name}.limits[${index}]`, limit, call)));
+  // The tool's own limits first: a call refused there holds no quota of the wider all_tools count meanwhile.
+  const limits = stricterOfEach(
+    [...scopes].reverse().flatMap(([name, rules]) => (rules?.limits ?? []).map((limit, index) => applyLimit(`${name}.limits[${index}]`, limit, call))),
+  );
   const approvalAt = scopes.findLast(([, rules]) => rules?.require_approval);
   const approval = approvalAt && { rule: `${approvalAt[0]}.require_approval`, timeoutMs: approvalAt[1]!.require_approval!.timeout };
   return { allowed: true, limits, ...(approval && { approval }) };
@@ -75,6 +78,16 @@ function applyLimit(rule: string, limit: LimitRule, { identity, mcpSession }: Po
   const holder = { grant: identity.grant, agent: identity.agent, session: mcpSession, global: 'all' }[limit.scope];
   const whose = limit.scope === 'global' ? 'for everyone' : `per ${limit.scope} "${holder}"`;
   return { rule, limit, key: `${limit.counter}.${limit.window}.${limit.scope}.${holder}`, text: `${limit.max} per ${limit.window} ${whose}` };
+}
+
+/** Limits that take from one count (same counter, window and scope) take once, with the lowest max. */
+function stricterOfEach(limits: AppliedLimit[]): AppliedLimit[] {
+  const byKey = new Map<string, AppliedLimit>();
+  for (const limit of limits) {
+    const seen = byKey.get(limit.key);
+    if (!seen || limit.limit.max < seen.limit.max) byKey.set(limit.key, limit);
+  }
+  return [...byKey.values()];
 }
 
 /** The fixed, UTC-aligned window holding `now` (ms since the epoch). */

@@ -4,3 +4,4 @@ export * from './provision.js';
 export * from './nats.module.js';
 export * from './read-subject.js';
 export * from './jetstream-errors.js';
+export * from './approvals.js';

@@ -128,8 +128,9 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
 }
 
 /**
- * Limit counters: one key per counter, scope holder and window. A key outlives its window by an
- * hour at most (the longest window is a day), so old windows clean themselves up.
+ * Limit counters: one key per counter, scope holder and window. A key is dropped 25 hours after
+ * its last change — after its window ended, as the longest window is a day — so old windows clean
+ * themselves up.
  */
 export function openCountersBucket(nc: NatsConnection, { replicas }: StoreOptions): Promise<KV> {
   return new Kvm(nc).create(COUNTERS_BUCKET, { history: 1, replicas, storage: StorageType.File, ttl: 25 * 3_600_000 });

@@ -38,4 +38,34 @@ describe('JsonResponseTransport', () => {
     expect(internals._streamMapping.size).toBe(0);
     await server.close();
   });
+
+  it('answers a request that asks for progress as an SSE stream carrying the progress, and the next one in JSON again', async () => {
+    const server = new McpServer({ name: 't', version: '1' });
+    server.registerTool('slow', { inputSchema: z.object({}) }, async (_args, extra) => {
+      const progressToken = extra._meta?.progressToken;
+      if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 1, message: 'half way' } });
+      return { content: [{ type: 'text', text: 'done' }] };
+    });
+    const transport = new JsonResponseTransport({ sessionIdGenerator: () => 'session-2' });
+    await server.connect(transport);
+    await post(transport, {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'spec', version: '1' } },
+    });
+    await post(transport, { jsonrpc: '2.0', method: 'notifications/initialized' }, 'session-2');
+    const call = { jsonrpc: '2.0', method: 'tools/call', params: { name: 'slow', arguments: {} } };
+    const streamed = await post(transport, { ...call, id: 1, params: { ...call.params, _meta: { progressToken: 'p-1' } } }, 'session-2');
+    expect(streamed.headers.get('content-type')).toBe('text/event-stream');
+    const events = (await streamed.text()).split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)));
+    expect(events).toMatchObject([
+      { method: 'notifications/progress', params: { progressToken: 'p-1', message: 'half way' } },
+      { id: 1, result: { content: [{ text: 'done' }] } },
+    ]);
+    const plain = await post(transport, { ...call, id: 2 }, 'session-2');
+    expect(plain.headers.get('content-type')).toBe('application/json');
+    expect(await plain.json()).toMatchObject({ id: 2, result: { content: [{ text: 'done' }] } });
+    await server.close();
+  });
 });

@@ -31,8 +31,9 @@ interface McpHttpSession {
 
 /**
  * MCP over Streamable HTTP (stateful: one McpServer per `Mcp-Session-Id`) on bare node:http, with
- * the SDK's web-standard transport answering JSON: the lean path measured fastest on this stack.
- * Also serves `GET /health`.
+ * the SDK's web-standard transport answering JSON (SSE only for a request that asks for progress):
+ * the lean path measured fastest on this stack. Callers are authenticated by bearer key, and each
+ * MCP session belongs to the identity that opened it. Also serves `GET /health`.
  */
 @Injectable()
 export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -131,7 +132,10 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     if (!isInitializeRequest(body)) {
       return sendRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header, and the request is not an initialize request');
     }
-    return this.forward(await this.open(identity), req, res, body);
+    const session = await this.open(identity);
+    await this.forward(session, req, res, body);
+    // An initialize the transport refused (e.g. a wrong Accept header) opened no MCP session: let go of it.
+    if (!this.sessions.has(session.transport.sessionId ?? '')) await session.server.close();
   }
 
   /** The caller's session named by the request's Mcp-Session-Id, or undefined after answering 400/403/404. */

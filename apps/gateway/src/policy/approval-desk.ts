@@ -4,14 +4,8 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  APPROVALS_STREAM,
-  ApprovalEvent,
-  approvalSubject,
-  type ApprovalDecided,
-  type ApprovalRequested,
-} from '#contracts';
-import { ensureApprovalsStream, isNotFound, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION } from '#nats';
+import { approvalSubject, type ApprovalDecided, type ApprovalRequested } from '#contracts';
+import { ensureApprovalsStream, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, lastApprovalEvent, NATS_CONNECTION } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 
 export type ApprovalRequest = Omit<ApprovalRequested, 'type' | 'v' | 'id' | 'at' | 'expires_at'>;
@@ -21,14 +15,6 @@ export interface Waiting {
   elapsedMs: number;
   timeoutMs: number;
 }
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-};
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const newApprovalId = () => [...randomBytes(12)].map((byte) => ID_ALPHABET[byte % ID_ALPHABET.length]).join('');
@@ -64,12 +50,14 @@ export class ApprovalDesk implements OnModuleInit {
     const subject = approvalSubject(id);
     const started = Date.now();
     const expires = started + timeoutMs;
-    // Subscribed before the request exists, so no decision can slip past.
+    // Subscribed before the request exists, so no decision can slip past. What arrives is only a
+    // hint: a publish the stream refused (a decision that lost the race) reaches subscribers too,
+    // so the decision is the one stored.
     const subscription = this.nc.subscribe(subject);
     const decided = (async () => {
-      for await (const message of subscription) {
-        const event = ApprovalEvent.safeParse(parseJson(message.string()));
-        if (event.success && event.data.type === 'ApprovalDecided') return event.data;
+      for await (const _ of subscription) {
+        const stored = await this.decision(id).catch(() => undefined);
+        if (stored) return stored;
       }
       return undefined;
     })();
@@ -91,8 +79,8 @@ export class ApprovalDesk implements OnModuleInit {
         if (signal.aborted) return await this.close(id, seq, 'withdrawn', 'caller', 'the call was cancelled');
         if (Date.now() >= expires) return await this.close(id, seq, 'expired', 'timeout', `nobody decided within ${timeoutMs / 1000}s`);
         // A decision published while this connection was reconnecting reached no subscriber.
-        const last = await this.last(id);
-        if (last?.type === 'ApprovalDecided') return last;
+        const stored = await this.decision(id);
+        if (stored) return stored;
         waiting({ id, elapsedMs: Date.now() - started, timeoutMs });
       }
     } finally {
@@ -108,19 +96,15 @@ export class ApprovalDesk implements OnModuleInit {
       return event;
     } catch (error) {
       if (!isWrongLastSequence(error)) throw error;
-      const last = await this.last(id);
-      if (last?.type !== 'ApprovalDecided') throw error;
-      return last;
+      const stored = await this.decision(id);
+      if (!stored) throw error;
+      return stored;
     }
   }
 
-  private async last(id: string): Promise<ApprovalEvent | undefined> {
-    try {
-      const message = await this.jsm.direct.getMessage(APPROVALS_STREAM, { last_by_subj: approvalSubject(id) });
-      return message ? ApprovalEvent.parse(message.json()) : undefined;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  /** The stored decision on an approval, if there is one. */
+  private async decision(id: string): Promise<ApprovalDecided | undefined> {
+    const last = await lastApprovalEvent(this.jsm, id);
+    return last?.event.type === 'ApprovalDecided' ? last.event : undefined;
   }
 }

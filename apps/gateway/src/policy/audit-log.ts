@@ -1,24 +1,35 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 
-/** How long a record is retried while NATS does not acknowledge it (it then is logged as lost). */
+/** Records wait this long for others of the same subject, so that one append carries many calls. */
+const GATHER_MS = 20;
+/** …or until this many bytes are waiting (a message stays well below NATS' 1 MiB payload limit). */
+const MAX_MESSAGE_BYTES = 256 * 1024;
+/** How long a message is retried while NATS does not acknowledge it (its records are then logged as lost). */
 const RETRY_FOR_MS = 60_000;
 const RETRY_EVERY_MS = 1_000;
 /** Records awaiting their ack at most; beyond, new ones are logged as lost rather than held. */
 const MAX_UNACKED = 50_000;
 
 /**
- * Appends one record per tool call to the audit stream. The caller's answer does not wait for it;
- * the record's id is its `Nats-Msg-Id`, so a retry after a lost ack stores it once.
+ * Appends one record per tool call to the audit stream. The caller's answer does not wait for it.
+ * Records of one subject (decision and agent) that end within a few milliseconds go out as one
+ * message — an append per call cost the gateway as much as the call itself (measured) — whose id is
+ * its `Nats-Msg-Id`, so a retry after a lost ack stores it once.
  */
 @Injectable()
-export class AuditLog implements OnModuleInit {
+export class AuditLog implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger('Audit');
+  /** Per subject, records as JSON, and their total length. */
+  private readonly gathering = new Map<string, { records: string[]; bytes: number }>();
+  private flushTimer?: NodeJS.Timeout;
   private unacked = 0;
+  private readonly appending = new Set<Promise<void>>();
 
   constructor(
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
@@ -33,26 +44,57 @@ export class AuditLog implements OnModuleInit {
     });
   }
 
-  record(record: AuditRecord): void {
-    if (this.unacked >= MAX_UNACKED) return this.lost(record, `${MAX_UNACKED} records await NATS already`);
-    this.unacked++;
-    void this.append(record, Date.now() + RETRY_FOR_MS).finally(() => this.unacked--);
+  /** Appends what is gathered before the NATS connection drains. */
+  async onApplicationShutdown(): Promise<void> {
+    this.flush();
+    await Promise.all(this.appending);
   }
 
-  private async append(record: AuditRecord, giveUpAt: number): Promise<void> {
-    const payload = JSON.stringify(record);
+  record(record: AuditRecord): void {
+    if (this.unacked >= MAX_UNACKED) return this.lost(JSON.stringify([record]), `${MAX_UNACKED} records await NATS already`);
+    this.unacked++;
+    const subject = auditSubject(record.decision, record.agent);
+    const json = JSON.stringify(record);
+    let gathered = this.gathering.get(subject);
+    if (gathered && gathered.bytes + json.length > MAX_MESSAGE_BYTES) this.send(subject);
+    gathered = this.gathering.get(subject);
+    if (!gathered) this.gathering.set(subject, (gathered = { records: [], bytes: 2 }));
+    gathered.records.push(json);
+    gathered.bytes += json.length + 1;
+    this.flushTimer ??= setTimeout(() => this.flush(), GATHER_MS);
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    for (const subject of [...this.gathering.keys()]) this.send(subject);
+  }
+
+  private send(subject: string): void {
+    const { records } = this.gathering.get(subject)!;
+    this.gathering.delete(subject);
+    // An AuditMessage: the records as one JSON array.
+    const appended = this.append(subject, `[${records.join(',')}]`, Date.now() + RETRY_FOR_MS).finally(() => {
+      this.unacked -= records.length;
+      this.appending.delete(appended);
+    });
+    this.appending.add(appended);
+  }
+
+  private async append(subject: string, payload: string, giveUpAt: number): Promise<void> {
+    const msgID = randomUUID();
     for (;;) {
       try {
-        await this.js.publish(auditSubject(record.decision, record.agent), payload, { msgID: record.id });
+        await this.js.publish(subject, payload, { msgID });
         return;
       } catch (error) {
-        if (Date.now() >= giveUpAt) return this.lost(record, String(error));
+        if (Date.now() >= giveUpAt) return this.lost(payload, String(error));
         await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
       }
     }
   }
 
-  private lost(record: AuditRecord, why: string): void {
-    this.log.error(`audit record lost (${why}): ${JSON.stringify(record)}`);
+  private lost(records: string, why: string): void {
+    this.log.error(`audit records lost (${why}): ${records}`);
   }
 }

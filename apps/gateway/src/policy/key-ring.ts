@@ -28,7 +28,7 @@ export class KeyRing implements OnModuleDestroy {
   constructor(config: ConfigService<GatewayEnv, true>) {
     const path = config.get('KEYS_FILE', { infer: true });
     if (!path) return;
-    this.file = new WatchedJsonFile(path, KeysFile, this.log);
+    this.file = new WatchedJsonFile(path, KeysFile, this.log, { keys: [] });
     this.remember(this.file.current);
     this.file.onChange((keys) => this.remember(keys));
     this.log.log(`${this.known.length} key(s) from ${path} (reloaded when it changes)`);

@@ -4,6 +4,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { windowAt, type AppliedLimit } from '#domain';
 import { isWrongLastSequence, NATS_CONNECTION, openCountersBucket } from '#nats';
+import { Lru } from '#platform';
 import type { GatewayEnv } from '../gateway.env.js';
 
 /** Counts known from this gateway's own last write, so an uncontended take is one round trip. */
@@ -16,7 +17,7 @@ export type Taking = { ok: true; taken: string[] } | { ok: false; limit: Applied
 
 /** Compare-and-set attempts on one count before giving up: only reached under a storm of gateways. */
 const MAX_ATTEMPTS = 100;
-/** Counts remembered; beyond, those of ended windows are forgotten. */
+/** Counts remembered, the least recently used forgotten beyond (a forgotten one costs one read). */
 const REMEMBERED = 10_000;
 
 /**
@@ -27,7 +28,7 @@ const REMEMBERED = 10_000;
 @Injectable()
 export class LimitCounters implements OnModuleInit {
   private kv!: KV;
-  private readonly counts = new Map<string, Count & { end: number }>();
+  private readonly counts = new Lru<string, Count>(REMEMBERED);
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -47,7 +48,7 @@ export class LimitCounters implements OnModuleInit {
       const key = `${applied.key}.${start / 1000}`;
       let ok: boolean;
       try {
-        ok = await this.queued(key, () => this.change(key, end, +1, applied.limit.max));
+        ok = await this.queued(key, () => this.change(key, +1, applied.limit.max));
       } catch (error) {
         await this.giveBack(taken);
         throw error;
@@ -63,15 +64,15 @@ export class LimitCounters implements OnModuleInit {
 
   /** Returns what a call took and did not use (it was refused or failed). Best effort: a lost give-back only under-counts capacity. */
   async giveBack(taken: string[]): Promise<void> {
-    await Promise.all(taken.map((key) => this.queued(key, () => this.change(key, 0, -1, Infinity)).catch(() => undefined)));
+    await Promise.all(taken.map((key) => this.queued(key, () => this.change(key, -1, Infinity)).catch(() => undefined)));
   }
 
-  private async change(key: string, end: number, by: 1 | -1, max: number): Promise<boolean> {
+  private async change(key: string, by: 1 | -1, max: number): Promise<boolean> {
     let count = this.counts.get(key);
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (!count) {
-        count = { ...(await this.read(key)), end };
+        count = await this.read(key);
         fresh = true;
       }
       const next = count.value + by;
@@ -84,7 +85,7 @@ export class LimitCounters implements OnModuleInit {
       }
       try {
         const revision = count.revision === 0 ? await this.kv.create(key, String(next)) : await this.kv.update(key, String(next), count.revision);
-        this.remember(key, { value: next, revision, end: Math.max(end, count.end) });
+        this.counts.set(key, { value: next, revision });
         return true;
       } catch (error) {
         if (!isWrongLastSequence(error) && !/wrong last sequence|exists/i.test(String(error))) throw error;
@@ -98,13 +99,6 @@ export class LimitCounters implements OnModuleInit {
     const entry = await this.kv.get(key);
     if (!entry) return { value: 0, revision: 0 };
     return { value: entry.operation === 'PUT' ? Number(entry.string()) || 0 : 0, revision: entry.revision };
-  }
-
-  private remember(key: string, count: Count & { end: number }): void {
-    this.counts.set(key, count);
-    if (this.counts.size <= REMEMBERED) return;
-    const now = Date.now();
-    for (const [known, { end }] of this.counts) if (end <= now) this.counts.delete(known);
   }
 
   /** Runs `change` after the changes of the same key queued before it. */

@@ -3,15 +3,18 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage, JSONRPCResultResponse, MessageExtraInfo, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditRecord, PolicyFile } from '#contracts';
-import { checkCall, visibleTools, type PolicyCall } from '#domain';
+import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
 import { ApprovalDesk, type Waiting } from './approval-desk.js';
 import { AuditLog } from './audit-log.js';
 import { LimitCounters } from './limit-counters.js';
 import { PolicySource } from './policy.source.js';
 
-/** Approval arguments shown to the approver, at most (bytes of JSON, as characters). */
+/** Approval arguments shown to the approver, at most (characters of JSON). */
 const APPROVAL_ARGS_CHARS = 4096;
+/** What an audit record keeps of a caller's tool name and argument names, at most: a record stays small whatever is sent. */
+const AUDIT_NAME_CHARS = 128;
+const AUDIT_ARG_KEYS = 64;
 
 type Request = { jsonrpc: '2.0'; id: RequestId; method: string; params?: Record<string, unknown> };
 const isRequest = (m: JSONRPCMessage): m is Request => 'method' in m && 'id' in m;
@@ -19,20 +22,29 @@ const isResponse = (m: JSONRPCMessage): m is Extract<JSONRPCMessage, { id: Reque
   'id' in m && ('result' in m || 'error' in m);
 const isResult = (m: JSONRPCMessage): m is JSONRPCResultResponse => 'id' in m && 'result' in m;
 
-/** A call let through to the tool: what its audit row needs once it is answered. */
-interface Admitted {
+/** A tools/call from its arrival until it is answered: what its audit record and quota need. */
+interface Call {
+  tool: string;
   record: Omit<AuditRecord, 'latency_ms'>;
   started: number;
+  /** Counts it took a quota from. */
   taken: string[];
+  /** Passed to the McpServer. */
+  admitted?: true;
+  /** The client cancelled it, or its MCP session closed: its answer would reach nobody. */
+  gone?: true;
+  approval?: AbortController;
 }
 
-/** Refused by policy: the caller's isError text names the rule and the reason. */
-const denial = (tool: string, rule: string, reason: string) => `[POLICY DENIED] ${tool}: ${reason} (rule: ${rule})`;
+interface Refusal {
+  rule: string;
+  reason: string;
+}
 
 /**
  * Policy in front of the MCP server, as an MCP gateway puts it: it sits between the transport and
  * the server, so a call is decided (allow/deny, limits, approval) before the tool validates or runs
- * it, `tools/list` answers show only what the caller may call, and every call leaves an audit row.
+ * it, `tools/list` answers show only what the caller may call, and every call leaves an audit record.
  */
 @Injectable()
 export class PolicyGate {
@@ -55,9 +67,11 @@ class GuardedTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
-  private readonly admitted = new Map<RequestId, Admitted>();
-  private readonly waiting = new Map<RequestId, AbortController>();
+  /** tools/call requests in flight, by JSON-RPC id. */
+  private readonly calls = new Map<RequestId, Call>();
+  /** tools/list requests in flight, whose answers are filtered. */
   private readonly lists = new Set<RequestId>();
+  private closed = false;
   private visible: string;
   private readonly unsubscribe: () => void;
 
@@ -81,11 +95,7 @@ class GuardedTransport implements Transport {
   async start(): Promise<void> {
     this.inner.onmessage = (message, extra) => this.receive(message, extra);
     this.inner.onerror = (error) => this.onerror?.(error);
-    this.inner.onclose = () => {
-      this.unsubscribe();
-      for (const waiting of this.waiting.values()) waiting.abort();
-      this.onclose?.();
-    };
+    this.inner.onclose = () => this.ended();
     await this.inner.start();
   }
 
@@ -95,11 +105,8 @@ class GuardedTransport implements Transport {
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (isResponse(message)) {
-      const admitted = this.admitted.get(message.id);
-      if (admitted) {
-        this.admitted.delete(message.id);
-        this.answered(admitted, message);
-      }
+      const call = this.calls.get(message.id);
+      if (call?.admitted) this.answered(message.id, call, message);
       if (this.lists.delete(message.id) && isResult(message)) message = this.listed(message);
     }
     return this.inner.send(message, options);
@@ -107,142 +114,182 @@ class GuardedTransport implements Transport {
 
   private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
     if (isRequest(message)) {
-      if (message.method === 'tools/call') return void this.screen(message, extra);
+      // Answers are matched to requests by id: one in flight twice could skip its audit record or its filter.
+      if (this.calls.has(message.id) || this.lists.has(message.id)) {
+        return this.answer({ jsonrpc: '2.0', id: message.id, error: { code: -32600, message: `Invalid Request: id ${JSON.stringify(message.id)} is in use by a request in flight` } });
+      }
+      if (message.method === 'tools/call') return void this.screen(message, extra).catch((error: Error) => this.onerror?.(error));
       if (message.method === 'tools/list') this.lists.add(message.id);
     } else if ('method' in message && message.method === 'notifications/cancelled') {
       const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-      if (requestId !== undefined) this.cancelled(requestId);
+      if (requestId !== undefined) this.cancelled(requestId, 'the client cancelled it');
     }
     this.onmessage?.(message, extra);
   }
 
   /** Decides a tools/call; only an admitted call reaches the McpServer. */
   private async screen(message: Request, extra?: MessageExtraInfo): Promise<void> {
-    const started = performance.now();
     const params = message.params ?? {};
     const tool = typeof params.name === 'string' ? params.name : '';
-    const args = params.arguments;
-    const { identity, actor, id: mcpSession } = this.connection;
-    const record: Omit<AuditRecord, 'latency_ms'> = {
-      id: randomUUID(),
-      at: new Date().toISOString(),
-      agent: identity.agent,
-      grant: identity.grant,
-      via: actor.via,
-      ...(actor.client && { client: actor.client }),
-      tool,
-      arg_keys: args && typeof args === 'object' && !Array.isArray(args) ? Object.keys(args) : [],
-      decision: 'allowed',
-    };
-    const refuse = (rule: string, reason: string, taken: string[] = []) => {
-      void this.gate.counters.giveBack(taken);
-      this.gate.audit.record({ ...record, decision: 'denied', rule, reason, latency_ms: performance.now() - started });
-      return this.inner.send(toolError(message.id, denial(tool, rule, reason)));
-    };
-    const policy = this.gate.policies.current;
-    const call: PolicyCall = { tool, args, identity, mcpSession };
-    const verdict = checkCall(policy, call);
-    if (!verdict.allowed) return refuse(verdict.rule, verdict.reason);
-    let taken: string[] = [];
+    const call = this.arrived(message.id, tool, params.arguments);
+    const { identity, id: mcpSession } = this.connection;
+    const verdict = checkCall(this.gate.policies.current, { tool, args: params.arguments, identity, mcpSession });
+    if (!verdict.allowed) return this.refuse(message.id, call, verdict);
+    let refusal: Refusal | undefined;
     try {
-      if (verdict.limits.length > 0) {
-        const taking = await this.gate.counters.take(verdict.limits, Date.now());
-        if (!taking.ok) {
-          const { limit, resetsAt } = taking;
-          const inSeconds = Math.max(1, Math.ceil((resetsAt - Date.now()) / 1000));
-          return await refuse(
-            limit.rule,
-            `limit "${limit.limit.counter}" reached (${limit.text}); resets at ${new Date(resetsAt).toISOString()} (in ${inSeconds}s)`,
-          );
-        }
-        taken = taking.taken;
-      }
-      if (verdict.approval) {
-        const decided = await this.awaitApproval(message, tool, args, verdict.approval);
-        record.approval_id = decided.id;
-        if (decided.decision !== 'approved') {
-          const why = decided.decision === 'expired' ? `expired: ${decided.reason}` : `was ${decided.decision} by ${decided.by}${decided.reason ? `: ${decided.reason}` : ''}`;
-          return await refuse(verdict.approval.rule, `approval ${decided.id} ${why}`, taken);
-        }
-        Object.assign(record, { rule: verdict.approval.rule, reason: `approved by ${decided.by}${decided.reason ? `: ${decided.reason}` : ''}` });
-      }
+      refusal = (await this.takeQuota(call, verdict.limits)) ?? (verdict.approval && (await this.approve(message, call, verdict.approval)));
     } catch (error) {
-      void this.gate.counters.giveBack(taken);
-      this.gate.log.warn(`${tool}: policy could not be applied: ${String(error)}`);
-      this.gate.audit.record({ ...record, decision: 'denied', rule: 'unavailable', reason: String(error), latency_ms: performance.now() - started });
-      return this.inner.send(toolError(message.id, `[POLICY_UNAVAILABLE] ${tool}: the policy's limits or approvals could not be checked (${String(error)}); try again`));
+      return this.unavailable(message.id, call, error);
     }
-    this.admitted.set(message.id, { record, started, taken });
+    if (refusal) return this.refuse(message.id, call, refusal);
+    if (call.gone) return this.finish(message.id, call, { outcome: 'cancelled', reason: 'cancelled before it reached the tool' });
+    call.admitted = true;
     this.onmessage?.(message, extra);
   }
 
-  private async awaitApproval(message: Request, tool: string, args: unknown, approval: { rule: string; timeoutMs: number }) {
+  private arrived(id: RequestId, tool: string, args: unknown): Call {
+    const { identity, actor } = this.connection;
+    const call: Call = {
+      tool,
+      started: performance.now(),
+      taken: [],
+      record: {
+        id: randomUUID(),
+        at: new Date().toISOString(),
+        agent: identity.agent,
+        grant: identity.grant,
+        via: actor.via,
+        ...(actor.client && { client: actor.client }),
+        tool: tool.slice(0, AUDIT_NAME_CHARS),
+        arg_keys:
+          args && typeof args === 'object' && !Array.isArray(args)
+            ? Object.keys(args)
+                .slice(0, AUDIT_ARG_KEYS)
+                .map((key) => key.slice(0, AUDIT_NAME_CHARS))
+            : [],
+        decision: 'allowed',
+      },
+    };
+    this.calls.set(id, call);
+    return call;
+  }
+
+  /** Takes a quota of each limit; a refusal when one is used up (what was taken is then given back). */
+  private async takeQuota(call: Call, limits: AppliedLimit[]): Promise<Refusal | undefined> {
+    if (limits.length === 0) return undefined;
+    const taking = await this.gate.counters.take(limits, Date.now());
+    if (taking.ok) {
+      call.taken = taking.taken;
+      return undefined;
+    }
+    const { limit, resetsAt } = taking;
+    const inSeconds = Math.max(1, Math.ceil((resetsAt - Date.now()) / 1000));
+    return {
+      rule: limit.rule,
+      reason: `limit "${limit.limit.counter}" reached (${limit.text}); resets at ${new Date(resetsAt).toISOString()} (in ${inSeconds}s)`,
+    };
+  }
+
+  /** Waits for a person; a refusal unless approved. */
+  private async approve(message: Request, call: Call, approval: { rule: string; timeoutMs: number }): Promise<Refusal | undefined> {
     const { identity, actor } = this.connection;
     const progressToken = (message.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
-    const abort = new AbortController();
-    this.waiting.set(message.id, abort);
-    try {
-      return await this.gate.approvals.decide(
-        {
-          ...identity,
-          via: actor.via,
-          ...(actor.client && { client: actor.client }),
-          tool,
-          rule: approval.rule,
-          args: JSON.stringify(args ?? {}).slice(0, APPROVAL_ARGS_CHARS),
-        },
-        approval.timeoutMs,
-        abort.signal,
-        (waiting) => progressToken !== undefined && void this.progress(message.id, progressToken, tool, waiting),
-      );
-    } finally {
-      this.waiting.delete(message.id);
+    call.approval = new AbortController();
+    const decided = await this.gate.approvals.decide(
+      {
+        ...identity,
+        via: actor.via,
+        ...(actor.client && { client: actor.client }),
+        tool: call.tool,
+        rule: approval.rule,
+        args: JSON.stringify(message.params?.arguments ?? {}).slice(0, APPROVAL_ARGS_CHARS),
+      },
+      approval.timeoutMs,
+      call.approval.signal,
+      (waiting) => progressToken !== undefined && this.progress(message.id, progressToken, call.tool, waiting),
+    );
+    call.record.approval_id = decided.id;
+    const by = `${decided.by}${decided.reason ? `: ${decided.reason}` : ''}`;
+    if (decided.decision === 'approved') {
+      Object.assign(call.record, { rule: approval.rule, reason: `approved by ${by}` });
+      return undefined;
+    }
+    const why = decided.decision === 'expired' ? `expired: ${decided.reason}` : `was ${decided.decision} by ${by}`;
+    return { rule: approval.rule, reason: `approval ${decided.id} ${why}` };
+  }
+
+  /** Denied: nothing reaches the tool; the quota goes back, the caller learns the rule and reason. */
+  private refuse(id: RequestId, call: Call, { rule, reason }: Refusal): void {
+    this.finish(id, call, { decision: 'denied', rule, reason });
+    if (!call.gone) this.answer(toolError(id, `[POLICY DENIED] ${call.tool}: ${reason} (rule: ${rule})`));
+  }
+
+  /** NATS could not count or ask: the call is not let through (fail closed). */
+  private unavailable(id: RequestId, call: Call, error: unknown): void {
+    this.gate.log.warn(`${call.tool}: policy could not be applied: ${String(error)}`);
+    this.finish(id, call, { decision: 'denied', rule: 'unavailable', reason: String(error) });
+    if (!call.gone) {
+      this.answer(toolError(id, `[POLICY_UNAVAILABLE] ${call.tool}: the policy's limits or approvals could not be checked (${String(error)}); try again`));
     }
   }
 
-  private progress(requestId: RequestId, progressToken: string | number, tool: string, { id, elapsedMs, timeoutMs }: Waiting) {
+  /** An admitted call was answered: its quota goes back if it failed. */
+  private answered(id: RequestId, call: Call, message: { result: unknown } | { error: unknown }): void {
+    const result = 'result' in message ? (message.result as CallToolResult) : undefined;
+    const failed = !result || result.isError === true;
+    const text = result?.content?.[0]?.type === 'text' ? result.content[0].text : '';
+    const structured = result?.structuredContent as { seq?: unknown; session_id?: unknown } | undefined;
+    if (!failed) call.taken = [];
+    this.finish(id, call, {
+      outcome: failed ? 'error' : 'ok',
+      ...(failed && { error_code: /^\[([A-Z_ ]+)\]/.exec(text)?.[1] ?? (result ? 'TOOL_ERROR' : 'PROTOCOL_ERROR') }),
+      ...(typeof structured?.seq === 'number' && { seq: structured.seq }),
+      ...(typeof structured?.session_id === 'string' && { session_id: structured.session_id }),
+    });
+  }
+
+  /**
+   * The client cancelled a request, or the session closed: a call waiting for approval withdraws it;
+   * an admitted one is audited as cancelled and keeps its quota (its write may have happened).
+   */
+  private cancelled(id: RequestId, reason: string): void {
+    const call = this.calls.get(id);
+    if (!call) return;
+    call.gone = true;
+    call.approval?.abort();
+    if (!call.admitted) return;
+    call.taken = [];
+    this.finish(id, call, { outcome: 'cancelled', reason });
+  }
+
+  /** The call's last step: its quota back (unless used), its audit record, and it leaves the calls in flight. */
+  private finish(id: RequestId, call: Call, ending: Partial<AuditRecord>): void {
+    this.calls.delete(id);
+    if (call.taken.length > 0) void this.gate.counters.giveBack(call.taken);
+    call.taken = [];
+    this.gate.audit.record({ ...call.record, ...ending, latency_ms: performance.now() - call.started });
+  }
+
+  private answer(message: JSONRPCMessage): void {
+    this.inner.send(message).catch((error: Error) => this.onerror?.(error));
+  }
+
+  private progress(requestId: RequestId, progressToken: string | number, tool: string, { id, elapsedMs, timeoutMs }: Waiting): void {
     const left = Math.ceil((timeoutMs - elapsedMs) / 1000);
-    return this.inner
+    const message = `${tool} waits for approval ${id} (mcp-pytest approvals approve ${id}); denied in ${left}s without a decision`;
+    this.inner
       .send(
-        {
-          jsonrpc: '2.0',
-          method: 'notifications/progress',
-          params: {
-            progressToken,
-            progress: Math.floor(elapsedMs / 1000),
-            total: timeoutMs / 1000,
-            message: `${tool} waits for approval ${id} (mcp-pytest approvals approve ${id}); denied in ${left}s without a decision`,
-          },
-        },
+        { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken, progress: Math.floor(elapsedMs / 1000), total: timeoutMs / 1000, message } },
         { relatedRequestId: requestId },
       )
       .catch(() => undefined);
   }
 
-  /** The client gave up on a request: a waiting approval is withdrawn; an admitted call is audited as cancelled. */
-  private cancelled(requestId: RequestId): void {
-    this.waiting.get(requestId)?.abort();
-    const admitted = this.admitted.get(requestId);
-    if (!admitted) return;
-    this.admitted.delete(requestId);
-    this.gate.audit.record({ ...admitted.record, outcome: 'cancelled', latency_ms: performance.now() - admitted.started });
-  }
-
-  /** An admitted call was answered: audit it, and give back its quota if it failed. */
-  private answered({ record, started, taken }: Admitted, message: { result: unknown } | { error: unknown }): void {
-    const result = 'result' in message ? (message.result as CallToolResult) : undefined;
-    const failed = !result || result.isError === true;
-    if (failed && taken.length > 0) void this.gate.counters.giveBack(taken);
-    const text = result?.content?.[0]?.type === 'text' ? result.content[0].text : '';
-    const structured = result?.structuredContent as { seq?: unknown; session_id?: unknown } | undefined;
-    this.gate.audit.record({
-      ...record,
-      outcome: failed ? 'error' : 'ok',
-      ...(failed && { error_code: /^\[([A-Z_ ]+)\]/.exec(text)?.[1] ?? (result ? 'TOOL_ERROR' : 'PROTOCOL_ERROR') }),
-      ...(typeof structured?.seq === 'number' && { seq: structured.seq }),
-      ...(typeof structured?.session_id === 'string' && { session_id: structured.session_id }),
-      latency_ms: performance.now() - started,
-    });
+  private ended(): void {
+    this.closed = true;
+    this.unsubscribe();
+    for (const id of [...this.calls.keys()]) this.cancelled(id, 'the MCP session closed');
+    this.onclose?.();
   }
 
   private visibleNow(policy: PolicyFile): string[] {
@@ -258,9 +305,9 @@ class GuardedTransport implements Transport {
   /** Tells the client its tools changed when a reloaded policy shows it others. */
   private policyChanged(policy: PolicyFile): void {
     const visible = this.visibleNow(policy).join();
-    if (visible === this.visible) return;
+    if (visible === this.visible || this.closed) return;
     this.visible = visible;
-    void this.inner.send({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }).catch(() => undefined);
+    this.inner.send({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }).catch(() => undefined);
   }
 }
 
