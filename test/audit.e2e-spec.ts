@@ -4,8 +4,8 @@ import { McpTestClient } from './harness/mcp-client.js';
 import { PolicyFiles, cliProcess } from './harness/policy-files.js';
 import { eventually } from './harness/processes.js';
 import { System } from './harness/system.js';
+import { environment } from './harness/fixtures.js';
 
-const environment = { os: 'Linux', python_version: '3.12.3' };
 const policy = {
   version: '1',
   default: 'allow',

@@ -6,8 +6,8 @@ import { NatsServer } from './harness/nats-server.js';
 import { PolicyFiles } from './harness/policy-files.js';
 import { eventually, freePort, Proc } from './harness/processes.js';
 import { System } from './harness/system.js';
+import { environment } from './harness/fixtures.js';
 
-const environment = { os: 'Linux', python_version: '3.12.3' };
 const initialize = {
   jsonrpc: '2.0',
   id: 1,

@@ -3,9 +3,8 @@ import { McpTestClient, text } from './harness/mcp-client.js';
 import { PolicyFiles } from './harness/policy-files.js';
 import { eventually, sleep } from './harness/processes.js';
 import { System } from './harness/system.js';
+import { environment, emptySummary as summary } from './harness/fixtures.js';
 
-const environment = { os: 'Linux', python_version: '3.12.3' };
-const summary = { total_tests: 0, passed: 0, failed: 0, skipped: 0, exitstatus: 0 };
 const policy = {
   version: '1',
   default: 'allow',

@@ -5,8 +5,8 @@ import { NatsServer } from './harness/nats-server.js';
 import { PolicyFiles } from './harness/policy-files.js';
 import { eventually, freePort, Proc } from './harness/processes.js';
 import { System } from './harness/system.js';
+import { environment } from './harness/fixtures.js';
 
-const environment = { os: 'Linux', python_version: '3.12.3' };
 const policy = {
   version: '1',
   default: 'deny',

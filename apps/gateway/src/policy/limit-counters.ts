@@ -13,10 +13,18 @@ interface Count {
   revision: number;
 }
 
-export type Taking = { ok: true; taken: string[] } | { ok: false; limit: AppliedLimit; resetsAt: number };
+/** A quota taken from one count: the count's key, and when its window ends. */
+export interface Taken {
+  key: string;
+  end: number;
+}
+
+export type Taking = { ok: true; taken: Taken[] } | { ok: false; limit: AppliedLimit; resetsAt: number };
 
 /** Compare-and-set attempts on one count before giving up: only reached under a storm of gateways. */
 const MAX_ATTEMPTS = 100;
+/** A give-back that NATS did not take is tried again this often, until its window has ended. */
+const GIVE_BACK_RETRY_MS = 1_000;
 /** Counts remembered, the least recently used forgotten beyond (a forgotten one costs one read). */
 const REMEMBERED = 10_000;
 
@@ -42,7 +50,7 @@ export class LimitCounters implements OnModuleInit {
 
   /** Takes one from each limit's count, or none: a limit already at its max gives back what was taken. */
   async take(limits: AppliedLimit[], now: number): Promise<Taking> {
-    const taken: string[] = [];
+    const taken: Taken[] = [];
     for (const applied of limits) {
       const { start, end } = windowAt(applied.limit, now);
       const key = `${applied.key}.${start / 1000}`;
@@ -57,14 +65,29 @@ export class LimitCounters implements OnModuleInit {
         await this.giveBack(taken);
         return { ok: false, limit: applied, resetsAt: end };
       }
-      taken.push(key);
+      taken.push({ key, end });
     }
     return { ok: true, taken };
   }
 
-  /** Returns what a call took and did not use (it was refused or failed). Best effort: a lost give-back only under-counts capacity. */
-  async giveBack(taken: string[]): Promise<void> {
-    await Promise.all(taken.map((key) => this.queued(key, () => this.change(key, -1, Infinity)).catch(() => undefined)));
+  /**
+   * Returns what a call took and did not use (it was refused or failed). While NATS is unreachable
+   * (a failed call's likely cause) it is tried again until the window ends: after that, nothing is
+   * left to give back.
+   */
+  async giveBack(taken: Taken[]): Promise<void> {
+    await Promise.all(
+      taken.map(async ({ key, end }) => {
+        for (;;) {
+          try {
+            return void (await this.queued(key, () => this.change(key, -1, Infinity)));
+          } catch {
+            if (Date.now() + GIVE_BACK_RETRY_MS >= end) return;
+            await new Promise((resolve) => setTimeout(resolve, GIVE_BACK_RETRY_MS));
+          }
+        }
+      }),
+    );
   }
 
   private async change(key: string, by: 1 | -1, max: number): Promise<boolean> {

@@ -7,7 +7,7 @@ import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
 import { ApprovalDesk, type Waiting } from './approval-desk.js';
 import { AuditLog } from './audit-log.js';
-import { LimitCounters } from './limit-counters.js';
+import { LimitCounters, type Taken } from './limit-counters.js';
 import { PolicySource } from './policy.source.js';
 
 /** Approval arguments shown to the approver, at most (characters of JSON). */
@@ -27,8 +27,8 @@ interface Call {
   tool: string;
   record: Omit<AuditRecord, 'latency_ms'>;
   started: number;
-  /** Counts it took a quota from. */
-  taken: string[];
+  /** Quotas it took. */
+  taken: Taken[];
   /** Passed to the McpServer. */
   admitted?: true;
   /** The client cancelled it, or its MCP session closed: its answer would reach nobody. */
