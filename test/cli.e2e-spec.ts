@@ -247,7 +247,7 @@ describe('mcp-pytest audit tail', () => {
       await publish(record('denied', 'watched', { reason: 'second-denial' }));
       await tail.waitFor(/second-denial/);
       expect(tail.logs).toMatch(
-        /Z {2}denied {3}watched \(ci\) {2}record_test_outcome {2}rule=tools\.record_test_outcome\.deny_if\[0\] {2}reason="first-denial" {2}2ms\n/,
+        /Z {2}denied {3}watched \(ci\) {2}record_test_outcome {2}rule=tools\.record_test_outcome\.deny_if\[0\] {2}reason="first-denial" {2}2\.0ms\n/,
       );
       expect(tail.logs).not.toContain('record_session_start');
       expect(tail.logs).not.toContain('other-agent');

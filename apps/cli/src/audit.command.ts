@@ -65,7 +65,7 @@ function formatRecord(record: AuditRecord): string {
   if (record.reason) parts.push(`reason=${JSON.stringify(record.reason)}`);
   if (record.outcome) parts.push(`outcome=${record.outcome}`);
   if (record.error_code) parts.push(`error=${record.error_code}`);
-  parts.push(`${record.latency_ms}ms`);
+  parts.push(`${record.latency_ms.toFixed(1)}ms`);
   if (record.seq !== undefined) parts.push(`seq=${record.seq}`);
   return parts.join('  ');
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { auditSubject, type AuditRecord } from '#contracts';
-import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
+import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 
 /** Records wait this long for others of the same subject, so that one append carries many calls. */
@@ -23,7 +24,7 @@ const MAX_UNACKED = 50_000;
  * its `Nats-Msg-Id`, so a retry after a lost ack stores it once.
  */
 @Injectable()
-export class AuditLog implements OnModuleInit, OnApplicationShutdown {
+export class AuditLog implements OnModuleInit, BeforeApplicationShutdown {
   private readonly log = new Logger('Audit');
   /** Per subject, records as JSON, and their total length. */
   private readonly gathering = new Map<string, { records: string[]; bytes: number }>();
@@ -32,6 +33,7 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
   private readonly appending = new Set<Promise<void>>();
 
   constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     private readonly config: ConfigService<GatewayEnv, true>,
@@ -45,7 +47,7 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Appends what is gathered before the NATS connection drains. */
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.flush();
     await Promise.all(this.appending);
   }
@@ -88,7 +90,7 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
         await this.js.publish(subject, payload, { msgID });
         return;
       } catch (error) {
-        if (Date.now() >= giveUpAt) return this.lost(payload, String(error));
+        if (Date.now() >= giveUpAt || this.nc.isClosed()) return this.lost(payload, String(error));
         await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
       }
     }

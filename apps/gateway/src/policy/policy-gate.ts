@@ -267,7 +267,8 @@ class GuardedTransport implements Transport {
     this.calls.delete(id);
     if (call.taken.length > 0) void this.gate.counters.giveBack(call.taken);
     call.taken = [];
-    this.gate.audit.record({ ...call.record, ...ending, latency_ms: performance.now() - call.started });
+    const latency_ms = Math.round((performance.now() - call.started) * 1000) / 1000;
+    this.gate.audit.record({ ...call.record, ...ending, latency_ms });
   }
 
   private answer(message: JSONRPCMessage): void {
