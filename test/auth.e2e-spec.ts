@@ -86,6 +86,35 @@ describe('identities: bearer keys over Streamable HTTP', () => {
   });
 });
 
+describe('identities: MCP sessions per agent', () => {
+  const files = PolicyFiles.create();
+  let system: System;
+  let busyKey: string;
+  let quietKey: string;
+  beforeAll(async () => {
+    [busyKey, quietKey] = [await files.addKey('busy', 'ci'), await files.addKey('quiet', 'ci')];
+    system = await System.start({ env: { KEYS_FILE: files.keys, MCP_MAX_SESSIONS_PER_AGENT: '2' } });
+  });
+  afterAll(async () => {
+    await system?.stop();
+    files.dispose();
+  });
+
+  it("closes an agent's own oldest session beyond its cap, and leaves other agents' sessions open", async () => {
+    const quiet = await McpTestClient.http(system.gateway.mcpUrl, { key: quietKey });
+    const [first, second, third] = [
+      await McpTestClient.http(system.gateway.mcpUrl, { key: busyKey }),
+      await McpTestClient.http(system.gateway.mcpUrl, { key: busyKey }),
+      await McpTestClient.http(system.gateway.mcpUrl, { key: busyKey }),
+    ];
+    await expect(first!.call('record_session_start', { environment })).rejects.toThrow(/404|Session not found/);
+    await second!.ok('record_session_start', { environment });
+    await third!.ok('record_session_start', { environment });
+    await quiet.ok('record_session_start', { environment });
+    await Promise.all([quiet, second!, third!].map((client) => client.close()));
+  });
+});
+
 describe('identities: without a keys file', () => {
   it('refuses to listen beyond loopback, and says why', async () => {
     const nats = await NatsServer.start();

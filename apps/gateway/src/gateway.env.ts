@@ -22,7 +22,18 @@ export const GatewayEnv = NatsEnv.extend({
     .describe('Bearer keys of HTTP callers (written by `mcp-pytest keys add`). Without it, HTTP binds loopback only.'),
   POLICY_FILE: z.string().default('').describe('Policy file (allow/deny, limits, approvals per grant). Without it, every call is allowed.'),
   APPROVAL_PROGRESS_SECONDS: z.coerce.number().positive().default(5).describe('How often a call waiting for approval reports progress.'),
-  MCP_MAX_SESSIONS: z.coerce.number().int().min(1).default(10_000).describe('Open MCP sessions at most; beyond, the least recently used is closed.'),
+  MCP_MAX_SESSIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe('Open MCP sessions at most; beyond, the least recently used session of the agent holding the most is closed.'),
+  MCP_MAX_SESSIONS_PER_AGENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1_000)
+    .describe("Open MCP sessions of one agent at most; beyond, the agent's own least recently used is closed."),
   MCP_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30).describe('An MCP session unused this long is closed.'),
   WRITE_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a write waits for JetStream to acknowledge it.'),
   QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a read waits for the query app.'),

@@ -14,6 +14,7 @@ import type { ToolDeps } from '../mcp/tools/tool.js';
 import { KeyRing, Unauthenticated } from '../policy/key-ring.js';
 import { PolicyGate } from '../policy/policy-gate.js';
 import { JsonResponseTransport } from './json-response.transport.js';
+import { McpSessions } from './mcp-sessions.js';
 import { BodyError, readJsonBody, sendJson, sendRpcError, sendWebResponse, toWebRequest } from './node-web.js';
 
 /** The MCP SDK transport's own default bound on a POST body. */
@@ -38,7 +39,7 @@ interface McpHttpSession {
 @Injectable()
 export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('McpHttp');
-  private readonly sessions = new Map<string, McpHttpSession>();
+  private readonly sessions: McpSessions<McpHttpSession>;
   private readonly server: Server = createServer((req, res) => void this.route(req, res));
   private origin = '';
   private allowedHosts = new Set<string>();
@@ -51,7 +52,9 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(TOOL_DEPS) private readonly deps: ToolDeps,
     private readonly keys: KeyRing,
     private readonly gate: PolicyGate,
-  ) {}
+  ) {
+    this.sessions = new McpSessions(config.get('MCP_MAX_SESSIONS', { infer: true }), config.get('MCP_MAX_SESSIONS_PER_AGENT', { infer: true }));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const host = this.config.get('GATEWAY_HOST', { infer: true });
@@ -81,7 +84,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all([...this.sessions.keys()].map((id) => this.close(id)));
+    await Promise.all(this.sessions.ids().map((id) => this.close(id)));
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
@@ -135,7 +138,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const session = await this.open(identity);
     await this.forward(session, req, res, body);
     // An initialize the transport refused (e.g. a wrong Accept header) opened no MCP session: let go of it.
-    if (!this.sessions.has(session.transport.sessionId ?? '')) await session.server.close();
+    if (!this.sessions.get(session.transport.sessionId ?? '')) await session.server.close();
   }
 
   /** The caller's session named by the request's Mcp-Session-Id, or undefined after answering 400/403/404. */
@@ -166,22 +169,17 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
 
   private async forward(session: McpHttpSession | undefined, req: IncomingMessage, res: ServerResponse, body?: unknown) {
     if (!session) return;
-    session.lastUsed = Date.now();
-    // Map order is recency: the least recently used session is the first.
-    const id = session.transport.sessionId;
-    if (id !== undefined && this.sessions.delete(id)) this.sessions.set(id, session);
+    if (session.transport.sessionId !== undefined) this.sessions.touch(session.transport.sessionId, Date.now());
     const response = await session.transport.handleRequest(toWebRequest(req, this.origin), { parsedBody: body });
     await sendWebResponse(response, res);
   }
 
   private admit(id: string, session: McpHttpSession): void {
-    this.sessions.set(id, session);
-    if (this.sessions.size > this.config.get('MCP_MAX_SESSIONS', { infer: true })) void this.close(this.sessions.keys().next().value!);
+    void this.sessions.admit(id, session)?.server.close();
   }
 
   private closeIdle(idleMs: number): void {
-    const cutoff = Date.now() - idleMs;
-    for (const [id, session] of this.sessions) if (session.lastUsed < cutoff) void this.close(id);
+    for (const id of this.sessions.idleSince(Date.now() - idleMs)) void this.close(id);
   }
 
   private async close(id: string): Promise<void> {
