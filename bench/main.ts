@@ -153,7 +153,7 @@ async function verifyStored(label: string, sessions: { id: string; acked: number
   for (const session of sessions) {
     acked += session.acked;
     const view = await eventually(async () => {
-      const reply = await getSession({ session_id: session.id, min_seq: session.lastSeq });
+      const reply = await getSession({ session_id: session.id, owner: 'local', min_seq: session.lastSeq });
       return reply.response && reply.response.last_seq >= session.lastSeq ? reply.response : undefined;
     }, 120_000, `the view of ${session.id} to reach sequence ${session.lastSeq}`);
     stored += view.counts.total;
@@ -412,7 +412,7 @@ async function rawConsume(messages: { subject: string; data: string; msgID: stri
 
 async function getSessionRtt(sessionIds: string[]) {
   const ask = async (i: number) => {
-    const reply = await nc.request(QUERY_PATTERNS.getSession, JSON.stringify({ session_id: sessionIds[i % sessionIds.length] }), { timeout: 5000 });
+    const reply = await nc.request(QUERY_PATTERNS.getSession, JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: 'local' }), { timeout: 5000 });
     const body = reply.json<NestReply<SessionView>>();
     if (!body.response) throw new Error(`get-session answered ${JSON.stringify(body.err ?? body)}`);
     return reply.data.length;
@@ -447,7 +447,7 @@ async function getSessionRtt(sessionIds: string[]) {
   onCleanup('raw responder', () => responder.stop());
   await responder.waitFor(/ready/);
   const rawAsk = async (i: number) => {
-    const reply = await nc.request('bench.rtt.echo', JSON.stringify({ session_id: sessionIds[i % sessionIds.length] }), { timeout: 5000 });
+    const reply = await nc.request('bench.rtt.echo', JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: 'local' }), { timeout: 5000 });
     if (reply.data.length !== replyBytes) throw new Error('raw reply of the wrong size');
   };
   for (let i = 0; i < 300; i++) await rawAsk(i);
@@ -472,7 +472,7 @@ async function writeToVisible(url: URL) {
       const t0 = performance.now();
       const { seq } = await callOk(mcp.client, 'record_test_outcome', outcomeArgs(`tests/test_visible.py::test_${i}`));
       const acked = performance.now();
-      const reply = await getSession({ session_id: sessionId, min_seq: seq });
+      const reply = await getSession({ session_id: sessionId, owner: 'local', min_seq: seq });
       visible.add(performance.now() - acked);
       write.add(acked - t0);
       if (!reply.response || reply.response.last_seq < seq) {

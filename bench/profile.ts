@@ -154,7 +154,7 @@ async function profileQuery(): Promise<void> {
   const query = await App.start('query', env, profFlags);
   stops.push(() => query.stop());
   const ask = async (i: number) => {
-    const reply = await nc.request('get-session', JSON.stringify({ session_id: backlog.sessionIds[i % backlog.sessionIds.length] }), { timeout: 5000 });
+    const reply = await nc.request('get-session', JSON.stringify({ session_id: backlog.sessionIds[i % backlog.sessionIds.length], owner: 'local' }), { timeout: 5000 });
     if (!reply.json<{ response?: unknown }>().response) throw new Error(`get-session failed: ${reply.string()}`);
   };
   for (let i = 0; i < 500; i++) await ask(i);

@@ -71,7 +71,7 @@ describe('many writers at once', () => {
       expect(results).toHaveLength(160);
       expect(new Set(results.map((r) => r.nodeid)).size).toBe(160);
       const last = Math.max(...acks.map((ack) => ack.seq));
-      const view = (await suite.system.probe.request<{ response: Record<string, any> }>('get-session', { session_id, min_seq: last })).response;
+      const view = (await suite.system.probe.request<{ response: Record<string, any> }>('get-session', { session_id, owner: 'local', min_seq: last })).response;
       expect(view.counts).toMatchObject({ passed: 160, total: 160 });
     } finally {
       await Promise.all([a!.close(), b!.close()]);

@@ -89,7 +89,7 @@ describe('a retried call is counted once', () => {
     await suite.client.ok('record_session_start', { session_id, environment });
     const [stored] = await suite.system.probe.events(session_id);
     const before = await suite.system.probe.eventCount();
-    const ack = await jetstream(suite.system.probe.nc).publish(eventSubject(session_id), JSON.stringify(stored!.event), {
+    const ack = await jetstream(suite.system.probe.nc).publish(eventSubject({ owner: 'local', sessionId: session_id }), JSON.stringify(stored!.event), {
       msgID: stored!.event.id,
     });
     expect(ack).toMatchObject({ duplicate: true, seq: stored!.seq });

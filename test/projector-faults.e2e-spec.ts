@@ -30,7 +30,7 @@ async function recordSession(client: McpTestClient, index: number) {
 }
 
 type Reply = { response?: Record<string, any>; err?: { code: string } };
-const getSession = (session_id: string) => suite.system.probe.request<Reply>('get-session', { session_id }, 10_000);
+const getSession = (session_id: string) => suite.system.probe.request<Reply>('get-session', { session_id, owner: 'local' }, 10_000);
 
 describe('the projector under faults', () => {
   it('loses nothing and counts nothing twice when SIGKILLed mid-stream and restarted', async () => {
@@ -81,7 +81,7 @@ describe('the projector under faults', () => {
     const session = await McpTestClient.http(suite.system.gateway.mcpUrl);
     try {
       const { seq } = await session.ok('record_session_start', { session_id: 'after-rebuild', environment: { os: 'Linux', python_version: '3.13.1' } });
-      const { response } = await suite.system.probe.request<Reply>('get-session', { session_id: 'after-rebuild', min_seq: seq });
+      const { response } = await suite.system.probe.request<Reply>('get-session', { session_id: 'after-rebuild', owner: 'local', min_seq: seq });
       expect(response).toMatchObject({ status: 'running', last_seq: seq });
     } finally {
       await session.close();

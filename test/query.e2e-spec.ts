@@ -9,16 +9,16 @@ type Reply = { id: string; response?: Record<string, any>; err?: { code: string;
 describe('the query app over NATS request/reply', () => {
   it('answers get-session to a plain JSON request and to a Nest packet', async () => {
     const { session_id, seq } = await suite.client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
-    const plain = await suite.system.probe.request<Reply>('get-session', { session_id, min_seq: seq });
+    const plain = await suite.system.probe.request<Reply>('get-session', { session_id, owner: 'local', min_seq: seq });
     expect(plain.response).toMatchObject({ session_id, status: 'running', last_seq: seq });
-    const packet = await suite.system.probe.request<Reply>('get-session', { id: 'req-1', pattern: 'get-session', data: { session_id } });
+    const packet = await suite.system.probe.request<Reply>('get-session', { id: 'req-1', pattern: 'get-session', data: { session_id, owner: 'local' } });
     expect(packet).toMatchObject({ id: 'req-1', response: { session_id }, isDisposed: true });
   });
 
   it('says not found at once for an unknown session, and names what is wrong in a bad request', async () => {
-    const unknown = await suite.system.probe.request<Reply>('get-session', { session_id: 'no-such-session' }, 2000);
-    expect(unknown.err).toEqual({ code: 'SESSION_NOT_FOUND', message: 'Session "no-such-session" not found.' });
-    const bad = await suite.system.probe.request<Reply>('get-session', { session_id: 'a b' }, 2000);
+    const unknown = await suite.system.probe.request<Reply>('get-session', { session_id: 'no-such-session', owner: 'local' }, 2000);
+    expect(unknown.err).toEqual({ code: 'SESSION_NOT_FOUND', message: 'Grant "local" has no session "no-such-session".' });
+    const bad = await suite.system.probe.request<Reply>('get-session', { session_id: 'a b', owner: 'local' }, 2000);
     expect(bad.err).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('session_id') });
     const noBody = await suite.system.probe.request<Reply>('get-session', 'not an object', 2000);
     expect(noBody.err).toMatchObject({ code: 'BAD_REQUEST' });
@@ -26,7 +26,7 @@ describe('the query app over NATS request/reply', () => {
 
   it('publishes a change notice for every update of a session view', async () => {
     const { session_id } = await suite.client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
-    const notices = suite.system.probe.nc.subscribe(changeSubject(session_id));
+    const notices = suite.system.probe.nc.subscribe(changeSubject({ owner: 'local', sessionId: session_id }));
     const seen: Array<Record<string, any>> = [];
     const done = (async () => {
       for await (const msg of notices) {
@@ -40,6 +40,7 @@ describe('the query app over NATS request/reply', () => {
     await done;
     expect(seen.at(-1)).toEqual({
       session_id,
+      owner: 'local',
       status: 'finished',
       last_seq: finish.seq,
       version: 4,
@@ -52,9 +53,9 @@ describe('the query app over NATS request/reply', () => {
 describe('the query app against a noisy bus', () => {
   it('keeps answering after garbage is published on the change-notice subjects', async () => {
     const { session_id, seq } = await suite.client.ok('record_session_start', { environment: { os: 'Linux', python_version: '3.13.1' } });
-    for (const junk of ['not json', '{"session_id": 7}', '[]']) suite.system.probe.nc.publish(`pytest.changes.session.${session_id}`, junk);
+    for (const junk of ['not json', '{"session_id": 7}', '[]']) suite.system.probe.nc.publish(`pytest.changes.session.local.${session_id}`, junk);
     await suite.system.probe.nc.flush();
-    const reply = await suite.system.probe.request<Reply>('get-session', { session_id, min_seq: seq }, 3000);
+    const reply = await suite.system.probe.request<Reply>('get-session', { session_id, owner: 'local', min_seq: seq }, 3000);
     expect(reply.response).toMatchObject({ session_id, last_seq: seq });
     expect(suite.system.query.proc.logs).not.toMatch(/reader closed/);
   });

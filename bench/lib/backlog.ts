@@ -15,7 +15,7 @@ export interface Backlog {
   resultsPerSession: number;
 }
 
-const actor = { agent: 'local', via: 'http', client: 'bench-http/1.0.0' };
+const actor = { agent: 'local', grant: 'local', via: 'http', client: 'bench-http/1.0.0' };
 
 /** The `version`-th event of a session of `perSession` events: a start, one result each, a finish. */
 export function backlogEvent(sessionId: string, version: number, perSession: number, at: string): PytestEvent {
@@ -44,7 +44,7 @@ export function backlogEvent(sessionId: string, version: number, perSession: num
  * time would be: the sessions run in groups, and within a group round-robin, one event each.
  * Every event is a valid envelope (checked with parseEvent on a sample and on every event type).
  */
-export function buildBacklog(sessions: number, perSession: number, concurrent: number, subjectOf = eventSubject): Backlog {
+export function buildBacklog(sessions: number, perSession: number, concurrent: number): Backlog {
   const sessionIds = Array.from({ length: sessions }, () => randomUUID());
   const messages: BacklogMessage[] = [];
   const at = new Date().toISOString();
@@ -54,7 +54,7 @@ export function buildBacklog(sessions: number, perSession: number, concurrent: n
       for (const sessionId of members) {
         const event = backlogEvent(sessionId, version, perSession, at);
         if (messages.length % 101 === 0 || version === 1 || version === perSession || version === 2) parseEvent(event);
-        messages.push({ subject: subjectOf(sessionId), data: JSON.stringify(event), msgID: event.id });
+        messages.push({ subject: eventSubject({ owner: actor.grant, sessionId }), data: JSON.stringify(event), msgID: event.id });
       }
     }
   }

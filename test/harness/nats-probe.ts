@@ -44,16 +44,16 @@ export class NatsProbe {
     return this.jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
   }
 
-  /** The session's events, in stream order. */
-  async events(sessionId: string): Promise<StoredEvent[]> {
+  /** The session's events, in stream order (`owner`: the grant that owns it; "local" without a keys file). */
+  async events(sessionId: string, owner = 'local'): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    for await (const stored of readSubject(jetstream(this.nc), this.jsm, eventSubject(sessionId), 0)) events.push(stored);
+    for await (const stored of readSubject(jetstream(this.nc), this.jsm, eventSubject({ owner, sessionId }), 0)) events.push(stored);
     return events;
   }
 
   /** Every test result stored for the session. */
-  async results(sessionId: string): Promise<TestResult[]> {
-    return (await this.events(sessionId)).flatMap(({ event }) => (event.type === 'TestOutcomesRecorded' ? event.data.results : []));
+  async results(sessionId: string, owner = 'local'): Promise<TestResult[]> {
+    return (await this.events(sessionId, owner)).flatMap(({ event }) => (event.type === 'TestOutcomesRecorded' ? event.data.results : []));
   }
 
   /** A plain NATS request with a JSON body, answered JSON. */

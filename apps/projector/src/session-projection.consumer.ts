@@ -3,19 +3,17 @@ import { ConfigService } from '@nestjs/config';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
-  changeSubject,
   EVENTS_STREAM,
-  eventSubject,
-  parseEvent,
   PROJECTOR_PRESENCE_SUBJECT,
   SESSION_PROJECTOR_DURABLE,
-  sessionIdOfSubject,
-  type PytestEvent,
-  type SessionChangeNotice,
-  type SessionView,
+  sessionKey,
+  sessionRefOfSubject,
+  type SessionRef,
 } from '#contracts';
-import { projectSession } from '#domain';
-import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readSubject } from '#nats';
+import { projectSession, stuckSession } from '#domain';
+import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readEvent } from '#nats';
+import { publishChange } from './change-notices.js';
+import { foldFromStream, isFoldFailure, stuckMark } from './fold-from-stream.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
 
@@ -74,95 +72,77 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     while (this.buffer.length > 0) {
       const batch = this.buffer;
       this.buffer = [];
-      const bySession = new Map<string, JsMsg[]>();
+      // The subject names one session (`pytest.events.<owner>.<id>`, or a bare id from before owners).
+      const bySubject = new Map<string, JsMsg[]>();
       for (const msg of batch) {
-        const sessionId = sessionIdOfSubject(msg.subject);
-        const list = bySession.get(sessionId);
+        const list = bySubject.get(msg.subject);
         if (list) list.push(msg);
-        else bySession.set(sessionId, [msg]);
+        else bySubject.set(msg.subject, [msg]);
       }
-      await Promise.all([...bySession].map(([sessionId, msgs]) => this.project(sessionId, msgs)));
+      await Promise.all([...bySubject].map(([subject, msgs]) => this.project(subject, msgs)));
     }
     this.flushing = undefined;
   }
 
   /** Folds one session's messages (in stream order) into its view, stores it, then acks them. */
-  private async project(sessionId: string, msgs: JsMsg[]): Promise<void> {
+  private async project(subject: string, msgs: JsMsg[]): Promise<void> {
+    const ref = sessionRefOfSubject(subject);
+    const key = sessionKey(ref);
     try {
       for (let round = 1; ; round++) {
-        const stored = await this.views.load(sessionId);
-        const { view, gaps, invalid } = await this.fold(sessionId, stored, msgs);
+        const stored = await this.views.load(key);
+        const { view, gaps } = await this.fold(subject, ref, stored, msgs);
         try {
           if (view !== stored.view) {
-            await this.views.save(sessionId, view!, stored);
-            this.notify(view!);
+            await this.views.save(key, view!, stored);
+            publishChange(this.nc, ref, view!);
           }
         } catch (error) {
           if (error instanceof ViewConflict && round < CONFLICT_ROUNDS) continue;
           throw error;
         }
+        // A stuck view may be re-folded by `npm run refold` at any time: read it from the bucket next time.
+        if (view?.stuck) this.views.forget(key);
         for (const msg of msgs) {
-          if (invalid.has(msg)) msg.term();
-          else if (gaps.has(msg)) msg.nak(GAP_RETRY_MS);
+          if (gaps.has(msg)) msg.nak(GAP_RETRY_MS);
           else msg.ack();
         }
         return;
       }
     } catch (error) {
       // Not acked: JetStream redelivers these events after the consumer's ack wait.
-      this.views.forget(sessionId);
-      this.log.warn(`session ${sessionId}: view not stored (${(error as Error).message}); events will be redelivered`);
+      this.views.forget(key);
+      this.log.warn(`session ${key}: view not stored (${(error as Error).message}); events will be redelivered`);
     }
   }
 
   /**
    * Folds the messages into the view. An event whose predecessors are not folded yet (they were
-   * delivered to a projector that died before acking) has them read from the stream first.
-   * Says which messages still wait for an earlier event, and which are no events at all.
+   * delivered to a projector that died before acking) has them read from the stream first. An
+   * event that cannot be folded marks the session stuck (said in its view, and in the log) rather
+   * than being dropped; the session's later events are then acked unfolded, and re-folded from the
+   * stream by `npm run refold`. Says which messages still wait for an earlier event.
    */
-  private async fold(sessionId: string, stored: StoredView, msgs: JsMsg[]) {
+  private async fold(subject: string, ref: SessionRef, stored: StoredView, msgs: JsMsg[]) {
     let view = stored.view;
     const gaps = new Set<JsMsg>();
-    const invalid = new Set<JsMsg>();
     for (const msg of msgs) {
-      const event = this.parse(msg);
-      if (!event) {
-        invalid.add(msg);
-        continue;
+      try {
+        const event = readEvent(msg);
+        let projection = projectSession(view, event, msg.seq, ref.owner);
+        if (projection.kind === 'gap') {
+          view = await foldFromStream(this.js, this.jsm, subject, ref, view, msg.seq);
+          projection = projectSession(view, event, msg.seq, ref.owner);
+        }
+        if (projection.kind === 'applied') view = projection.view;
+        else if (projection.kind === 'gap') gaps.add(msg);
+      } catch (error) {
+        if (!isFoldFailure(error)) throw error;
+        const mark = stuckMark(error, msg.seq);
+        this.log.error(`session ${sessionKey(ref)} is stuck at stream sequence ${mark.seq}: ${mark.reason} (other sessions go on; \`npm run refold\` once fixed)`);
+        view = stuckSession(view, ref, mark);
       }
-      let projection = projectSession(view, event, msg.seq);
-      if (projection.kind === 'gap') {
-        view = await this.foldFromStream(sessionId, view, msg.seq);
-        projection = projectSession(view, event, msg.seq);
-      }
-      if (projection.kind === 'applied') view = projection.view;
-      else if (projection.kind === 'gap') gaps.add(msg);
     }
-    return { view, gaps, invalid };
-  }
-
-  /** Folds the session's events stored after the view and before `beforeSeq`, straight from the stream. */
-  private async foldFromStream(sessionId: string, view: SessionView | null, beforeSeq: number): Promise<SessionView | null> {
-    for await (const { seq, event } of readSubject(this.js, this.jsm, eventSubject(sessionId), view?.last_seq ?? 0, beforeSeq)) {
-      const projection = projectSession(view, event, seq);
-      if (projection.kind === 'applied') view = projection.view;
-    }
-    return view;
-  }
-
-  private parse(msg: JsMsg): PytestEvent | undefined {
-    try {
-      return parseEvent(msg.json());
-    } catch (error) {
-      // Nothing the gateway writes fails here; a message put in by other means is set aside, loudly.
-      this.log.error(`stream sequence ${msg.seq} is not a valid event and is skipped: ${(error as Error).message}`);
-      return undefined;
-    }
-  }
-
-  private notify(view: SessionView): void {
-    const { session_id, status, last_seq, version, counts } = view;
-    const notice: SessionChangeNotice = { session_id, status, last_seq, version, counts };
-    this.nc.publish(changeSubject(session_id), JSON.stringify(notice));
+    return { view, gaps };
   }
 }

@@ -2,14 +2,14 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { SessionView } from '#contracts';
+import type { StoredSession } from '#contracts';
 import { isWrongLastSequence, NATS_CONNECTION, openSessionsBucket } from '#nats';
 import { Lru } from '#platform';
 import type { ProjectorEnv } from './projector.env.js';
 
 /** A view and the KV revision it was read or written at (0: not in the bucket). */
 export interface StoredView {
-  view: SessionView | null;
+  view: StoredSession | null;
   revision: number;
 }
 
@@ -37,32 +37,30 @@ export class SessionViewStore implements OnModuleInit {
     this.kv = await openSessionsBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
   }
 
-  async load(sessionId: string): Promise<StoredView> {
-    const cached = this.cache.get(sessionId);
+  /** The view stored under `key` (`owner.sessionId`). */
+  async load(key: string): Promise<StoredView> {
+    const cached = this.cache.get(key);
     if (cached) return cached;
-    const entry = await this.kv.get(sessionId);
+    const entry = await this.kv.get(key);
     if (!entry || entry.operation !== 'PUT') return { view: null, revision: entry?.revision ?? 0 };
-    return { view: entry.json<SessionView>(), revision: entry.revision };
+    return { view: entry.json<StoredSession>(), revision: entry.revision };
   }
 
   /** Stores `view` if the bucket still holds `expected`; throws {@link ViewConflict} otherwise. */
-  async save(sessionId: string, view: SessionView, expected: StoredView): Promise<void> {
+  async save(key: string, view: StoredSession, expected: StoredView): Promise<void> {
     const data = JSON.stringify(view);
     try {
-      const revision =
-        expected.revision === 0
-          ? await this.kv.create(sessionId, data)
-          : await this.kv.update(sessionId, data, expected.revision);
-      this.cache.set(sessionId, { view, revision });
+      const revision = expected.revision === 0 ? await this.kv.create(key, data) : await this.kv.update(key, data, expected.revision);
+      this.cache.set(key, { view, revision });
     } catch (error) {
-      this.cache.delete(sessionId);
+      this.cache.delete(key);
       if (isWrongLastSequence(error)) throw new ViewConflict(error.message);
       throw error;
     }
   }
 
   /** Forgets what is cached, e.g. after a conflict, so the next load reads the bucket. */
-  forget(sessionId: string): void {
-    this.cache.delete(sessionId);
+  forget(key: string): void {
+    this.cache.delete(key);
   }
 }

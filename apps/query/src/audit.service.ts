@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { RpcException } from '@nestjs/microservices';
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { AUDIT_STREAM, AuditMessage, auditSubject, QUERY_ERRORS, type AuditQuery, type AuditQueryResult, type AuditRecord } from '#contracts';
+import { AUDIT_STREAM, AuditMessage, auditSubject, type AuditQuery, type RefusalCode, type AuditQueryResult, type AuditRecord } from '#contracts';
 import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
 import type { QueryEnv } from './query.env.js';
 
@@ -111,7 +111,7 @@ function timeRange({ since, until }: AuditQueryRequest, now: number): TimeRange 
   if (range.since <= range.until) return range;
   const sinceText = since ?? `${new Date(range.since).toISOString()} (one hour ago)`;
   const untilText = until ?? `${new Date(range.until).toISOString()} (now)`;
-  throw new RpcException({ code: QUERY_ERRORS.badRequest, message: `invalid request: since ${sinceText} is after until ${untilText}` });
+  throw new RpcException({ code: 'BAD_REQUEST' satisfies RefusalCode, message: `invalid request: since ${sinceText} is after until ${untilText}` });
 }
 
 /** When the server stored the message, in milliseconds since the epoch. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { CHANGES_SUBJECTS, sessionIdOfChangeSubject, type SessionView } from '#contracts';
+import { CHANGES_SUBJECTS, sessionKeyOfChangeSubject, type StoredSession } from '#contracts';
 import { NATS_CONNECTION } from '#nats';
 import { Lru } from '#platform';
 import type { QueryEnv } from './query.env.js';
@@ -13,7 +13,7 @@ import type { QueryEnv } from './query.env.js';
 const MAX_AGE_MS = 60_000;
 
 interface Entry {
-  view: SessionView;
+  view: StoredSession;
   cachedAt: number;
 }
 
@@ -44,9 +44,9 @@ export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
     if (!this.enabled) return;
     this.notices = this.nc.subscribe(CHANGES_SUBJECTS, {
       callback: (_error, msg) => {
-        const sessionId = sessionIdOfChangeSubject(msg.subject);
-        this.changedAt.set(sessionId, performance.now());
-        this.entries.delete(sessionId);
+        const key = sessionKeyOfChangeSubject(msg.subject);
+        this.changedAt.set(key, performance.now());
+        this.entries.delete(key);
       },
     });
     void this.clearOnReconnect();
@@ -56,18 +56,19 @@ export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
     this.notices?.unsubscribe();
   }
 
-  get(sessionId: string): SessionView | undefined {
-    const entry = this.entries.get(sessionId);
+  /** The view of the session with this key (`owner.sessionId`). */
+  get(key: string): StoredSession | undefined {
+    const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (performance.now() - entry.cachedAt <= MAX_AGE_MS) return entry.view;
-    this.entries.delete(sessionId);
+    this.entries.delete(key);
     return undefined;
   }
 
   /** Keeps a view read from the bucket from `readAt` (performance.now()) on, unless it changed since. */
-  offer(view: SessionView, readAt: number): void {
-    if (!this.enabled || (this.changedAt.peek(view.session_id) ?? -1) >= readAt) return;
-    this.entries.set(view.session_id, { view, cachedAt: readAt });
+  offer(key: string, view: StoredSession, readAt: number): void {
+    if (!this.enabled || (this.changedAt.peek(key) ?? -1) >= readAt) return;
+    this.entries.set(key, { view, cachedAt: readAt });
   }
 
   private async clearOnReconnect(): Promise<void> {

@@ -3,7 +3,17 @@ import { ConfigService } from '@nestjs/config';
 import { RpcException } from '@nestjs/microservices';
 import type { KV } from '@nats-io/kv';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { changeSubject, QUERY_ERRORS, SessionChangeNotice, type GetSessionRequest, type SessionView } from '#contracts';
+import {
+  changeSubject,
+  isStuckStub,
+  SessionChangeNotice,
+  sessionKey,
+  type GetSessionRequest,
+  type Refusal,
+  type SessionRef,
+  type SessionView,
+  type StoredSession,
+} from '#contracts';
 import { NATS_CONNECTION, openSessionsBucket } from '#nats';
 import type { QueryEnv } from './query.env.js';
 import { SessionViewCache } from './session-view.cache.js';
@@ -27,51 +37,64 @@ export class SessionsService implements OnModuleInit {
   }
 
   /**
-   * The session's view; with `min_seq`, once it holds that stream sequence. A view that does not
-   * within READ_WAIT_MS is an error rather than a silently older answer.
+   * The view of `owner`'s session; with `min_seq`, once it holds that stream sequence. A view that
+   * does not within READ_WAIT_MS is an error rather than a silently older answer. Who may read
+   * which owner's sessions is the asker's to decide (the gateway applies the policy).
    */
-  async get({ session_id, min_seq }: GetSessionRequest): Promise<SessionView> {
-    let view = this.cache.get(session_id) ?? (await this.read(session_id));
-    if (min_seq !== undefined && (view?.last_seq ?? 0) < min_seq) view = await this.waitFor(session_id, min_seq);
-    if (min_seq !== undefined && (view?.last_seq ?? 0) < min_seq) {
-      throw new RpcException({
-        code: QUERY_ERRORS.behind,
-        message:
-          `Session "${session_id}" is ${view ? `at stream sequence ${view.last_seq}` : 'not'} in the read models, ` +
+  async get({ session_id, owner, min_seq }: GetSessionRequest): Promise<SessionView> {
+    const ref = { owner, sessionId: session_id };
+    const key = sessionKey(ref);
+    let stored = this.cache.get(key) ?? (await this.read(key));
+    if (stored && isStuckStub(stored)) return refuse('SESSION_STUCK', `Session "${session_id}" cannot be shown: ${stuckText(stored)}.`);
+    if (min_seq !== undefined && (stored?.last_seq ?? 0) < min_seq && !stored?.stuck) stored = await this.waitFor(ref, min_seq);
+    if (stored && isStuckStub(stored)) return refuse('SESSION_STUCK', `Session "${session_id}" cannot be shown: ${stuckText(stored)}.`);
+    if (min_seq !== undefined && (stored?.last_seq ?? 0) < min_seq && !stored?.stuck) {
+      return refuse(
+        'READ_MODEL_BEHIND',
+        `Session "${session_id}" is ${stored ? `at stream sequence ${stored.last_seq}` : 'not'} in the read models, ` +
           `not yet at ${min_seq} (the last write read back): the projector is behind or down; retry shortly.`,
-      });
+      );
     }
-    if (view) return view;
-    throw new RpcException({ code: QUERY_ERRORS.notFound, message: `Session "${session_id}" not found.` });
+    if (stored) return stored;
+    return refuse('SESSION_NOT_FOUND', `Grant "${owner}" has no session "${session_id}".`);
   }
 
-  private async read(sessionId: string): Promise<SessionView | null> {
+  private async read(key: string): Promise<StoredSession | null> {
     const readAt = performance.now();
-    const entry = await this.kv.get(sessionId);
+    const entry = await this.kv.get(key);
     if (entry?.operation !== 'PUT') return null;
-    const view = entry.json<SessionView>();
-    this.cache.offer(view, readAt);
-    return view;
+    const stored = entry.json<StoredSession>();
+    this.cache.offer(key, stored, readAt);
+    return stored;
   }
 
   /** Waits for the projector's change notice that covers `minSeq`, then reads again. */
-  private async waitFor(sessionId: string, minSeq: number): Promise<SessionView | null> {
-    const notices = this.nc.subscribe(changeSubject(sessionId));
+  private async waitFor(ref: SessionRef, minSeq: number): Promise<StoredSession | null> {
+    const key = sessionKey(ref);
+    const notices = this.nc.subscribe(changeSubject(ref));
     const timer = setTimeout(() => notices.unsubscribe(), this.waitMs);
     try {
       // Read after subscribing, so a change between the first read and the subscription is not missed.
-      const view = await this.read(sessionId);
-      if ((view?.last_seq ?? 0) >= minSeq) return view;
+      const stored = await this.read(key);
+      if (stored && (isStuckStub(stored) || stored.stuck || stored.last_seq >= minSeq)) return stored;
       for await (const msg of notices) {
-        if ((readNotice(msg)?.last_seq ?? 0) >= minSeq) break;
+        const notice = readNotice(msg);
+        if (notice && (notice.status === 'stuck' || notice.last_seq >= minSeq)) break;
       }
-      return await this.read(sessionId);
+      return await this.read(key);
     } finally {
       clearTimeout(timer);
       notices.unsubscribe();
     }
   }
 }
+
+const refuse = (code: Refusal['code'], message: string): never => {
+  throw new RpcException({ code, message } satisfies Refusal);
+};
+
+const stuckText = ({ stuck }: Pick<SessionView, 'stuck'>) =>
+  `its event at stream sequence ${stuck!.seq} could not be folded (${stuck!.reason}); once fixed, \`npm run refold\` folds it again`;
 
 /** A change notice, or undefined for anything else published on its subject (anyone on the bus can). */
 function readNotice(msg: Msg): SessionChangeNotice | undefined {

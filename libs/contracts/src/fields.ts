@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bounded } from './bounded-json.js';
 import { LIMITS } from './limits.js';
 
 /** Safe as one NATS subject token and as a KV key: no dots, wildcards or spaces. */
@@ -37,20 +38,25 @@ export const LongText = z.string();
 
 export const Count = z.int({ error: 'must be an integer' }).nonnegative({ error: 'must not be negative' });
 
-export const Environment = z
-  .looseObject({
+export const Environment = bounded(
+  z.looseObject({
     os: z.string().min(1, { error: 'must not be empty' }).max(200).describe('Operating system, e.g. "Macos".'),
     python_version: z.string().min(1, { error: 'must not be empty' }).max(100).describe('Python version, e.g. "3.13.1".'),
-  })
-  .refine((env) => JSON.stringify(env).length <= LIMITS.environmentBytes, {
-    error: `must be at most ${LIMITS.environmentBytes} characters as JSON`,
-  })
-  .describe('Where the tests ran. Keys beyond os and python_version are kept as given.');
+  }),
+  { depth: LIMITS.jsonDepth, entries: LIMITS.jsonEntries, chars: LIMITS.environmentBytes },
+).describe(
+  `Where the tests ran. Keys beyond os and python_version are kept as given, up to ${LIMITS.jsonDepth} levels deep and ` +
+    `${LIMITS.jsonEntries} keys and items in all.`,
+);
 export type Environment = z.infer<typeof Environment>;
 
 export const Labels = z
   .record(
-    z.string().min(1).max(LIMITS.idChars, { error: `label names must be at most ${LIMITS.idChars} characters` }),
+    z
+      .string()
+      .min(1)
+      .max(LIMITS.idChars, { error: `label names must be at most ${LIMITS.idChars} characters` })
+      .refine((name) => name !== '__proto__', { error: 'the label name "__proto__" is not allowed' }),
     z.string().max(LIMITS.idChars * 4, { error: `label values must be at most ${LIMITS.idChars * 4} characters` }),
   )
   .refine((labels) => Object.keys(labels).length <= LIMITS.labels, { error: `at most ${LIMITS.labels} labels` })

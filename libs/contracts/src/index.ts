@@ -1,4 +1,6 @@
 export * from './limits.js';
+export * from './refusals.js';
+export * from './bounded-json.js';
 export * from './subjects.js';
 export * from './fields.js';
 export * from './events.js';
@@ -9,3 +11,4 @@ export * from './identity.js';
 export * from './policy.js';
 export * from './audit.js';
 export * from './approvals.js';
+export * from './issues.js';

@@ -13,6 +13,10 @@ export const LIMITS = {
   viewErrorBytes: 4 * 1024,
   /** The environment object (with any extra keys), in characters of its JSON, at most. */
   environmentBytes: 16 * 1024,
+  /** Levels of nesting in a free-form object (the object itself is level 1). */
+  jsonDepth: 16,
+  /** Keys and array items, over all levels, in a free-form object. */
+  jsonEntries: 512,
   /** Failures listed in a session view, at most; the rest are counted in `failures_omitted`. */
   viewFailures: 100,
   /** …and at most this many bytes of them as JSON, so a view always fits a NATS message. */

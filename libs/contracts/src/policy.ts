@@ -76,7 +76,19 @@ export const ToolPolicy = z.strictObject({
 });
 export type ToolPolicy = z.output<typeof ToolPolicy>;
 
+/** Whose sessions a grant may read: its own (default), or every grant's (dashboards, operators). */
+export const SessionsAccess = z
+  .strictObject({
+    read: z
+      .enum(['own', 'all'], { error: 'sessions.read must be "own" or "all"' })
+      .default('own')
+      .describe('"own": only sessions this grant started; "all": every grant\u2019s sessions (read only).'),
+  })
+  .describe('Reading across grants. Writing is always limited to the grant\u2019s own sessions.');
+export type SessionsAccess = z.output<typeof SessionsAccess>;
+
 const policyFields = {
+  sessions: SessionsAccess.default({ read: 'own' }),
   default: z.enum(['allow', 'deny']).default('deny').describe('Whether a tool not listed under `tools` is allowed.'),
   hide: z.array(PolicyToolName).default([]).describe('Tools left out of tools/list and denied.'),
   all_tools: ToolPolicy.optional().describe('Applies to every call, beside the tool\u2019s own entry.'),
@@ -106,4 +118,4 @@ export const PolicyFile = z.strictObject({
 export type PolicyFile = z.output<typeof PolicyFile>;
 
 /** No policy file: every tool allowed, no limits. */
-export const ALLOW_ALL: PolicyFile = { version: '1', default: 'allow', hide: [], tools: {}, grants: {} };
+export const ALLOW_ALL: PolicyFile = { version: '1', default: 'allow', hide: [], tools: {}, grants: {}, sessions: { read: 'own' } };

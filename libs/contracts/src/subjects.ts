@@ -1,13 +1,36 @@
 /** Names on the NATS side: every program that talks to mcp-pytest over NATS uses these. */
 
-/** The JetStream stream holding every event; one subject per session. */
+/**
+ * A session as the system addresses it: session ids are scoped to the grant that owns the session,
+ * so two grants may each have a session "run-42" and neither can reach, block or steer the other's.
+ */
+export interface SessionRef {
+  owner: string;
+  sessionId: string;
+}
+
+/** `owner.sessionId`: the session's key in KV buckets and the tail of its subjects (neither part holds a dot). */
+export const sessionKey = ({ owner, sessionId }: SessionRef): string => `${owner}.${sessionId}`;
+
+/** Owner of sessions recorded before sessions had owners (on one-token subjects): the default local grant. */
+export const LEGACY_OWNER = 'local';
+
+/** The session a subject tail names: `owner.sessionId`, or a bare session id from before ownership. */
+function refOfTail(tail: string): SessionRef {
+  const dot = tail.indexOf('.');
+  return dot < 0 ? { owner: LEGACY_OWNER, sessionId: tail } : { owner: tail.slice(0, dot), sessionId: tail.slice(dot + 1) };
+}
+
+/** The JetStream stream holding every event; one subject per session: `pytest.events.<owner>.<sessionId>`. */
 export const EVENTS_STREAM = 'PYTEST_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'pytest.events';
-export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*`;
-export const eventSubject = (sessionId: string): string => `${EVENTS_SUBJECT_PREFIX}.${sessionId}`;
-export const sessionIdOfSubject = (subject: string): string => subject.slice(EVENTS_SUBJECT_PREFIX.length + 1);
+export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*.*`;
+/** Sessions recorded before ownership, on `pytest.events.<sessionId>`: still read, never written. */
+export const LEGACY_EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*`;
+export const eventSubject = (ref: SessionRef): string => `${EVENTS_SUBJECT_PREFIX}.${sessionKey(ref)}`;
+export const sessionRefOfSubject = (subject: string): SessionRef => refOfTail(subject.slice(EVENTS_SUBJECT_PREFIX.length + 1));
 
-/** KV bucket of session views, keyed by session id. */
+/** KV bucket of session views, keyed by {@link sessionKey}. */
 export const SESSIONS_BUCKET = 'pytest_sessions';
 
 /** Durable consumer the projector folds the stream with. */
@@ -16,11 +39,12 @@ export const SESSION_PROJECTOR_DURABLE = 'session-projector';
 /** Every running projector answers requests here (a rebuild refuses to run beside one). */
 export const PROJECTOR_PRESENCE_SUBJECT = 'pytest.projector.presence';
 
-/** Core-NATS change notices, one per session view update (payload: {@link SessionChangeNotice}). */
+/** Core-NATS change notices, one per session view update, on `pytest.changes.session.<owner>.<sessionId>` (payload: {@link SessionChangeNotice}). */
 export const CHANGES_SUBJECT_PREFIX = 'pytest.changes.session';
-export const CHANGES_SUBJECTS = `${CHANGES_SUBJECT_PREFIX}.*`;
-export const changeSubject = (sessionId: string): string => `${CHANGES_SUBJECT_PREFIX}.${sessionId}`;
-export const sessionIdOfChangeSubject = (subject: string): string => subject.slice(CHANGES_SUBJECT_PREFIX.length + 1);
+export const CHANGES_SUBJECTS = `${CHANGES_SUBJECT_PREFIX}.*.*`;
+export const changeSubject = (ref: SessionRef): string => `${CHANGES_SUBJECT_PREFIX}.${sessionKey(ref)}`;
+/** The view key a change subject names. */
+export const sessionKeyOfChangeSubject = (subject: string): string => subject.slice(CHANGES_SUBJECT_PREFIX.length + 1);
 
 /** Request/reply message patterns answered by the query app (NestJS NATS transport). */
 export const QUERY_PATTERNS = {

@@ -13,6 +13,7 @@ import {
   ShortText,
   Summary,
 } from './fields.js';
+import { GrantName } from './identity.js';
 import { SessionView } from './views.js';
 
 const OptionalSessionId = SessionId.optional().describe(
@@ -77,6 +78,9 @@ export type RecordSessionFinishOutput = z.infer<typeof RecordSessionFinishOutput
 
 export const GetSessionInput = z.strictObject({
   session_id: SessionId.optional().describe('Session to read. Default: the session last started on this MCP connection.'),
+  owner: GrantName.optional().describe(
+    "Grant that owns the session (see the view's `owner`). Default: your own grant; another grant's sessions can be read only where the policy grants `sessions.read: \"all\"`.",
+  ),
 });
 export type GetSessionInput = z.infer<typeof GetSessionInput>;
 

@@ -13,6 +13,7 @@ import {
   ShortText,
   Summary,
 } from './fields.js';
+import { GrantName } from './identity.js';
 
 export const FailureEntry = z.object({
   nodeid: NodeId,
@@ -38,8 +39,17 @@ export const SummaryMismatch = z.object({
   recorded: z.number(),
 });
 
+/** Why the projector stopped folding a session: the event it could not fold, and what went wrong. */
+export const StuckMark = z.object({
+  seq: z.int().positive().describe('Stream sequence of the event that could not be folded.'),
+  reason: z.string(),
+  at: IsoTime.describe('When the projector gave up on it.'),
+});
+export type StuckMark = z.infer<typeof StuckMark>;
+
 export const SessionView = z.object({
   session_id: SessionId,
+  owner: GrantName.describe('Grant that started the session and owns it.'),
   status: z.enum(['running', 'finished']),
   environment: Environment,
   project: ShortText.nullable(),
@@ -61,22 +71,39 @@ export const SessionView = z.object({
   last_seq: z.int().nonnegative().describe('Stream sequence of the last event folded into this view.'),
   version: z.int().nonnegative().describe("Number of the session's events folded into this view."),
   updated_at: IsoTime,
+  stuck: StuckMark.nullable().describe(
+    'Set when an event of the session could not be folded: the view stays as of the event before it until the session is re-folded (`npm run refold`).',
+  ),
 });
 export type SessionView = z.infer<typeof SessionView>;
 
-/** Published on `pytest.changes.session.<id>` after each update of a session view. */
+/** A session whose first event could not be folded: there is no view to show, only why. */
+export const StuckSession = z.object({
+  session_id: SessionId,
+  owner: GrantName,
+  stuck: StuckMark,
+});
+export type StuckSession = z.infer<typeof StuckSession>;
+
+/** What the sessions bucket holds per session. */
+export type StoredSession = SessionView | StuckSession;
+export const isStuckStub = (stored: StoredSession): stored is StuckSession => !('status' in stored);
+
+/** Published on `pytest.changes.session.<owner>.<id>` after each update of a session view; status "stuck" while it is stuck. */
 export const SessionChangeNotice = z.object({
   session_id: SessionId,
-  status: z.enum(['running', 'finished']),
+  owner: GrantName,
+  status: z.enum(['running', 'finished', 'stuck']),
   last_seq: z.int().nonnegative(),
   version: z.int().nonnegative(),
-  counts: Counts,
+  counts: Counts.nullable(),
 });
 export type SessionChangeNotice = z.infer<typeof SessionChangeNotice>;
 
 /** Request of the `get-session` message pattern. */
 export const GetSessionRequest = z.strictObject({
   session_id: SessionId,
+  owner: GrantName.describe('Grant owning the session. The asker decides who may read what (the gateway asks for its callers).'),
   min_seq: z
     .int()
     .nonnegative()
@@ -84,10 +111,3 @@ export const GetSessionRequest = z.strictObject({
     .describe('Wait (briefly) until the view holds this stream sequence: read-your-writes for a writer.'),
 });
 export type GetSessionRequest = z.infer<typeof GetSessionRequest>;
-
-/** Error codes the query app answers with (`{ code, message }`). */
-export const QUERY_ERRORS = {
-  notFound: 'SESSION_NOT_FOUND',
-  badRequest: 'BAD_REQUEST',
-  behind: 'READ_MODEL_BEHIND',
-} as const;

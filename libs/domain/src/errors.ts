@@ -1,17 +1,19 @@
+import type { RefusalCode } from '#contracts';
+
 /** A command the session's rules refuse. `code` is stable: clients and the gateway key on it. */
 export abstract class DomainError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: RefusalCode;
 }
 
 export class SessionNotFound extends DomainError {
-  readonly code = 'SESSION_NOT_FOUND';
+  readonly code = 'SESSION_NOT_FOUND' as const;
   constructor(readonly sessionId: string) {
-    super(`Session "${sessionId}" does not exist: start it with record_session_start first.`);
+    super(`Your grant has no session "${sessionId}": start it with record_session_start first (session ids are scoped to the grant that started them).`);
   }
 }
 
 export class SessionIdConflict extends DomainError {
-  readonly code = 'SESSION_ID_CONFLICT';
+  readonly code = 'SESSION_ID_CONFLICT' as const;
   constructor(readonly sessionId: string) {
     super(
       `Session "${sessionId}" already exists and was started with different content: ` +
@@ -21,21 +23,21 @@ export class SessionIdConflict extends DomainError {
 }
 
 export class SessionFinishedError extends DomainError {
-  readonly code = 'SESSION_FINISHED';
+  readonly code = 'SESSION_FINISHED' as const;
   constructor(readonly sessionId: string) {
     super(`Session "${sessionId}" is finished: no more outcomes can be recorded in it.`);
   }
 }
 
 export class SessionAlreadyFinished extends DomainError {
-  readonly code = 'SESSION_ALREADY_FINISHED';
+  readonly code = 'SESSION_ALREADY_FINISHED' as const;
   constructor(readonly sessionId: string) {
     super(`Session "${sessionId}" is already finished with a different summary.`);
   }
 }
 
 export class OutcomeConflict extends DomainError {
-  readonly code = 'OUTCOME_CONFLICT';
+  readonly code = 'OUTCOME_CONFLICT' as const;
   constructor(
     readonly sessionId: string,
     nodeid: string,
@@ -48,5 +50,12 @@ export class OutcomeConflict extends DomainError {
       `${nodeid} (${when}, attempt ${attempt}) is already recorded in session "${sessionId}" as ${recorded} ` +
         `with other details: to record a rerun, pass attempt: ${nextAttempt}.`,
     );
+  }
+}
+
+export class SessionAccessDenied extends DomainError {
+  readonly code = 'SESSION_ACCESS_DENIED' as const;
+  constructor(reader: string, owner: string) {
+    super(`Grant "${reader}" may not read sessions of grant "${owner}": the policy gives it sessions.read "own".`);
   }
 }

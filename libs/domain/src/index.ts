@@ -4,3 +4,4 @@ export * from './text.js';
 export * from './session.decider.js';
 export * from './session.projection.js';
 export * from './policy.js';
+export * from './session-access.js';

@@ -11,28 +11,30 @@ import {
 } from './session.decider.js';
 
 const SESSION = 's-1';
-const actor = { agent: 'local', via: 'test' };
+const OWNER = 'ci';
+const actor = { agent: 'local', grant: OWNER, via: 'test' };
 const at = '2026-11-24T10:00:00.000Z';
 const environment = { os: 'Macos', python_version: '3.13.1' };
 const summary: Summary = { total_tests: 2, passed: 1, failed: 1, skipped: 0, exitstatus: 1 };
 
 const start = (data: object = { environment }): SessionCommand =>
-  ({ type: 'StartSession', sessionId: SESSION, actor, at, data }) as SessionCommand;
+  ({ type: 'StartSession', owner: OWNER, sessionId: SESSION, actor, at, data }) as SessionCommand;
 const outcome = (input: Partial<OutcomeInput> = {}, by = actor): SessionCommand => ({
   type: 'RecordOutcome',
+  owner: OWNER,
   sessionId: SESSION,
   actor: by,
   at,
   outcome: { nodeid: 'tests/test_a.py::test_ok', outcome: 'passed', duration: 0.5, ...input },
 });
-const finish = (s: Summary = summary): SessionCommand => ({ type: 'FinishSession', sessionId: SESSION, actor, at, summary: s });
+const finish = (s: Summary = summary): SessionCommand => ({ type: 'FinishSession', owner: OWNER, sessionId: SESSION, actor, at, summary: s });
 
 let ids = 0;
 const deps = { newEventId: () => `event-${++ids}` };
 
 /** given(commands that were accepted earlier, each stored at the next stream sequence).when(commands) */
 function given(...history: SessionCommand[]) {
-  let state: SessionState = initialState(SESSION);
+  let state: SessionState = initialState({ owner: OWNER, sessionId: SESSION });
   let seq = 0;
   for (const command of history) {
     const { events, verdicts } = decide(state, [command], deps);
@@ -47,6 +49,11 @@ const resultsOf = (event: PytestEvent | undefined): TestResult[] =>
 const codes = (decision: Decision) => decision.verdicts.map((v) => (v.kind === 'rejected' ? v.error.code : v.kind));
 
 describe('starting a session', () => {
+  it('decides only commands of its own owner and session', () => {
+    const state = initialState({ owner: 'other', sessionId: SESSION });
+    expect(() => decide(state, [start()], deps)).toThrow(/ci\.s-1 decided against other\.s-1/);
+  });
+
   it('records SessionStarted as the first event of the session', () => {
     const { events, verdicts } = given().when(start());
     expect(verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false }]);
@@ -112,6 +119,15 @@ describe('recording outcomes', () => {
     expect(decision.verdicts[0]).toMatchObject({ error: { message: expect.stringContaining('attempt: 2') } });
   });
 
+  it('takes a call for a retry only when its content is exactly the same', () => {
+    const failed = { outcome: 'failed' as const };
+    expect(codes(given(start(), outcome(failed)).when(outcome({ ...failed, error: '\u0001' })))).toEqual(['OUTCOME_CONFLICT']);
+    const earlier = outcome({ ...failed, error: 'A', longrepr: 'B\u0000\u0001' });
+    expect(codes(given(start(), earlier).when(outcome({ ...failed, error: 'A\u0000B', longrepr: '\u0001' })))).toEqual(['OUTCOME_CONFLICT']);
+    expect(codes(given(start(), earlier).when(earlier))).toEqual(['duplicate']);
+    expect(codes(given(start(), outcome({ error: null })).when(outcome()))).toEqual(['duplicate']);
+  });
+
   it('keeps setup, call and teardown of one test apart', () => {
     const decision = given(start()).when(outcome({ when: 'setup' }), outcome(), outcome({ when: 'teardown' }));
     expect(resultsOf(decision.events[0]).map((r) => r.when)).toEqual(['setup', 'call', 'teardown']);
@@ -160,7 +176,7 @@ describe('group commit', () => {
   });
 
   it('starts a new event for another actor, a finish, or a full batch', () => {
-    const other = { agent: 'ci-runner', via: 'test' };
+    const other = { agent: 'ci-runner', grant: OWNER, via: 'test' };
     const many = Array.from({ length: LIMITS.batchResults + 1 }, (_, i) => outcome({ nodeid: `t::${i}` }));
     const decision = given(start()).when(outcome({ nodeid: 'a' }), outcome({ nodeid: 'b' }, other), ...many, finish(), outcome());
     expect(decision.events.map((e) => `${e.type}:${resultsOf(e).length}`)).toEqual([

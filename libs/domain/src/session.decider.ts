@@ -4,6 +4,7 @@ import {
   type Outcome,
   type PytestEvent,
   type RecordTestOutcomeInput,
+  type SessionRef,
   type SessionStartedData,
   type Summary,
   type TestResult,
@@ -23,6 +24,8 @@ import { clipUtf8, utf8Length } from './text.js';
 export type OutcomeInput = Omit<RecordTestOutcomeInput, 'session_id'>;
 
 interface CommandBase {
+  /** Grant owning the session, which is the caller's own: a grant writes only to its own sessions. */
+  owner: string;
   sessionId: string;
   actor: Actor;
   /** When the gateway received the call (ISO 8601). */
@@ -51,6 +54,7 @@ interface LatestAttempt {
 
 /** What the write side knows of a session: everything `decide` needs, folded from its events. */
 export interface SessionState {
+  readonly owner: string;
   readonly sessionId: string;
   readonly status: SessionStatus;
   /** Number of the session's events folded in (their `version`s run 1..version). */
@@ -65,8 +69,8 @@ export interface SessionState {
   readonly latest: Map<string, LatestAttempt>;
 }
 
-export function initialState(sessionId: string): SessionState {
-  return { sessionId, status: 'none', version: 0, lastSeq: 0, results: new Map(), latest: new Map() };
+export function initialState({ owner, sessionId }: SessionRef): SessionState {
+  return { owner, sessionId, status: 'none', version: 0, lastSeq: 0, results: new Map(), latest: new Map() };
 }
 
 export type Verdict =
@@ -104,7 +108,7 @@ export function decide(state: SessionState, commands: readonly SessionCommand[],
  */
 export function evolve(state: SessionState, event: PytestEvent, seq: number): SessionState {
   if (event.version !== state.version + 1) {
-    throw new Error(`session ${state.sessionId}: event version ${event.version} follows ${state.version}`);
+    throw new Error(`session ${state.owner}.${state.sessionId}: event version ${event.version} follows ${state.version}`);
   }
   const place = { seq };
   const next = { ...state, version: event.version, lastSeq: seq };
@@ -145,7 +149,7 @@ const resultKey = (r: Pick<TestResult, 'nodeid' | 'when' | 'attempt'>) => `${r.w
 const phaseKey = (r: Pick<TestResult, 'nodeid' | 'when'>) => `${r.when}:${r.nodeid}`;
 /** What makes two reports of one nodeid, phase and attempt the same report. */
 const resultFingerprint = (r: TestResult) =>
-  fieldsFingerprint([r.outcome, r.duration, r.error, r.longrepr, r.location && canonicalJson(r.location)]);
+  fieldsFingerprint([r.outcome, r.duration, r.error, r.longrepr, r.location ? canonicalJson(r.location) : null]);
 
 const sameActor = (a: Actor, b: Actor) => a.agent === b.agent && a.via === b.via && a.client === b.client;
 
@@ -172,8 +176,8 @@ class BatchDecision {
   }
 
   take(command: SessionCommand): Verdict {
-    if (command.sessionId !== this.state.sessionId) {
-      throw new Error(`command for session ${command.sessionId} decided against ${this.state.sessionId}`);
+    if (command.sessionId !== this.state.sessionId || command.owner !== this.state.owner) {
+      throw new Error(`command for session ${command.owner}.${command.sessionId} decided against ${this.state.owner}.${this.state.sessionId}`);
     }
     switch (command.type) {
       case 'StartSession':

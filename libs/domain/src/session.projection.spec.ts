@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS, type PytestEvent, type SessionView, type TestResult } from '#contracts';
-import { countedAs, projectSession } from './session.projection.js';
+import { countedAs, projectSession, stuckSession } from './session.projection.js';
 
 const actor = { agent: 'local', via: 'test' };
 const base = { v: 1 as const, sessionId: 's-1', actor };
@@ -30,10 +30,10 @@ const finished = (summary = { total_tests: 3, passed: 1, failed: 1, skipped: 1, 
 function fold(events: PytestEvent[]): SessionView {
   let view: SessionView | null = null;
   events.forEach((event, i) => {
-    const first = projectSession(view, event, i + 1);
+    const first = projectSession(view, event, i + 1, 'ci');
     if (first.kind !== 'applied') throw new Error(`event ${event.version}: ${first.kind}`);
     view = first.view;
-    expect(projectSession(view, event, i + 1)).toEqual({ kind: 'skipped' });
+    expect(projectSession(view, event, i + 1, 'ci')).toEqual({ kind: 'skipped' });
   });
   return view!;
 }
@@ -43,6 +43,8 @@ describe('session view', () => {
     const view = fold([started()]);
     expect(view).toMatchObject({
       session_id: 's-1',
+      owner: 'ci',
+      stuck: null,
       status: 'running',
       environment: { os: 'Linux', python_version: '3.12.1' },
       project: 'shop',
@@ -136,8 +138,18 @@ describe('session view', () => {
     recorded();
     const third = recorded();
     const view = fold([first]);
-    expect(projectSession(view, third, 3)).toEqual({ kind: 'gap', expectedVersion: 2 });
-    expect(projectSession(null, third, 3)).toEqual({ kind: 'gap', expectedVersion: 1 });
+    expect(projectSession(view, third, 3, 'ci')).toEqual({ kind: 'gap', expectedVersion: 2 });
+    expect(projectSession(null, third, 3, 'ci')).toEqual({ kind: 'gap', expectedVersion: 1 });
+  });
+
+  it('folds nothing into a stuck session, whose view says where and why it stopped', () => {
+    const mark = { seq: 2, reason: 'not a valid event', at: '2026-11-24T10:00:06.000Z' };
+    const view = stuckSession(fold([started()]), { owner: 'ci', sessionId: 's-1' }, mark);
+    expect(view).toMatchObject({ status: 'running', version: 1, stuck: mark });
+    expect(projectSession(view, recorded(), 3, 'ci')).toEqual({ kind: 'stuck' });
+    const stub = stuckSession(null, { owner: 'ci', sessionId: 's-2' }, { ...mark, seq: 1 });
+    expect(stub).toEqual({ session_id: 's-2', owner: 'ci', stuck: { ...mark, seq: 1 } });
+    expect(projectSession(stub, started(), 1, 'ci')).toEqual({ kind: 'stuck' });
   });
 });
 

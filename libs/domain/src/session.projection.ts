@@ -4,8 +4,11 @@ import {
   type FailureEntry,
   type Outcome,
   type PytestEvent,
+  type SessionRef,
   type SessionView,
   type SlowEntry,
+  type StoredSession,
+  type StuckMark,
   type Summary,
   type TestResult,
 } from '#contracts';
@@ -16,18 +19,23 @@ export type Projection =
   /** Already folded in (a redelivery): the view stays as it is. */
   | { kind: 'skipped' }
   /** An earlier event of the session is missing: fold that one first. */
-  | { kind: 'gap'; expectedVersion: number };
+  | { kind: 'gap'; expectedVersion: number }
+  /** The session is stuck at an earlier event: nothing more is folded until it is re-folded. */
+  | { kind: 'stuck' };
 
 /**
- * Folds one event, stored at stream sequence `seq`, into its session's view. Pure and idempotent:
- * the view records the last version folded, so an event seen twice changes nothing.
+ * Folds one event, stored at stream sequence `seq`, into the view of the session it belongs to
+ * (`owner` comes from the event's subject). Pure and idempotent: the view records the last version
+ * folded, so an event seen twice changes nothing.
  */
-export function projectSession(view: SessionView | null, event: PytestEvent, seq: number): Projection {
+export function projectSession(stored: StoredSession | null, event: PytestEvent, seq: number, owner: string): Projection {
+  if (stored?.stuck) return { kind: 'stuck' };
+  const view = stored as SessionView | null;
   const folded = view?.version ?? 0;
   if (event.version <= folded) return { kind: 'skipped' };
   if (event.version !== folded + 1) return { kind: 'gap', expectedVersion: folded + 1 };
   if (view === null) {
-    return event.type === 'SessionStarted' ? { kind: 'applied', view: startedView(event, seq) } : { kind: 'gap', expectedVersion: 1 };
+    return event.type === 'SessionStarted' ? { kind: 'applied', view: startedView(event, seq, owner) } : { kind: 'gap', expectedVersion: 1 };
   }
   const next: SessionView = { ...view, last_seq: seq, version: event.version, updated_at: event.at };
   switch (event.type) {
@@ -61,10 +69,19 @@ const roundMicros = (seconds: number) => Math.round(seconds * 1e6) / 1e6;
 
 const isFailure = (category: Outcome | null) => category === 'failed' || category === 'error';
 
-function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, seq: number): SessionView {
+/**
+ * The session as stored once an event could not be folded: the view as it was (or, for its first
+ * event, only the mark), saying which event and why.
+ */
+export function stuckSession(stored: StoredSession | null, ref: SessionRef, mark: StuckMark): StoredSession {
+  return stored ? { ...stored, stuck: mark } : { session_id: ref.sessionId, owner: ref.owner, stuck: mark };
+}
+
+function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, seq: number, owner: string): SessionView {
   const { environment, project, labels, ci } = event.data;
   return {
     session_id: event.sessionId,
+    owner,
     status: 'running',
     environment,
     project: project ?? null,
@@ -86,6 +103,7 @@ function startedView(event: Extract<PytestEvent, { type: 'SessionStarted' }>, se
     last_seq: seq,
     version: event.version,
     updated_at: event.at,
+    stuck: null,
   };
 }
 

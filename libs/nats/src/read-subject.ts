@@ -1,5 +1,31 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { EVENTS_STREAM, parseEvent, type PytestEvent } from '#contracts';
+import { z } from 'zod';
+import { describeIssues, EVENTS_STREAM, parseEvent, type PytestEvent } from '#contracts';
+
+/** A stored message that is not a valid event (written by other means, or by a version with other rules). */
+export class UnreadableEvent extends Error {
+  constructor(
+    readonly seq: number,
+    readonly reason: string,
+  ) {
+    super(`the event at stream sequence ${seq} cannot be read: ${reason}`);
+  }
+}
+
+/** The event a stored message holds; {@link UnreadableEvent} when it holds none. */
+export function readEvent(msg: { seq: number; json<T>(): T }): PytestEvent {
+  try {
+    return parseEvent(msg.json());
+  } catch (error) {
+    throw new UnreadableEvent(msg.seq, describeParseError(error));
+  }
+}
+
+/** A schema violation as its issues, anything else as its message. */
+function describeParseError(error: unknown): string {
+  if (error instanceof z.ZodError) return describeIssues(error);
+  return error instanceof Error ? error.message : String(error);
+}
 
 export interface StoredEvent {
   seq: number;
@@ -26,7 +52,7 @@ export async function* readSubject(
     if (seq >= beforeSeq) return;
     const msg = await jsm.direct.getMessage(EVENTS_STREAM, { next_by_subj: subject, seq });
     if (!msg || msg.seq >= beforeSeq) return;
-    yield { seq: msg.seq, event: parseEvent(msg.json()) };
+    yield { seq: msg.seq, event: readEvent(msg) };
     seq = msg.seq + 1;
   }
   const last = await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
@@ -44,7 +70,7 @@ export async function* readSubject(
   const messages = await (await js.consumers.get(EVENTS_STREAM, name)).consume({ max_messages: 1000 });
   try {
     for await (const msg of messages) {
-      yield { seq: msg.seq, event: parseEvent(msg.json()) };
+      yield { seq: msg.seq, event: readEvent(msg) };
       if (msg.seq >= endSeq) return;
     }
   } finally {

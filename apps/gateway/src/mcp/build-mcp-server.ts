@@ -3,9 +3,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { SERVER_INFO, TOOLS, type ToolName } from '#contracts';
 import { DomainError } from '#domain';
-import { QueryError } from '../read/session-queries.js';
-import { WriteUnavailable } from '../write/session-writer.js';
-import { McpConnection, NoSessionGiven } from './mcp-connection.js';
+import { McpConnection } from './mcp-connection.js';
+import { refusalResult, Refused } from './refusal-result.js';
 import { getSession } from './tools/get-session.tool.js';
 import { recordSessionFinish } from './tools/record-session-finish.tool.js';
 import { recordSessionStart } from './tools/record-session-start.tool.js';
@@ -55,11 +54,9 @@ function register<N extends ToolName>(server: McpServer, name: N, connection: Mc
   );
 }
 
-/** A refused or failed call: an isError result whose text starts with the stable code. */
+/** A refused or failed call: an isError result carrying its stable code. */
 function toolError(tool: ToolName, error: unknown): CallToolResult {
-  const known =
-    error instanceof DomainError || error instanceof NoSessionGiven || error instanceof QueryError || error instanceof WriteUnavailable;
-  if (!known) log.error(`${tool} failed`, error instanceof Error ? error.stack : String(error));
-  const text = known ? `[${error.code}] ${error.message}` : `[INTERNAL] ${tool} failed: ${String(error)}`;
-  return { content: [{ type: 'text', text }], isError: true };
+  if (error instanceof DomainError || error instanceof Refused) return refusalResult({ code: error.code, message: error.message });
+  log.error(`${tool} failed`, error instanceof Error ? error.stack : String(error));
+  return refusalResult({ code: 'INTERNAL', message: `${tool} failed: ${String(error)}` });
 }

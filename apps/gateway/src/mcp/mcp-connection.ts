@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, Identity } from '#contracts';
+import type { Actor, Identity, SessionRef } from '#contracts';
 import { Lru } from '#platform';
+import { Refused } from './refusal-result.js';
 
 /** The calls of one MCP connection carry no session_id beyond its first start: this says which. */
-export class NoSessionGiven extends Error {
-  readonly code = 'NO_SESSION';
+export class NoSessionGiven extends Refused {
   constructor() {
-    super('session_id is required: no session was started on this MCP connection (call record_session_start first, or pass session_id).');
+    super(
+      'NO_SESSION',
+      'session_id is required: no session was started on this MCP connection (call record_session_start first, or pass session_id).',
+    );
   }
 }
 
-/** Sessions whose last write sequence one connection remembers, for reading its own writes. */
+/** Sessions (of the caller's own grant) whose last write sequence one connection remembers, for reading its own writes. */
 const REMEMBERED_WRITES = 1000;
 
 /** What the gateway knows of one MCP connection: who calls, and what it wrote. */
@@ -32,11 +35,11 @@ export class McpConnection {
     if (client) this.actor.client = `${client.name}/${client.version}`.slice(0, 200);
   }
 
-  /** The given session, else the one last started on this connection. */
-  sessionFor(given: string | undefined): string {
+  /** The given session of the caller's own grant, else the one last started on this connection. */
+  sessionFor(given: string | undefined): SessionRef {
     const sessionId = given ?? this.lastStarted;
     if (sessionId === undefined) throw new NoSessionGiven();
-    return sessionId;
+    return { owner: this.identity.grant, sessionId };
   }
 
   started(sessionId: string): void {

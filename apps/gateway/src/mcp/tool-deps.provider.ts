@@ -1,4 +1,5 @@
 import type { Provider } from '@nestjs/common';
+import { PolicySource } from '../policy/policy.source.js';
 import { SessionQueries } from '../read/session-queries.js';
 import { SessionWriter } from '../write/session-writer.js';
 import type { ToolDeps } from './tools/tool.js';
@@ -7,6 +8,11 @@ export const TOOL_DEPS = Symbol('ToolDeps');
 
 export const toolDepsProvider: Provider = {
   provide: TOOL_DEPS,
-  inject: [SessionWriter, SessionQueries],
-  useFactory: (writer: SessionWriter, queries: SessionQueries): ToolDeps => ({ writer, queries, now: () => new Date() }),
+  inject: [SessionWriter, SessionQueries, PolicySource],
+  useFactory: (writer: SessionWriter, queries: SessionQueries, policies: PolicySource): ToolDeps => ({
+    writer,
+    queries,
+    policies,
+    now: () => new Date(),
+  }),
 };

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage, JSONRPCResultResponse, MessageExtraInfo, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { AuditRecord, PolicyFile } from '#contracts';
+import { describeIssues, TOOLS, type AuditRecord, type PolicyFile, type Refusal, type ToolName } from '#contracts';
 import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
+import { refusalOf, refusalResult } from '../mcp/refusal-result.js';
 import { ApprovalDesk, type Waiting } from './approval-desk.js';
 import { AuditLog } from './audit-log.js';
 import { LimitCounters, type Taken } from './limit-counters.js';
@@ -36,7 +37,7 @@ interface Call {
   approval?: AbortController;
 }
 
-interface Refusal {
+interface PolicyRefusal {
   rule: string;
   reason: string;
 }
@@ -135,7 +136,10 @@ class GuardedTransport implements Transport {
     const { identity, id: mcpSession } = this.connection;
     const verdict = checkCall(this.gate.policies.current, { tool, args: params.arguments, identity, mcpSession });
     if (!verdict.allowed) return this.refuse(message.id, call, verdict);
-    let refusal: Refusal | undefined;
+    // Validated before any quota is taken or person asked: bad input costs nothing and waits for no one.
+    const invalid = invalidArguments(tool, params.arguments);
+    if (invalid) return this.invalid(message.id, call, invalid);
+    let refusal: PolicyRefusal | undefined;
     try {
       refusal = (await this.takeQuota(call, verdict.limits)) ?? (verdict.approval && (await this.approve(message, call, verdict.approval)));
     } catch (error) {
@@ -175,7 +179,7 @@ class GuardedTransport implements Transport {
   }
 
   /** Takes a quota of each limit; a refusal when one is used up (what was taken is then given back). */
-  private async takeQuota(call: Call, limits: AppliedLimit[]): Promise<Refusal | undefined> {
+  private async takeQuota(call: Call, limits: AppliedLimit[]): Promise<PolicyRefusal | undefined> {
     if (limits.length === 0) return undefined;
     const taking = await this.gate.counters.take(limits, Date.now());
     if (taking.ok) {
@@ -191,7 +195,7 @@ class GuardedTransport implements Transport {
   }
 
   /** Waits for a person; a refusal unless approved. */
-  private async approve(message: Request, call: Call, approval: { rule: string; timeoutMs: number }): Promise<Refusal | undefined> {
+  private async approve(message: Request, call: Call, approval: { rule: string; timeoutMs: number }): Promise<PolicyRefusal | undefined> {
     const { identity, actor } = this.connection;
     const progressToken = (message.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
     call.approval = new AbortController();
@@ -219,9 +223,15 @@ class GuardedTransport implements Transport {
   }
 
   /** Denied: nothing reaches the tool; the quota goes back, the caller learns the rule and reason. */
-  private refuse(id: RequestId, call: Call, { rule, reason }: Refusal): void {
+  private refuse(id: RequestId, call: Call, { rule, reason }: PolicyRefusal): void {
     this.finish(id, call, { decision: 'denied', rule, reason });
-    if (!call.gone) this.answer(toolError(id, `[POLICY DENIED] ${call.tool}: ${reason} (rule: ${rule})`));
+    if (!call.gone) this.answer(toolError(id, { code: 'POLICY_DENIED', message: `${call.tool}: ${reason} (rule: ${rule})` }));
+  }
+
+  /** Allowed by policy, but the arguments break the tool's schema: nothing reaches the tool. */
+  private invalid(id: RequestId, call: Call, problems: string): void {
+    this.finish(id, call, { outcome: 'error', error_code: 'INVALID_ARGUMENTS' });
+    if (!call.gone) this.answer(toolError(id, { code: 'INVALID_ARGUMENTS', message: `${call.tool}: ${problems}` }));
   }
 
   /** NATS could not count or ask: the call is not let through (fail closed). */
@@ -229,7 +239,8 @@ class GuardedTransport implements Transport {
     this.gate.log.warn(`${call.tool}: policy could not be applied: ${String(error)}`);
     this.finish(id, call, { decision: 'denied', rule: 'unavailable', reason: String(error) });
     if (!call.gone) {
-      this.answer(toolError(id, `[POLICY_UNAVAILABLE] ${call.tool}: the policy's limits or approvals could not be checked (${String(error)}); try again`));
+      const message = `${call.tool}: the policy's limits or approvals could not be checked (${String(error)}); try again`;
+      this.answer(toolError(id, { code: 'POLICY_UNAVAILABLE', message }));
     }
   }
 
@@ -237,12 +248,11 @@ class GuardedTransport implements Transport {
   private answered(id: RequestId, call: Call, message: { result: unknown } | { error: unknown }): void {
     const result = 'result' in message ? (message.result as CallToolResult) : undefined;
     const failed = !result || result.isError === true;
-    const text = result?.content?.[0]?.type === 'text' ? result.content[0].text : '';
     const structured = result?.structuredContent as { seq?: unknown; session_id?: unknown } | undefined;
     if (!failed) call.taken = [];
     this.finish(id, call, {
       outcome: failed ? 'error' : 'ok',
-      ...(failed && { error_code: /^\[([A-Z_ ]+)\]/.exec(text)?.[1] ?? (result ? 'TOOL_ERROR' : 'PROTOCOL_ERROR') }),
+      ...(failed && { error_code: refusalOf(result)?.code ?? (result ? 'TOOL_ERROR' : 'PROTOCOL_ERROR') }),
       ...(typeof structured?.seq === 'number' && { seq: structured.seq }),
       ...(typeof structured?.session_id === 'string' && { session_id: structured.session_id }),
     });
@@ -312,7 +322,13 @@ class GuardedTransport implements Transport {
   }
 }
 
-function toolError(id: RequestId, text: string): JSONRPCMessage {
-  const result: CallToolResult = { content: [{ type: 'text', text }], isError: true };
-  return { jsonrpc: '2.0', id, result };
+function toolError(id: RequestId, refusal: Refusal): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, result: refusalResult(refusal) };
+}
+
+/** What is wrong with a known tool's arguments, naming each field and rule; unknown tools are the MCP server's to refuse. */
+function invalidArguments(tool: string, args: unknown): string | undefined {
+  if (!Object.hasOwn(TOOLS, tool)) return undefined;
+  const parsed = TOOLS[tool as ToolName].input.safeParse(args ?? {});
+  return parsed.success ? undefined : describeIssues(parsed.error);
 }

@@ -2,20 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import { QUERY_PATTERNS, type GetSessionRequest, type SessionView } from '#contracts';
+import { QUERY_PATTERNS, RefusalCode, type GetSessionRequest, type SessionView } from '#contracts';
+import { Refused } from '../mcp/refusal-result.js';
 import type { GatewayEnv } from '../gateway.env.js';
 
 export const QUERY_CLIENT = Symbol('QueryClient');
 
-/** A read the query app refused or did not answer; `code` comes from the query app where it answered. */
-export class QueryError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** The gateway's reads: request/reply to the query app over NATS. */
 @Injectable()
@@ -38,10 +30,12 @@ export class SessionQueries {
       return await firstValueFrom(this.client.send<T>(pattern, request).pipe(timeout(this.timeoutMs)));
     } catch (error) {
       if (error instanceof TimeoutError) {
-        throw new QueryError('QUERY_UNAVAILABLE', `the query app did not answer "${pattern}" within ${this.timeoutMs} ms`);
+        throw new Refused('QUERY_UNAVAILABLE', `the query app did not answer "${pattern}" within ${this.timeoutMs} ms`);
       }
+      // The query app answers refusals as { code, message }; anything else is its failure.
       const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-      throw new QueryError(typeof code === 'string' ? code : 'QUERY_FAILED', typeof message === 'string' ? message : String(error));
+      const known = RefusalCode.safeParse(code);
+      throw new Refused(known.success ? known.data : 'INTERNAL', typeof message === 'string' ? message : String(error));
     }
   }
 }

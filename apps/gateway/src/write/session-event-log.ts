@@ -28,13 +28,14 @@ export class SessionEventLog implements OnModuleInit {
   }
 
   /**
-   * Appends `event` if the session's last event is still at `lastSeq` (0: the session has none).
-   * The event id is its `Nats-Msg-Id`: when an ack is lost while the connection stays up, the same
-   * event is published once more and stored once.
+   * Appends `event` to the session of `state` if its last event is still at `state.lastSeq` (0: the
+   * session has none). The event id is its `Nats-Msg-Id`: when an ack is lost while the connection
+   * stays up, the same event is published once more and stored once.
    */
-  async append(event: PytestEvent, lastSeq: number): Promise<PubAck> {
+  async append(event: PytestEvent, { owner, sessionId, lastSeq }: SessionState): Promise<PubAck> {
+    const subject = eventSubject({ owner, sessionId });
     const publish = () =>
-      this.js.publish(eventSubject(event.sessionId), JSON.stringify(event), {
+      this.js.publish(subject, JSON.stringify(event), {
         msgID: event.id,
         expect: { lastSubjectSequence: lastSeq },
         timeout: this.timeout,
@@ -56,13 +57,13 @@ export class SessionEventLog implements OnModuleInit {
    */
   async leaderHasMore(state: SessionState): Promise<boolean> {
     if (this.config.get('NATS_REPLICAS', { infer: true }) === 1) return false;
-    const last = await this.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: eventSubject(state.sessionId) });
+    const last = await this.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: eventSubject(state) });
     return (last?.seq ?? 0) > state.lastSeq;
   }
 
   /** Folds the session's events stored after `state.lastSeq` into it (all of them for a new state). */
   async catchUp(state: SessionState): Promise<SessionState> {
-    for await (const { seq, event } of readSubject(this.js, this.jsm, eventSubject(state.sessionId), state.lastSeq)) {
+    for await (const { seq, event } of readSubject(this.js, this.jsm, eventSubject(state), state.lastSeq)) {
       state = evolve(state, event, seq);
     }
     return state;

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { sessionKey } from '#contracts';
 import { decide, evolve, initialState, SessionNotFound, type SessionCommand, type SessionState, type Verdict } from '#domain';
+import { UnreadableEvent } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
+import { Refused } from '../mcp/refusal-result.js';
 import { SessionEventLog, WrongLastSequence } from './session-event-log.js';
 
 export interface WriteResult {
@@ -12,10 +15,8 @@ export interface WriteResult {
   duplicate: boolean;
 }
 
-/** The write could not be made durable; it may or may not have been stored. */
-export class WriteUnavailable extends Error {
-  readonly code = 'WRITE_UNAVAILABLE';
-}
+/** Where a write failed: NATS did not answer, or the gateway itself failed (a bug, never the caller's input). */
+type FailedIn = 'nats' | 'gateway';
 
 interface Pending {
   command: SessionCommand;
@@ -62,17 +63,17 @@ export class SessionWriter {
 
   execute(command: SessionCommand): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
-      const slot = this.touch(command.sessionId);
+      const slot = this.touch(sessionKey(command));
       slot.queue.push({ command, resolve, reject });
       if (!slot.draining) void this.drain(slot);
     });
   }
 
-  private touch(sessionId: string): Slot {
-    const slot = this.slots.get(sessionId) ?? { queue: [], draining: false, usedAt: 0 };
+  private touch(key: string): Slot {
+    const slot = this.slots.get(key) ?? { queue: [], draining: false, usedAt: 0 };
     slot.usedAt = Date.now();
-    this.slots.delete(sessionId);
-    this.slots.set(sessionId, slot);
+    this.slots.delete(key);
+    this.slots.set(key, slot);
     return slot;
   }
 
@@ -81,7 +82,7 @@ export class SessionWriter {
     while (slot.queue.length > 0) {
       const before = slot.state?.results.size ?? 0;
       const batch = slot.queue.splice(0);
-      await this.commit(slot, batch).catch((error: unknown) => this.fail(slot, batch, error));
+      await this.commit(slot, batch).catch((error: unknown) => this.fail(slot, batch, error, 'gateway'));
       // A session with no events is never cached: another gateway may start it at any moment.
       if (slot.state?.status === 'none') slot.state = undefined;
       this.cachedResults += (slot.state?.results.size ?? 0) - before;
@@ -93,12 +94,12 @@ export class SessionWriter {
   private async commit(slot: Slot, batch: Pending[]): Promise<void> {
     let todo = batch;
     for (let round = 1; todo.length > 0; round++) {
-      const sessionId = todo[0]!.command.sessionId;
+      const { owner, sessionId } = todo[0]!.command;
       let state: SessionState;
       try {
-        state = slot.state ?? (await this.events.catchUp(initialState(sessionId)));
+        state = slot.state ?? (await this.events.catchUp(initialState({ owner, sessionId })));
       } catch (error) {
-        return this.fail(slot, todo, error);
+        return this.fail(slot, todo, error, 'nats');
       }
       const { events, verdicts } = decide(state, todo.map((p) => p.command), deps);
       const unknown = state.status === 'none' && round < MAX_CONFLICT_ROUNDS && verdicts.some(refusedAsUnknown);
@@ -108,19 +109,24 @@ export class SessionWriter {
         continue;
       }
       const seqs: number[] = [];
-      let failure: unknown;
+      let failure: { error: unknown; in: FailedIn } | undefined;
       for (const event of events) {
         try {
-          const ack = await this.events.append(event, state.lastSeq);
-          state = evolve(state, event, ack.seq);
-          seqs.push(ack.seq);
+          seqs.push((await this.events.append(event, state)).seq);
         } catch (error) {
-          failure = error;
+          failure = { error, in: 'nats' };
+          break;
+        }
+        try {
+          state = evolve(state, event, seqs.at(-1)!);
+        } catch (error) {
+          // Stored, so answered as stored; but the state is unknown from here: nothing more is appended on it.
+          failure = { error, in: 'gateway' };
           break;
         }
       }
-      slot.state = state;
-      const conflict = failure instanceof WrongLastSequence && round < MAX_CONFLICT_ROUNDS;
+      slot.state = failure ? undefined : state;
+      const conflict = failure?.error instanceof WrongLastSequence && round < MAX_CONFLICT_ROUNDS;
       const retry: Pending[] = [];
       const unstored: Pending[] = [];
       todo.forEach((pending, i) => {
@@ -131,23 +137,19 @@ export class SessionWriter {
         else if (verdict.kind === 'append') unstored.push(pending);
         else settle(pending, verdict, seqs);
       });
-      if (unstored.length > 0) this.fail(slot, unstored, failure);
+      if (unstored.length > 0) this.fail(slot, unstored, failure!.error, failure!.in);
       if (conflict) slot.state = await this.events.catchUp(state).catch(() => undefined);
       todo = retry;
     }
   }
 
-  /** The state after a failed write is unknown: forget it, so the next command reloads it. */
-  private fail(slot: Slot, pending: Pending[], error: unknown): void {
+  /** Refuses calls that were not stored, saying why; the session's state is forgotten, so the next command reloads it. */
+  private fail(slot: Slot, pending: Pending[], error: unknown, failedIn: FailedIn): void {
     slot.state = undefined;
-    const reason = error instanceof Error ? error.message : String(error);
-    if (!(error instanceof WrongLastSequence)) this.log.warn(`write failed: ${reason}`);
-    const unavailable = new WriteUnavailable(
-      error instanceof WrongLastSequence
-        ? `the session kept changing under concurrent writers; nothing was written for this call, retry it`
-        : `NATS did not acknowledge the write (${reason}); it may or may not be stored: retry the same call, a stored write is recognised`,
-    );
-    for (const p of pending) p.reject(unavailable);
+    const refusal = refusalFor(error, failedIn);
+    if (refusal.code === 'INTERNAL') this.log.error(`write failed: ${refusal.message}`, error instanceof Error ? error.stack : undefined);
+    else if (refusal.code === 'WRITE_UNAVAILABLE') this.log.warn(refusal.message);
+    for (const p of pending) p.reject(refusal);
   }
 
   /**
@@ -156,15 +158,31 @@ export class SessionWriter {
    */
   private evictBeyondBudget(): void {
     const keepAfter = Date.now() - this.keepMs;
-    for (const [sessionId, slot] of this.slots) {
+    for (const [key, slot] of this.slots) {
       if (this.cachedResults <= this.cacheBudget && this.slots.size <= MAX_CACHED_SESSIONS) return;
       // Insertion order is recency: from here on every session was written within keepMs.
       if (slot.usedAt > keepAfter) return;
       if (slot.draining) continue;
       this.cachedResults -= slot.state?.results.size ?? 0;
-      this.slots.delete(sessionId);
+      this.slots.delete(key);
     }
   }
+}
+
+/** Why calls were not stored, as the caller is told. Only NATS' silence is WRITE_UNAVAILABLE. */
+function refusalFor(error: unknown, failedIn: FailedIn): Refused {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (error instanceof WrongLastSequence) {
+    return new Refused('WRITE_CONTENDED', 'the session kept changing under concurrent writers; nothing was written for this call, retry it');
+  }
+  if (error instanceof UnreadableEvent) {
+    return new Refused('SESSION_UNREADABLE', `nothing was written: ${reason}; the session can be written again once this gateway can read it`);
+  }
+  if (failedIn === 'gateway') return new Refused('INTERNAL', `nothing was written for this call (${reason})`);
+  return new Refused(
+    'WRITE_UNAVAILABLE',
+    `NATS did not acknowledge the write (${reason}); it may or may not be stored: retry the same call, a stored write is recognised`,
+  );
 }
 
 const refusedAsUnknown = (verdict: Verdict) => verdict.kind === 'rejected' && verdict.error instanceof SessionNotFound;

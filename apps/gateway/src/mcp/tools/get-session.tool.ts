@@ -1,7 +1,15 @@
+import { SessionAccessDenied, mayReadSessionsOf } from '#domain';
 import type { ToolHandler } from './tool.js';
 
-/** Reads through the query app; a session this connection wrote to is read with at least its own writes. */
-export const getSession: ToolHandler<'get_session'> = (args, connection, { queries }) => {
-  const sessionId = connection.sessionFor(args.session_id);
-  return queries.getSession({ session_id: sessionId, min_seq: connection.lastWriteTo(sessionId) });
+/**
+ * Reads through the query app, the caller's own grant's session unless `owner` names another that
+ * the policy lets it read; a session this connection wrote to is read with at least its own writes.
+ */
+export const getSession: ToolHandler<'get_session'> = (args, connection, { queries, policies }) => {
+  const { sessionId } = connection.sessionFor(args.session_id);
+  const { identity } = connection;
+  const owner = args.owner ?? identity.grant;
+  if (!mayReadSessionsOf(policies.current, identity, owner)) throw new SessionAccessDenied(identity.grant, owner);
+  const ownWrites = owner === identity.grant ? connection.lastWriteTo(sessionId) : undefined;
+  return queries.getSession({ session_id: sessionId, owner, min_seq: ownWrites });
 };

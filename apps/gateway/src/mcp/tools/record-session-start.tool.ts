@@ -6,6 +6,8 @@ export const recordSessionStart: ToolHandler<'record_session_start'> = async (ar
   const sessionId = given ?? randomUUID();
   const { seq, duplicate } = await writer.execute({
     type: 'StartSession',
+    // A grant starts sessions in its own scope only: another grant's "run-42" is another session.
+    owner: connection.identity.grant,
     sessionId,
     actor: connection.actor,
     at: now().toISOString(),

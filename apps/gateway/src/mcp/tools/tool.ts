@@ -1,13 +1,15 @@
 import type { z } from 'zod';
 import type { TOOLS, ToolName } from '#contracts';
+import type { PolicySource } from '../../policy/policy.source.js';
 import type { SessionQueries } from '../../read/session-queries.js';
 import type { SessionWriter } from '../../write/session-writer.js';
 import type { McpConnection } from '../mcp-connection.js';
 
-/** What tools use: the write side, the reads, and a clock (injected, so tests can pin time). */
+/** What tools use: the write side, the reads, the policy (who may read what), and a clock (injected, so tests can pin time). */
 export interface ToolDeps {
   writer: SessionWriter;
   queries: SessionQueries;
+  policies: Pick<PolicySource, 'current'>;
   now(): Date;
 }
 

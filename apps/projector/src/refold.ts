@@ -1,0 +1,94 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { EVENTS_STREAM, eventSubject, isStuckStub, SESSION_ID_PATTERN, sessionKey, type SessionRef, type StoredSession } from '#contracts';
+import { stuckSession } from '#domain';
+import { connectNats, isWrongLastSequence, openSessionsBucket } from '#nats';
+import { loadDotEnv, parseEnv } from '#platform';
+import { publishChange } from './change-notices.js';
+import { foldFromStream, isFoldFailure, stuckMark } from './fold-from-stream.js';
+import { ProjectorEnv } from './projector.env.js';
+
+/**
+ * Folds sessions again from the stream into fresh views: `npm run refold -- OWNER/SESSION_ID …`, or
+ * `--stuck` for every session the projector marked stuck. Safe beside a running projector: views
+ * are written with compare-and-set, and a session is folded again until its view holds the last
+ * event stored. Sessions recorded before sessions had owners are re-folded by `npm run rebuild`.
+ */
+const USAGE = 'usage: npm run refold -- OWNER/SESSION_ID … | --stuck';
+loadDotEnv();
+const log = new Logger('Refold');
+const args = process.argv.slice(2);
+if (args.length === 0) fail(USAGE);
+const env = parseEnv(ProjectorEnv, process.env);
+const nc = await connectNats({ url: env.NATS_URL, name: 'mcp-pytest-refold', log: (m) => log.log(m) });
+const js = jetstream(nc);
+const jsm = await jetstreamManager(nc);
+const kv = await openSessionsBucket(nc, { replicas: env.NATS_REPLICAS });
+const refs = args.includes('--stuck') ? await stuckSessions(kv) : args.map(parseRef);
+let stillStuck = 0;
+for (const ref of refs) if (!(await refold(ref))) stillStuck++;
+log.log(`re-folded ${refs.length} session(s)${stillStuck ? `; ${stillStuck} still stuck` : ''}`);
+await nc.close();
+process.exitCode = stillStuck ? 2 : 0;
+
+function fail(message: string): never {
+  log.fatal(message);
+  process.exit(1);
+}
+
+function parseRef(arg: string): SessionRef {
+  const [owner, sessionId, ...rest] = arg.split('/');
+  if (!owner || !sessionId || rest.length > 0 || !SESSION_ID_PATTERN.test(owner) || !SESSION_ID_PATTERN.test(sessionId)) {
+    fail(`"${arg}" is not OWNER/SESSION_ID (the view's owner and session_id). ${USAGE}`);
+  }
+  return { owner, sessionId };
+}
+
+async function stuckSessions(bucket: KV): Promise<SessionRef[]> {
+  const refs: SessionRef[] = [];
+  for await (const key of await bucket.keys()) {
+    const stored = (await bucket.get(key))?.json<StoredSession>();
+    if (stored?.stuck) refs.push({ owner: stored.owner, sessionId: stored.session_id });
+  }
+  return refs;
+}
+
+/** Folds the session from its first event and stores the view; false when it is still stuck. */
+async function refold(ref: SessionRef): Promise<boolean> {
+  const key = sessionKey(ref);
+  const subject = eventSubject(ref);
+  for (;;) {
+    const entry = await kv.get(key);
+    let view: StoredSession | null = null;
+    try {
+      view = await foldFromStream(js, jsm, subject, ref, null);
+    } catch (error) {
+      if (!isFoldFailure(error)) throw error;
+      view = stuckSession(view, ref, stuckMark(error, 0));
+    }
+    if (!view) {
+      log.warn(`${key}: no events on ${subject} in ${EVENTS_STREAM}`);
+      return true;
+    }
+    const data = JSON.stringify(view);
+    try {
+      if (!entry || entry.operation !== 'PUT') await kv.create(key, data);
+      else await kv.update(key, data, entry.revision);
+    } catch (error) {
+      if (isWrongLastSequence(error)) continue; // the projector wrote meanwhile: fold again
+      throw error;
+    }
+    publishChange(nc, ref, view);
+    if (isStuckStub(view) || view.stuck) {
+      log.error(`${key}: still stuck at stream sequence ${view.stuck!.seq}: ${view.stuck!.reason}`);
+      return false;
+    }
+    // An event stored while this fold ran was acked unfolded by the projector (the view was stuck): fold again.
+    const last = await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
+    if ((last?.seq ?? 0) > view.last_seq) continue;
+    log.log(`${key}: ${view.status}, ${view.version} event(s) folded up to stream sequence ${view.last_seq}`);
+    return true;
+  }
+}
