@@ -1,7 +1,7 @@
 import { loadDotEnv } from '#platform/env';
 import { approvalsCommand } from './approvals.command.js';
 import { auditCommand } from './audit.command.js';
-import { note, oneLine, out, UsageError, type CommandGroup } from './cli.js';
+import { endQuietlyWhenStdoutCloses, note, oneLine, out, UsageError, type CommandGroup } from './cli.js';
 import { keysCommand } from './keys.command.js';
 
 /** `mcp-pytest <group> <command> …`: exit 0 done, 1 could not be done, 2 bad command line. */
@@ -28,6 +28,7 @@ async function main([name, ...args]: string[]): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
+endQuietlyWhenStdoutCloses();
 try {
   loadDotEnv();
   await main(argv);
