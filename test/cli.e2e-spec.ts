@@ -19,7 +19,7 @@ import {
 import { ensureApprovalsStream, ensureAuditStream } from '#nats';
 import { root } from './harness/apps.js';
 import { NatsServer } from './harness/nats-server.js';
-import { Proc } from './harness/processes.js';
+import { Proc, testEnv } from './harness/processes.js';
 
 const BIN = join(root, 'bin', 'mcp-pytest.mjs');
 
@@ -29,8 +29,8 @@ let nc: NatsConnection;
 let js: JetStreamClient;
 let jsm: JetStreamManager;
 
-/** The environment every run gets: this suite's NATS, no keys file, no .env (runs in a temporary folder). */
-const baseEnv = () => ({ ...process.env, NO_COLOR: '1', NATS_URL: nats.url, KEYS_FILE: '', USER: 'tester' });
+/** The environment every run gets (on top of testEnv's basics): this suite's NATS, no keys file, no settings file. */
+const baseEnv = () => testEnv({ NATS_URL: nats.url, USER: 'tester' });
 
 interface Run {
   code: number;

@@ -12,7 +12,8 @@ const USAGE = `Usage: mcp-pytest <command> …
 Commands:
 ${GROUPS.map((group) => `  ${group.name.padEnd(10)} ${group.summary}`).join('\n')}
 
-\`mcp-pytest <command> --help\` says more. Settings come from the environment and ./.env.`;
+\`mcp-pytest <command> --help\` says more. Settings come from the environment, then from the project's
+.env (beside its package.json, wherever this runs from) or the file MCP_PYTEST_ENV_FILE names.`;
 
 const isHelp = (arg: string) => arg === '--help' || arg === '-h';
 
