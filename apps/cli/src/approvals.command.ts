@@ -16,6 +16,7 @@ import {
   CliError,
   formatDuration,
   jsonOf,
+  jsonText,
   note,
   out,
   parse,
@@ -140,7 +141,7 @@ async function list(nats: Nats, all: boolean, json: boolean): Promise<void> {
   await ensureApprovalsStream(nats.jsm, { replicas: nats.env.NATS_REPLICAS });
   const now = Date.now();
   const approvals = (await readApprovals(nats, now)).filter((a) => all || a.status === 'pending');
-  if (json) return out(printableJson(JSON.stringify(approvals, null, 2)));
+  if (json) return out(jsonText(approvals, 2));
   if (approvals.length === 0) return out(all ? 'No approvals.' : 'No approvals pending.');
   const clip = (args: string) => (args.length > ARGS_SHOWN ? `${args.slice(0, ARGS_SHOWN - 1)}…` : args);
   // What the stream holds is shown escaped: a tool name, an argument or a decider's name cannot break a row.

@@ -1,7 +1,7 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { AgentName, AUDIT_STREAM, AuditMessage, auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream } from '#nats/provision';
-import { check, jsonOf, note, out, parse, parseDuration, printable, printableJson, quoted, stdoutGone, UsageError, withNats, type CommandGroup } from './cli.js';
+import { check, jsonOf, note, out, parse, parseDuration, jsonText, printable, quoted, stdoutGone, UsageError, withNats, type CommandGroup } from './cli.js';
 
 const HELP = `Usage:
   mcp-pytest audit tail [--agent NAME] [--denied] [--since DURATION] [--json]
@@ -56,7 +56,7 @@ function tail({ filter, sinceMs, json }: { filter: string; sinceMs: number | und
     for await (const msg of messages) {
       const parsed = AuditMessage.safeParse(jsonOf(msg));
       if (!parsed.success) note(`skipping ${msg.subject} (sequence ${msg.seq}): not audit records`);
-      else for (const record of parsed.data) out(json ? printableJson(JSON.stringify(record)) : formatRecord(record));
+      else for (const record of parsed.data) out(json ? jsonText(record) : formatRecord(record));
     }
     await consumer.delete().catch(() => undefined);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, oneLine, parse, parseDuration, printable, printableJson, quoted, table, UsageError } from './cli.js';
+import { formatDuration, jsonText, oneLine, parse, parseDuration, printable, printableJson, quoted, table, UsageError } from './cli.js';
 
 describe('cli helpers', () => {
   it('reads durations with a unit and refuses others, naming the flag', () => {
@@ -41,6 +41,14 @@ describe('cli helpers', () => {
     const value = { nodeid: 'a\u009bb\u2028c\u{e0001}', n: 'x\ny' };
     const shown = printableJson(JSON.stringify(value));
     expect(shown).toBe('{"nodeid":"a\\u009bb\\u2028c\\udb40\\udc01","n":"x\\ny"}');
+    expect(JSON.parse(shown)).toEqual(value);
+    expect(printableJson('{"a":"raw\nline"}')).toBe('{"a":"raw\\nline"}');
+  });
+
+  it('writes indented JSON whose line breaks are its own, escaping in strings what JSON leaves raw', () => {
+    const value = [{ tool: 'x\u009b\u202e', n: 'a\nb' }];
+    const shown = jsonText(value, 2);
+    expect(shown).toBe('[\n  {\n    "tool": "x\\u009b\\u202e",\n    "n": "a\\nb"\n  }\n]');
     expect(JSON.parse(shown)).toEqual(value);
   });
 });

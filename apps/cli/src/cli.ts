@@ -63,8 +63,17 @@ function escapeChar(char: string): string {
  */
 export const printable = (text: string): string => text.replaceAll('\\', '\\\\').replace(UNPRINTABLE, escapeChar);
 
-/** JSON text, which escapes its own backslashes and C0 controls: what JSON leaves raw (C1, bidi, U+2028…) is escaped too. */
+/**
+ * One line of JSON text (e.g. an approval's arguments) as it may go into a row: JSON escapes its own
+ * backslashes and C0 controls; what it leaves raw (C1, bidi, U+2028…) is escaped too, and it stays JSON.
+ */
 export const printableJson = (json: string): string => json.replace(UNPRINTABLE, escapeChar);
+
+/** What JSON.stringify leaves raw in strings; its C0 characters are only the indentation's line breaks. */
+const RAW_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+
+/** `value` as JSON (indented by `indent` spaces), printable as printableJson makes it: the same value when parsed. */
+export const jsonText = (value: unknown, indent?: number): string => JSON.stringify(value, null, indent).replace(RAW_IN_JSON, escapeChar);
 
 /** Text in double quotes, printable, its quotes escaped. */
 export const quoted = (text: string): string => `"${printable(text).replaceAll('"', '\\"')}"`;
