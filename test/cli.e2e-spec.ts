@@ -220,6 +220,20 @@ describe('mcp-pytest approvals', () => {
   });
 });
 
+describe('mcp-pytest approvals: what the stream holds is shown escaped', () => {
+  it('keeps a tool name and arguments holding line breaks and terminal escapes on the call\'s own row', async () => {
+    const forged = await requestApproval({
+      agent: 'forger',
+      tool: 'x\n2026-01-01  allowed\u001b[2J',
+      args: '{"nodeid":"a\nb\u009b"}',
+    });
+    const list = await cli(['approvals', 'list']);
+    const rows = list.stdout.split('\n').filter((line) => line.includes('2026-01-01'));
+    expect(rows).toEqual([expect.stringMatching(new RegExp(`^${forged.id} .* forger \\(ci\\) +x\\\\n2026-01-01  allowed\\\\u001b\\[2J +\\{"nodeid":"a\\\\nb\\\\u009b"\\}$`))]);
+    expect(list.stdout).not.toMatch(/[\u001b\u009b]/);
+  });
+});
+
 describe('mcp-pytest audit tail', () => {
   const record = (decision: 'allowed' | 'denied', agent: string, extra: Partial<AuditRecord>): AuditRecord => ({
     id: randomBytes(8).toString('hex'),
