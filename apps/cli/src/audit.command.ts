@@ -1,7 +1,7 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { AgentName, AUDIT_STREAM, AuditMessage, auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream } from '#nats/provision';
-import { check, jsonOf, note, out, parse, parseDuration, jsonText, printable, quoted, stdoutGone, UsageError, withNats, type CommandGroup } from './cli.js';
+import { check, jsonOf, jsonText, note, out, parse, parseDuration, printable, quoted, stdoutGone, UsageError, withNats, type CommandGroup } from './cli.js';
 
 const HELP = `Usage:
   mcp-pytest audit tail [--agent NAME] [--denied] [--since DURATION] [--json]

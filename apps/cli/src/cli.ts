@@ -72,7 +72,7 @@ export const printableJson = (json: string): string => json.replace(UNPRINTABLE,
 /** What JSON.stringify leaves raw in strings; its C0 characters are only the indentation's line breaks. */
 const RAW_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
 
-/** `value` as JSON (indented by `indent` spaces), printable as printableJson makes it: the same value when parsed. */
+/** `value` as JSON (indented by `indent` spaces), what JSON leaves raw in its strings escaped: the same value when parsed. */
 export const jsonText = (value: unknown, indent?: number): string => JSON.stringify(value, null, indent).replace(RAW_IN_JSON, escapeChar);
 
 /** Text in double quotes, printable, its quotes escaped. */
