@@ -2,13 +2,12 @@
 // JetStream under ./.data/ if none does), then run the projector, the query app and the gateway.
 // Ctrl-C stops them all, and the nats-server if this script started it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build, checkNode, ensureInstalled, fail, findNatsServer, INSTALL_NATS_HINT, probeNats, root, say } from './setup.mjs';
 
 checkNode();
-// The apps read .env themselves; this script needs its NATS_URL too, to find (or start) NATS.
-if (existsSync(join(root, '.env'))) process.loadEnvFile(join(root, '.env'));
 const children = [];
 let stopping = false;
 process.on('SIGINT', () => stop(0));
@@ -17,6 +16,14 @@ process.on('SIGTERM', () => stop(0));
 await ensureInstalled();
 say('building …');
 await build();
+// The apps read the settings file themselves; this script needs its NATS_URL too, to find (or start)
+// NATS: the apps' own loader, so that both read one file by one rule.
+const { loadDotEnv } = await import(pathToFileURL(join(root, 'dist/libs/platform/src/env.js')).href);
+try {
+  loadDotEnv();
+} catch (error) {
+  fail(error.message);
+}
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 

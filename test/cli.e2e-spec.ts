@@ -19,7 +19,7 @@ import {
 import { ensureApprovalsStream, ensureAuditStream } from '#nats';
 import { root } from './harness/apps.js';
 import { NatsServer } from './harness/nats-server.js';
-import { Proc } from './harness/processes.js';
+import { Proc, testEnv } from './harness/processes.js';
 
 const BIN = join(root, 'bin', 'mcp-pytest.mjs');
 
@@ -29,8 +29,8 @@ let nc: NatsConnection;
 let js: JetStreamClient;
 let jsm: JetStreamManager;
 
-/** The environment every run gets: this suite's NATS, no keys file, no .env (runs in a temporary folder). */
-const baseEnv = () => ({ ...process.env, NO_COLOR: '1', NATS_URL: nats.url, KEYS_FILE: '', USER: 'tester' });
+/** The environment every run gets (on top of testEnv's basics): this suite's NATS, no keys file, no settings file. */
+const baseEnv = () => testEnv({ NATS_URL: nats.url, USER: 'tester' });
 
 interface Run {
   code: number;
@@ -217,6 +217,20 @@ describe('mcp-pytest approvals', () => {
     const entries = JSON.parse(json.stdout) as Array<{ id: string; status: string; request: ApprovalRequested }>;
     expect(entries.find((e) => e.id === pending.id)).toMatchObject({ status: 'pending', request: pending, decision: null });
     expect(entries.every((e) => e.status === 'pending')).toBe(true);
+  });
+});
+
+describe('mcp-pytest approvals: what the stream holds is shown escaped', () => {
+  it('keeps a tool name and arguments holding line breaks and terminal escapes on the call\'s own row', async () => {
+    const forged = await requestApproval({
+      agent: 'forger',
+      tool: 'x\n2026-01-01  allowed\u001b[2J',
+      args: '{"nodeid":"a\nb\u009b"}',
+    });
+    const list = await cli(['approvals', 'list']);
+    const rows = list.stdout.split('\n').filter((line) => line.includes('2026-01-01'));
+    expect(rows).toEqual([expect.stringMatching(new RegExp(`^${forged.id} .* forger \\(ci\\) +x\\\\n2026-01-01  allowed\\\\u001b\\[2J +\\{"nodeid":"a\\\\nb\\\\u009b"\\}$`))]);
+    expect(list.stdout).not.toMatch(/[\u001b\u009b]/);
   });
 });
 

@@ -3,7 +3,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CpuWindow } from './proc-stats.js';
-import { sleep } from '../../test/harness/processes.js';
+import { sleep, testEnv } from '../../test/harness/processes.js';
 import { Latencies } from './stats.js';
 
 export interface LoadResult {
@@ -115,7 +115,7 @@ export async function stdioClient(entry: string, env: Record<string, string>, no
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [...nodeArgs, entry],
-    env: { ...(process.env as Record<string, string>), NO_COLOR: '1', ...env },
+    env: testEnv(env),
     stderr: 'pipe',
   });
   let stderr = '';

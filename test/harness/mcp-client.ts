@@ -3,6 +3,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { distEntry } from './apps.js';
+import { testEnv } from './processes.js';
 
 /** The MCP SDK's own Client, over Streamable HTTP or stdio, with helpers for the tests' two cases. */
 export class McpTestClient {
@@ -21,13 +22,13 @@ export class McpTestClient {
     return new McpTestClient(client);
   }
 
-  /** Starts a stdio gateway as MCP clients do (by default `node dist/apps/gateway/src/stdio.js`). */
+  /** Starts a stdio gateway as MCP clients do (by default `node dist/apps/gateway/src/stdio.js`), with `env` on top of testEnv's basics. */
   static async stdio(
-    env: Record<string, string>,
+    env: Record<string, string | undefined>,
     { command = process.execPath, args = [distEntry('apps/gateway/src/stdio.js')], cwd }: { command?: string; args?: string[]; cwd?: string } = {},
   ): Promise<McpTestClient> {
     const client = new Client({ name: 'e2e-stdio', version: '1.0.0' });
-    const transport = new StdioClientTransport({ command, args, cwd, env: { ...process.env, NO_COLOR: '1', ...env } as Record<string, string>, stderr: 'pipe' });
+    const transport = new StdioClientTransport({ command, args, cwd, env: testEnv(env), stderr: 'pipe' });
     const mcp = new McpTestClient(client);
     await client.connect(transport);
     return mcp;

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { root } from './apps.js';
-import { Proc } from './processes.js';
+import { Proc, testEnv } from './processes.js';
 
 const run = promisify(execFile);
 
 /** The `mcp-pytest` command line, as a user runs it; resolves with its stdout and stderr. */
 export async function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [join(root, 'bin/mcp-pytest.mjs'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env } });
+  return run(process.execPath, [join(root, 'bin/mcp-pytest.mjs'), ...args], { cwd: root, env: testEnv(env) });
 }
 
 /** A long-running `mcp-pytest` command (e.g. `audit tail`). */

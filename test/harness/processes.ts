@@ -14,6 +14,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What a process started by a test keeps of the test run's environment: what the OS and node need, no setting of ours. */
+const INHERITED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|TEMP|TMP|SYSTEMROOT|WINDIR|COMSPEC|PATHEXT)$/;
+
+/**
+ * The environment of a process a test starts: the OS basics of this one, then `env`. Tests run with their
+ * own configuration only: none of the developer's variables (KEYS_FILE, POLICY_FILE, NATS_URL, GATEWAY_…)
+ * and no settings file (MCP_PYTEST_ENV_FILE is empty, so the project's `.env` is not read). An `undefined`
+ * in `env` leaves that variable out.
+ */
+export function testEnv(env: Record<string, string | undefined> = {}): Record<string, string> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => INHERITED.test(name)));
+  const merged = { ...base, NO_COLOR: '1', MCP_PYTEST_ENV_FILE: '', ...env };
+  return Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
 /** A child process whose output is kept, so tests can wait for a line and show logs on failure. */
 export class Proc {
   private output = '';
@@ -28,8 +43,9 @@ export class Proc {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static spawn(name: string, command: string, args: string[], env: Record<string, string> = {}): Proc {
-    const child = spawn(command, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `env` comes on top of the basics (see testEnv). */
+  static spawn(name: string, command: string, args: string[], env: Record<string, string | undefined> = {}): Proc {
+    const child = spawn(command, args, { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     return new Proc(name, child);
   }
 

@@ -11,7 +11,23 @@ import {
 import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';
-import { check, CliError, formatDuration, jsonOf, note, out, parse, table, UsageError, withNats, type CommandGroup, type Nats } from './cli.js';
+import {
+  check,
+  CliError,
+  formatDuration,
+  jsonOf,
+  jsonText,
+  note,
+  out,
+  parse,
+  printable,
+  printableJson,
+  table,
+  UsageError,
+  withNats,
+  type CommandGroup,
+  type Nats,
+} from './cli.js';
 
 const HELP = `Usage:
   mcp-pytest approvals list [--all] [--json]
@@ -74,7 +90,7 @@ async function lastEvent({ jsm }: Nats, id: string): Promise<StoredApprovalEvent
   }
 }
 
-const alreadyDecided = ({ id, decision, by, at }: ApprovalDecided) => new CliError(`approval ${id} was already ${decision} by ${by} at ${at}`);
+const alreadyDecided = ({ id, decision, by, at }: ApprovalDecided) => new CliError(`approval ${id} was already ${decision} by ${printable(by)} at ${at}`);
 
 interface Decision {
   id: string;
@@ -109,7 +125,7 @@ async function decide(nats: Nats, { id, decision, by, reason }: Decision): Promi
     if (now?.event.type === 'ApprovalDecided') throw alreadyDecided(now.event);
     throw new CliError(`approval ${id} changed while deciding; look again with mcp-pytest approvals list --all`);
   }
-  out(`${decision} ${id} (${request.tool} by ${request.agent})`);
+  out(`${decision} ${id} (${printable(request.tool)} by ${request.agent})`);
 }
 
 type Status = 'pending' | ApprovalDecided['decision'];
@@ -125,17 +141,18 @@ async function list(nats: Nats, all: boolean, json: boolean): Promise<void> {
   await ensureApprovalsStream(nats.jsm, { replicas: nats.env.NATS_REPLICAS });
   const now = Date.now();
   const approvals = (await readApprovals(nats, now)).filter((a) => all || a.status === 'pending');
-  if (json) return out(JSON.stringify(approvals, null, 2));
+  if (json) return out(jsonText(approvals, 2));
   if (approvals.length === 0) return out(all ? 'No approvals.' : 'No approvals pending.');
   const clip = (args: string) => (args.length > ARGS_SHOWN ? `${args.slice(0, ARGS_SHOWN - 1)}…` : args);
+  // What the stream holds is shown escaped: a tool name, an argument or a decider's name cannot break a row.
   const rows = approvals.map(({ id, status, request, decision }) => [
     id,
-    ...(all ? [decision ? `${status} by ${decision.by}` : status] : []),
+    ...(all ? [decision ? `${status} by ${printable(decision.by)}` : status] : []),
     formatDuration(now - Date.parse(request.at)),
     status === 'pending' ? formatDuration(Date.parse(request.expires_at) - now) : '-',
     `${request.agent} (${request.grant})`,
-    request.tool,
-    clip(request.args),
+    printable(request.tool),
+    clip(printableJson(request.args)),
   ]);
   table([['ID', ...(all ? ['STATUS'] : []), 'AGE', 'EXPIRES IN', 'AGENT (GRANT)', 'TOOL', 'ARGS'], ...rows]).forEach(out);
 }

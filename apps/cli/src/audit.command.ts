@@ -1,7 +1,7 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { AgentName, AUDIT_STREAM, AuditMessage, auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream } from '#nats/provision';
-import { check, jsonOf, note, out, parse, parseDuration, UsageError, withNats, type CommandGroup } from './cli.js';
+import { check, jsonOf, jsonText, note, out, parse, parseDuration, printable, quoted, stdoutGone, UsageError, withNats, type CommandGroup } from './cli.js';
 
 const HELP = `Usage:
   mcp-pytest audit tail [--agent NAME] [--denied] [--since DURATION] [--json]
@@ -14,6 +14,9 @@ Options:
   --denied           only calls the policy refused
   --since DURATION   start this far back (30s, 10m, 2h, 1d) instead of with the next call
   --json             each record as one line of JSON
+
+Names a caller chose (tool, client) and reasons are printed with line breaks, terminal escapes and
+other control characters escaped (\\n, \\u001b, …), and \\ as \\\\: one record is one line.
 
 Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS, AUDIT_MAX_AGE_DAYS.`;
 
@@ -48,24 +51,29 @@ function tail({ filter, sinceMs, json }: { filter: string; sinceMs: number | und
     const stop = () => void messages.stop();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    stdoutGone.addEventListener('abort', stop, { once: true });
     note(`following ${AUDIT_STREAM} (${filter}, ${start ? `since ${start}` : 'new records'}); Ctrl-C to stop`);
     for await (const msg of messages) {
       const parsed = AuditMessage.safeParse(jsonOf(msg));
       if (!parsed.success) note(`skipping ${msg.subject} (sequence ${msg.seq}): not audit records`);
-      else for (const record of parsed.data) out(json ? JSON.stringify(record) : formatRecord(record));
+      else for (const record of parsed.data) out(json ? jsonText(record) : formatRecord(record));
     }
     await consumer.delete().catch(() => undefined);
   });
 }
 
-/** time, decision, agent (grant), tool, then what is known: rule, reason, outcome, error code, latency, seq. */
+/**
+ * time, decision, agent (grant), tool, then what is known: rule, reason, outcome, error code, latency, seq, client.
+ * Every text is printable (a caller's tool name may hold a line break or a terminal escape), so one record is one row.
+ */
 function formatRecord(record: AuditRecord): string {
-  const parts = [record.at, record.decision.padEnd(7), `${record.agent} (${record.grant})`, record.tool];
-  if (record.rule) parts.push(`rule=${record.rule}`);
-  if (record.reason) parts.push(`reason=${JSON.stringify(record.reason)}`);
+  const parts = [record.at, record.decision.padEnd(7), `${record.agent} (${record.grant})`, record.tool].map(printable);
+  if (record.rule) parts.push(`rule=${printable(record.rule)}`);
+  if (record.reason) parts.push(`reason=${quoted(record.reason)}`);
   if (record.outcome) parts.push(`outcome=${record.outcome}`);
-  if (record.error_code) parts.push(`error=${record.error_code}`);
+  if (record.error_code) parts.push(`error=${printable(record.error_code)}`);
   parts.push(`${record.latency_ms.toFixed(1)}ms`);
   if (record.seq !== undefined) parts.push(`seq=${record.seq}`);
+  if (record.client) parts.push(`client=${quoted(record.client)}`);
   return parts.join('  ');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, oneLine, parse, parseDuration, table, UsageError } from './cli.js';
+import { formatDuration, jsonText, oneLine, parse, parseDuration, printable, printableJson, quoted, table, UsageError } from './cli.js';
 
 describe('cli helpers', () => {
   it('reads durations with a unit and refuses others, naming the flag', () => {
@@ -26,5 +26,29 @@ describe('cli helpers', () => {
     expect(() => parse([], {}, ['ID'])).toThrow(new UsageError('ID is required'));
     expect(() => parse(['a', 'b'], {}, ['ID'])).toThrow(new UsageError('unexpected argument "b"'));
     expect(parse(['x', '--by', 'me'], { by: { type: 'string' } }, ['ID'])).toMatchObject({ values: { by: 'me' }, positionals: ['x'] });
+  });
+
+  it('escapes what could end a row or steer the terminal, and the backslash, so every text shows as one unambiguous line', () => {
+    expect(printable('record_x\n2026-01-01T00:00:00Z  allowed')).toBe('record_x\\n2026-01-01T00:00:00Z  allowed');
+    expect(printable('\u001b[31mred\u001b[0m\r\t')).toBe('\\u001b[31mred\\u001b[0m\\r\\t');
+    expect(printable('a\u009b2Jb\u202egnp.exe\u2028\u200b\u007f')).toBe('a\\u009b2Jb\\u202egnp.exe\\u2028\\u200b\\u007f');
+    expect(printable('literal \\n')).toBe('literal \\\\n');
+    expect(printable('record_test_outcome é ✓')).toBe('record_test_outcome é ✓');
+    expect(quoted('say "hi"\n')).toBe('"say \\"hi\\"\\n"');
+  });
+
+  it('keeps JSON text valid JSON of the same value while escaping what JSON leaves raw', () => {
+    const value = { nodeid: 'a\u009bb\u2028c\u{e0001}', n: 'x\ny' };
+    const shown = printableJson(JSON.stringify(value));
+    expect(shown).toBe('{"nodeid":"a\\u009bb\\u2028c\\udb40\\udc01","n":"x\\ny"}');
+    expect(JSON.parse(shown)).toEqual(value);
+    expect(printableJson('{"a":"raw\nline"}')).toBe('{"a":"raw\\nline"}');
+  });
+
+  it('writes indented JSON whose line breaks are its own, escaping in strings what JSON leaves raw', () => {
+    const value = [{ tool: 'x\u009b\u202e', n: 'a\nb' }];
+    const shown = jsonText(value, 2);
+    expect(shown).toBe('[\n  {\n    "tool": "x\\u009b\\u202e",\n    "n": "a\\nb"\n  }\n]');
+    expect(JSON.parse(shown)).toEqual(value);
   });
 });

@@ -22,8 +22,61 @@ export class UsageError extends Error {}
 /** The command was understood but cannot be done (exit code 1). */
 export class CliError extends Error {}
 
-export const out = (line: string): void => void process.stdout.write(`${line}\n`);
 export const note = (line: string): void => void process.stderr.write(`${line}\n`);
+
+const stdoutReader = new AbortController();
+/** Aborted once stdout cannot be written any more (its reader, e.g. `| head`, has gone): a follow then stops. */
+export const stdoutGone: AbortSignal = stdoutReader.signal;
+
+/**
+ * A reader that goes away before the output ends (`mcp-pytest audit tail | head`) is an ordinary end, as
+ * for any Unix command: output stops and the command exits 0, with no EPIPE stack trace. Another write
+ * error is named in one line (exit 1).
+ */
+export function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') {
+      note(`mcp-pytest: cannot write to stdout: ${error.message}`);
+      process.exitCode = 1;
+    }
+    stdoutReader.abort();
+  });
+}
+
+export const out = (line: string): void => {
+  if (!stdoutGone.aborted) process.stdout.write(`${line}\n`);
+};
+
+/** Line breaks, terminal escapes, other control and format characters (bidi overrides, zero widths). */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `\n`, `\r`, `\t`, else `\uXXXX` per UTF-16 unit: what JSON writes too, so JSON text stays JSON. */
+function escapeChar(char: string): string {
+  return NAMED_ESCAPES[char] ?? Array.from({ length: char.length }, (_, i) => `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+}
+
+/**
+ * Text from the streams (a caller's tool name, an approver's reason) as it may go into a row: every
+ * character that could end the row or steer the terminal is written as an escape, and `\` as `\\`, so
+ * a name cannot print a row of its own or pass for another.
+ */
+export const printable = (text: string): string => text.replaceAll('\\', '\\\\').replace(UNPRINTABLE, escapeChar);
+
+/**
+ * One line of JSON text (e.g. an approval's arguments) as it may go into a row: JSON escapes its own
+ * backslashes and C0 controls; what it leaves raw (C1, bidi, U+2028…) is escaped too, and it stays JSON.
+ */
+export const printableJson = (json: string): string => json.replace(UNPRINTABLE, escapeChar);
+
+/** What JSON.stringify leaves raw in strings; its C0 characters are only the indentation's line breaks. */
+const RAW_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+
+/** `value` as JSON (indented by `indent` spaces), what JSON leaves raw in its strings escaped: the same value when parsed. */
+export const jsonText = (value: unknown, indent?: number): string => JSON.stringify(value, null, indent).replace(RAW_IN_JSON, escapeChar);
+
+/** Text in double quotes, printable, its quotes escaped. */
+export const quoted = (text: string): string => `"${printable(text).replaceAll('"', '\\"')}"`;
 
 /** A multi-line message (zod issues, env problems) as one line. */
 export function oneLine(message: string): string {

@@ -1,7 +1,7 @@
 import { loadDotEnv } from '#platform/env';
 import { approvalsCommand } from './approvals.command.js';
 import { auditCommand } from './audit.command.js';
-import { note, oneLine, out, UsageError, type CommandGroup } from './cli.js';
+import { endQuietlyWhenStdoutCloses, note, oneLine, out, UsageError, type CommandGroup } from './cli.js';
 import { keysCommand } from './keys.command.js';
 
 /** `mcp-pytest <group> <command> …`: exit 0 done, 1 could not be done, 2 bad command line. */
@@ -12,7 +12,8 @@ const USAGE = `Usage: mcp-pytest <command> …
 Commands:
 ${GROUPS.map((group) => `  ${group.name.padEnd(10)} ${group.summary}`).join('\n')}
 
-\`mcp-pytest <command> --help\` says more. Settings come from the environment and ./.env.`;
+\`mcp-pytest <command> --help\` says more. Settings come from the environment, then from the project's
+.env (beside its package.json, wherever this runs from) or the file MCP_PYTEST_ENV_FILE names.`;
 
 const isHelp = (arg: string) => arg === '--help' || arg === '-h';
 
@@ -28,6 +29,7 @@ async function main([name, ...args]: string[]): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
+endQuietlyWhenStdoutCloses();
 try {
   loadDotEnv();
   await main(argv);

@@ -6,6 +6,14 @@ export const AUDIT_DECISIONS = ['allowed', 'denied'] as const;
 export const AuditDecision = z.enum(AUDIT_DECISIONS);
 export type AuditDecision = z.infer<typeof AuditDecision>;
 
+/**
+ * What a record keeps of the names a caller chooses, at most: the gateway cuts longer ones (the tool and
+ * argument names in its policy gate, the client's name/version when the MCP session starts), so a record
+ * stays small whatever is sent, and a reader refuses one that is longer.
+ */
+export const AUDIT_BOUNDS = { nameChars: 128, argKeys: 64, clientChars: 200 } as const;
+const CallerName = z.string().max(AUDIT_BOUNDS.nameChars);
+
 /** One tool call as the gateway decided it. Argument values are never kept. */
 export const AuditRecord = z.object({
   id: z.string(),
@@ -13,9 +21,9 @@ export const AuditRecord = z.object({
   agent: AgentName,
   grant: GrantName,
   via: z.string().describe('"http" or "stdio".'),
-  client: z.string().optional().describe('MCP client name/version.'),
-  tool: z.string(),
-  arg_keys: z.array(z.string()).describe('Names of the arguments given (not their values).'),
+  client: z.string().max(AUDIT_BOUNDS.clientChars).optional().describe('MCP client name/version, as the client gave it (cut).'),
+  tool: CallerName.describe('The tool name as the caller gave it (cut): a tool the server does not have is denied by rule "unknown_tool".'),
+  arg_keys: z.array(CallerName).max(AUDIT_BOUNDS.argKeys).describe('Names of the top-level arguments given (not their values), cut.'),
   decision: AuditDecision,
   rule: z.string().optional().describe('Policy rule that decided, e.g. "tools.record_test_outcome.deny_if[0]".'),
   reason: z.string().optional(),

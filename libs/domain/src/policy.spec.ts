@@ -27,7 +27,40 @@ describe('policy: which calls are allowed', () => {
   });
 
   it('denies what is not listed when the default is deny', () => {
-    expect(call('no_such_tool')).toMatchObject({ allowed: false, rule: 'default' });
+    const closed = PolicyFile.parse({ version: '1', default: 'deny' });
+    expect(checkCall(closed, { tool: 'get_session', args: {}, identity: ci, mcpSession: 'm' })).toEqual({
+      allowed: false,
+      rule: 'default',
+      reason: 'get_session is not allowed for grant "ci" (not listed; default is deny)',
+    });
+  });
+
+  it('denies a tool the server does not have, even where the default is allow, naming the tools the grant may call', () => {
+    const open = PolicyFile.parse({ version: '1', default: 'allow', hide: ['record_session_finish'] });
+    expect(checkCall(open, { tool: 'drop_database', args: {}, identity: ci, mcpSession: 'm' })).toEqual({
+      allowed: false,
+      rule: 'unknown_tool',
+      reason: 'unknown tool; the tools you may call are record_session_start, record_test_outcome, get_session',
+    });
+    expect(call('no_such_tool', {}, dashboard)).toEqual({
+      allowed: false,
+      rule: 'unknown_tool',
+      reason: 'unknown tool; the tools you may call are get_session',
+    });
+  });
+
+  it('takes no inherited property for a tool, and never echoes the made-up name', () => {
+    const open = PolicyFile.parse({ version: '1', default: 'allow' });
+    for (const tool of ['constructor', '__proto__', 'toString', '', 'record_session_start\n2026-01-01  allowed']) {
+      const verdict = checkCall(open, { tool, args: {}, identity: ci, mcpSession: 'm' });
+      expect(verdict).toMatchObject({ allowed: false, rule: 'unknown_tool' });
+      expect(JSON.stringify(verdict)).not.toContain('2026-01-01');
+    }
+  });
+
+  it('says when a grant may call no tool at all', () => {
+    const none = PolicyFile.parse({ version: '1', default: 'deny' });
+    expect(checkCall(none, { tool: 'x', args: {}, identity: ci, mcpSession: 'm' })).toMatchObject({ reason: 'unknown tool; grant "ci" may call none' });
   });
 
   it('allows what is not listed when the default is allow', () => {

@@ -45,10 +45,15 @@ export function visibleTools(file: PolicyFile, grant: string): ToolName[] {
   return (Object.keys(TOOLS) as ToolName[]).filter((tool) => !policy.hide.includes(tool) && (policy.default === 'allow' || tool in policy.tools));
 }
 
-/** Decides a call: denied (by which rule, why), or allowed with the limits to count and an approval to wait for. */
+/**
+ * Decides a call: denied (by which rule, why), or allowed with the limits to count and an approval to wait for.
+ * A tool this server does not have is denied before any policy rule: a `default: allow` must not let the audit
+ * record a made-up name as an allowed call.
+ */
 export function checkCall(file: PolicyFile, call: PolicyCall): PolicyVerdict {
+  if (!isToolName(call.tool)) return { allowed: false, rule: 'unknown_tool', reason: unknownToolReason(file, call.identity.grant) };
   const { policy, at } = policyOf(file, call.identity.grant);
-  const tool = call.tool as ToolName;
+  const tool = call.tool;
   if (policy.hide.includes(tool)) return { allowed: false, rule: `${at}hide`, reason: `${call.tool} is hidden by policy` };
   const own = Object.hasOwn(policy.tools, tool) ? policy.tools[tool] : undefined;
   if (!own && policy.default === 'deny') {
@@ -72,6 +77,14 @@ export function checkCall(file: PolicyFile, call: PolicyCall): PolicyVerdict {
   const approvalAt = scopes.findLast(([, rules]) => rules?.require_approval);
   const approval = approvalAt && { rule: `${approvalAt[0]}.require_approval`, timeoutMs: approvalAt[1]!.require_approval!.timeout };
   return { allowed: true, limits, ...(approval && { approval }) };
+}
+
+const isToolName = (name: string): name is ToolName => Object.hasOwn(TOOLS, name);
+
+/** Names the tools the grant may call (not its hidden ones), never the caller's made-up name: the reason is audited as is. */
+function unknownToolReason(file: PolicyFile, grant: string): string {
+  const visible = visibleTools(file, grant);
+  return `unknown tool; ${visible.length ? `the tools you may call are ${visible.join(', ')}` : `grant "${grant}" may call none`}`;
 }
 
 function applyLimit(rule: string, limit: LimitRule, { identity, mcpSession }: PolicyCall): AppliedLimit {
