@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUDIT_BOUNDS } from './audit.js';
 import {
   CiInfo,
   Environment,
@@ -19,7 +20,7 @@ export const Actor = z.object({
   agent: z.string(),
   grant: z.string().optional().describe('Grant of the agent (absent in events written before policies existed).'),
   via: z.string().describe('"http", "stdio", …'),
-  client: z.string().optional().describe('MCP client name/version from its initialize request.'),
+  client: z.string().max(AUDIT_BOUNDS.clientChars).optional().describe('MCP client name/version from its initialize request (cut).'),
 });
 export type Actor = z.infer<typeof Actor>;
 

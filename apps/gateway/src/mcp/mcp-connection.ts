@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, Identity, SessionRef } from '#contracts';
+import { AUDIT_BOUNDS, type Actor, type Identity, type SessionRef } from '#contracts';
 import { Lru } from '#platform';
 import { Refused } from './refusal-result.js';
 
@@ -32,7 +32,7 @@ export class McpConnection {
   }
 
   identifyClient(client: { name: string; version: string } | undefined): void {
-    if (client) this.actor.client = `${client.name}/${client.version}`.slice(0, 200);
+    if (client) this.actor.client = `${client.name}/${client.version}`.slice(0, AUDIT_BOUNDS.clientChars);
   }
 
   /** The given session of the caller's own grant, else the one last started on this connection. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage, JSONRPCResultResponse, MessageExtraInfo, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { describeIssues, TOOLS, type AuditRecord, type PolicyFile, type Refusal, type ToolName } from '#contracts';
+import { AUDIT_BOUNDS, describeIssues, TOOLS, type AuditRecord, type PolicyFile, type Refusal, type ToolName } from '#contracts';
 import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
 import { refusalOf, refusalResult } from '../mcp/refusal-result.js';
@@ -13,9 +13,6 @@ import { PolicySource } from './policy.source.js';
 
 /** Approval arguments shown to the approver, at most (characters of JSON). */
 const APPROVAL_ARGS_CHARS = 4096;
-/** What an audit record keeps of a caller's tool name and argument names, at most: a record stays small whatever is sent. */
-const AUDIT_NAME_CHARS = 128;
-const AUDIT_ARG_KEYS = 64;
 
 type Request = { jsonrpc: '2.0'; id: RequestId; method: string; params?: Record<string, unknown> };
 const isRequest = (m: JSONRPCMessage): m is Request => 'method' in m && 'id' in m;
@@ -164,12 +161,12 @@ class GuardedTransport implements Transport {
         grant: identity.grant,
         via: actor.via,
         ...(actor.client && { client: actor.client }),
-        tool: tool.slice(0, AUDIT_NAME_CHARS),
+        tool: tool.slice(0, AUDIT_BOUNDS.nameChars),
         arg_keys:
           args && typeof args === 'object' && !Array.isArray(args)
             ? Object.keys(args)
-                .slice(0, AUDIT_ARG_KEYS)
-                .map((key) => key.slice(0, AUDIT_NAME_CHARS))
+                .slice(0, AUDIT_BOUNDS.argKeys)
+                .map((key) => key.slice(0, AUDIT_BOUNDS.nameChars))
             : [],
         decision: 'allowed',
       },
@@ -225,7 +222,7 @@ class GuardedTransport implements Transport {
   /** Denied: nothing reaches the tool; the quota goes back, the caller learns the rule and reason. */
   private refuse(id: RequestId, call: Call, { rule, reason }: PolicyRefusal): void {
     this.finish(id, call, { decision: 'denied', rule, reason });
-    if (!call.gone) this.answer(toolError(id, { code: 'POLICY_DENIED', message: `${call.tool}: ${reason} (rule: ${rule})` }));
+    if (!call.gone) this.answer(toolError(id, { code: 'POLICY_DENIED', message: `${call.record.tool}: ${reason} (rule: ${rule})` }));
   }
 
   /** Allowed by policy, but the arguments break the tool's schema: nothing reaches the tool. */
