@@ -75,7 +75,7 @@ describe('approval: calls that wait for a person', () => {
     const { id } = await pending();
     await cli(['approvals', 'deny', id, '--by', 'bob', '--reason', 'not before the release'], nats);
     expect(text(await call)).toBe(
-      `[POLICY DENIED] record_session_finish: approval ${id} was denied by bob: not before the release (rule: tools.record_session_finish.require_approval)`,
+      `[POLICY_DENIED] record_session_finish: approval ${id} was denied by bob: not before the release (rule: tools.record_session_finish.require_approval)`,
     );
     expect(await system.probe.events(session_id)).toHaveLength(1);
   });
@@ -84,7 +84,7 @@ describe('approval: calls that wait for a person', () => {
     const { session_id } = await client.ok('record_session_start', { environment });
     const result = await client.call('get_session', { session_id });
     expect(text(result)).toMatch(
-      /^\[POLICY DENIED\] get_session: approval ([a-z0-9]{12}) expired: nobody decided within 2s \(rule: tools\.get_session\.require_approval\)$/,
+      /^\[POLICY_DENIED\] get_session: approval ([a-z0-9]{12}) expired: nobody decided within 2s \(rule: tools\.get_session\.require_approval\)$/,
     );
     const id = /approval ([a-z0-9]{12})/.exec(text(result))![1]!;
     expect((await approvalEvents(id)).at(-1)).toMatchObject({ type: 'ApprovalDecided', decision: 'expired', by: 'timeout' });

@@ -58,7 +58,7 @@ describe('identities: bearer keys over Streamable HTTP', () => {
     const client = await McpTestClient.http(system.gateway.mcpUrl, { key: ciKey });
     const { session_id } = await client.ok('record_session_start', { environment });
     await client.ok('record_test_outcome', { nodeid: 't.py::a', outcome: 'passed', duration: 0.1 });
-    const events = await system.probe.events(session_id);
+    const events = await system.probe.events(session_id, 'ci');
     expect(events.map(({ event }) => event.actor)).toEqual([
       { agent: 'ci-runner-1', grant: 'ci', via: 'http', client: 'e2e-http/1.0.0' },
       { agent: 'ci-runner-1', grant: 'ci', via: 'http', client: 'e2e-http/1.0.0' },

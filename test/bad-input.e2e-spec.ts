@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { McpTestClient } from './harness/mcp-client.js';
+import { Refusal, REFUSAL_META_KEY } from '#contracts';
+import { McpTestClient, text } from './harness/mcp-client.js';
 import { useSystem } from './harness/use-system.js';
 
 const environment = { os: 'Linux', python_version: '3.13.1' };
@@ -9,11 +10,15 @@ const outcome = { nodeid: 'tests/test_a.py::test_a', outcome: 'passed', duration
 
 const suite = useSystem();
 
-/** Expects every call to be refused with a message matching its pattern, and the stream to stay as it was. */
+/** Expects every call to be refused with a message matching its pattern and its code as data, and the stream to stay as it was. */
 async function expectRefusedWithoutWrites(cases: Array<[string, Record<string, unknown>, RegExp]>) {
   const before = await suite.system.probe.eventCount();
   for (const [tool, args, message] of cases) {
-    expect(await suite.client.refused(tool, args), `${tool} ${JSON.stringify(args).slice(0, 120)}`).toMatch(message);
+    const what = `${tool} ${JSON.stringify(args).slice(0, 120)}`;
+    const result = await suite.client.call(tool, args);
+    const refusal = Refusal.parse(result._meta?.[REFUSAL_META_KEY]);
+    expect(text(result), what).toMatch(message);
+    expect(text(result), what).toBe(`[${refusal.code}] ${refusal.message}`);
   }
   expect(await suite.system.probe.eventCount()).toBe(before);
 }
@@ -25,24 +30,24 @@ describe('bad input is refused with a clear error, and nothing is written', () =
       ['record_session_start', {}, /environment/],
       ['record_session_start', { environment: { os: 'Linux' } }, /python_version/],
       ['record_session_start', { environment: 'Linux 3.13' }, /environment/],
-      ['record_session_start', { environment, session_id: 'has spaces' }, /may contain only letters, digits, "_" and "-" at session_id/],
-      ['record_session_start', { environment, session_id: 'x'.repeat(129) }, /at most 128 characters at session_id/],
+      ['record_session_start', { environment, session_id: 'has spaces' }, /session_id: may contain only letters, digits, "_" and "-"/],
+      ['record_session_start', { environment, session_id: 'x'.repeat(129) }, /session_id: must be at most 128 characters/],
       ['record_session_start', { environment, labels: { team: 7 } }, /labels\.team/],
       ['record_session_start', { environment, ci: { provider: 'gh', colour: 'red' } }, /Unrecognized key.*colour/],
-      ['record_test_outcome', { ...outcome, outcome: 'flaky' }, /Invalid option.*at outcome/],
-      ['record_test_outcome', { ...outcome, duration: -0.5 }, /must be a non-negative number of seconds at duration/],
-      ['record_test_outcome', { ...outcome, duration: 'fast' }, /must be a number of seconds at duration/],
-      ['record_test_outcome', { ...outcome, nodeid: '' }, /must not be empty at nodeid/],
-      ['record_test_outcome', { ...outcome, nodeid: 'n'.repeat(5000) }, /at most 4096 characters at nodeid/],
-      ['record_test_outcome', { outcome: 'passed', duration: 1 }, /at nodeid/],
-      ['record_test_outcome', { ...outcome, when: 'during' }, /Invalid option.*at when/],
-      ['record_test_outcome', { ...outcome, attempt: 0 }, /must be 1 or more at attempt/],
-      ['record_test_outcome', { ...outcome, error: 42 }, /at error/],
+      ['record_test_outcome', { ...outcome, outcome: 'flaky' }, /outcome: Invalid option/],
+      ['record_test_outcome', { ...outcome, duration: -0.5 }, /duration: must be a non-negative number of seconds/],
+      ['record_test_outcome', { ...outcome, duration: 'fast' }, /duration: must be a number of seconds/],
+      ['record_test_outcome', { ...outcome, nodeid: '' }, /nodeid: must not be empty/],
+      ['record_test_outcome', { ...outcome, nodeid: 'n'.repeat(5000) }, /nodeid: must be at most 4096 characters/],
+      ['record_test_outcome', { outcome: 'passed', duration: 1 }, /nodeid: /],
+      ['record_test_outcome', { ...outcome, when: 'during' }, /when: Invalid option/],
+      ['record_test_outcome', { ...outcome, attempt: 0 }, /attempt: must be 1 or more/],
+      ['record_test_outcome', { ...outcome, error: 42 }, /error: /],
       ['record_test_outcome', { ...outcome, sesion_id: 'bad-input' }, /Unrecognized key.*sesion_id/],
-      ['record_session_finish', { summary: { ...summary, passed: -1 } }, /must not be negative at summary\.passed/],
-      ['record_session_finish', { summary: { ...summary, exitstatus: 'ok' } }, /must be an integer exit status at summary\.exitstatus/],
-      ['record_session_finish', {}, /at summary/],
-      ['get_session', { session_id: 'a.b' }, /at session_id/],
+      ['record_session_finish', { summary: { ...summary, passed: -1 } }, /summary\.passed: must not be negative/],
+      ['record_session_finish', { summary: { ...summary, exitstatus: 'ok' } }, /summary\.exitstatus: must be an integer exit status/],
+      ['record_session_finish', {}, /summary: /],
+      ['get_session', { session_id: 'a.b' }, /session_id: /],
     ]);
   });
 
@@ -53,14 +58,14 @@ describe('bad input is refused with a clear error, and nothing is written', () =
     await suite.client.ok('record_session_start', { session_id: 'rules-running', environment });
     await suite.client.ok('record_test_outcome', { ...outcome, session_id: 'rules-running' });
     await expectRefusedWithoutWrites([
-      ['record_test_outcome', { ...outcome, session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Session "never-started" does not exist/],
+      ['record_test_outcome', { ...outcome, session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Your grant has no session "never-started"/],
       ['record_session_finish', { session_id: 'never-started', summary }, /^\[SESSION_NOT_FOUND\]/],
       ['record_session_start', { session_id: 'rules', environment: { ...environment, os: 'Darwin' } }, /^\[SESSION_ID_CONFLICT\]/],
       ['record_test_outcome', { ...outcome, session_id: 'rules', nodeid: 'tests/test_late.py::t' }, /^\[SESSION_FINISHED\]/],
       ['record_test_outcome', { ...outcome, session_id: 'rules', outcome: 'failed' }, /^\[SESSION_FINISHED\]/],
       ['record_test_outcome', { ...outcome, session_id: 'rules-running', outcome: 'failed' }, /^\[OUTCOME_CONFLICT\].*attempt: 2/],
       ['record_session_finish', { session_id: 'rules', summary: { ...summary, exitstatus: 0 } }, /^\[SESSION_ALREADY_FINISHED\]/],
-      ['get_session', { session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Session "never-started" not found/],
+      ['get_session', { session_id: 'never-started' }, /^\[SESSION_NOT_FOUND\] Grant "local" has no session "never-started"/],
     ]);
   });
 

@@ -46,7 +46,7 @@ describe('limits: counted in NATS, exact across gateways', () => {
     expect(accepted).toHaveLength(30);
     expect(new Set(refused)).toHaveLength(1);
     expect(refused[0]).toMatch(
-      /^\[POLICY DENIED\] record_session_start: limit "record_session_start_rate" reached \(30 per minute per grant "ci"\); resets at \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z \(in Ns\) \(rule: tools\.record_session_start\.limits\[0\]\)$/,
+      /^\[POLICY_DENIED\] record_session_start: limit "record_session_start_rate" reached \(30 per minute per grant "ci"\); resets at \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z \(in Ns\) \(rule: tools\.record_session_start\.limits\[0\]\)$/,
     );
     expect(await system.probe.eventCount()).toBe(30);
 
@@ -72,7 +72,7 @@ describe('limits: counted in NATS, exact across gateways', () => {
     await client.ok('record_session_finish', { session_id, summary });
     await client.ok('record_session_start', { environment, session_id: 'limited-2' });
     expect(await client.refused('record_session_finish', { session_id: 'limited-2', summary })).toMatch(
-      /^\[POLICY DENIED\] record_session_finish: limit "finishes" reached \(1 per minute per agent "ci-runner-5"\)/,
+      /^\[POLICY_DENIED\] record_session_finish: limit "finishes" reached \(1 per minute per agent "ci-runner-5"\)/,
     );
     await eventually(async () => (await system.probe.events('limited-2')).length === 1);
     await client.close();

@@ -52,22 +52,22 @@ describe('policy: allow, deny, hide, per grant', () => {
   it("denies by the grant's default, before the arguments are even looked at, and nothing reaches the stream", async () => {
     const before = await system.probe.eventCount();
     expect(await board.refused('record_session_start', { environment })).toBe(
-      '[POLICY DENIED] record_session_start: record_session_start is not allowed for grant "dashboards" (not listed; default is deny) (rule: grants.dashboards.default)',
+      '[POLICY_DENIED] record_session_start: record_session_start is not allowed for grant "dashboards" (not listed; default is deny) (rule: grants.dashboards.default)',
     );
-    expect(await board.refused('record_session_start', { bogus: true })).toMatch(/^\[POLICY DENIED\]/);
+    expect(await board.refused('record_session_start', { bogus: true })).toMatch(/^\[POLICY_DENIED\]/);
     expect(await system.probe.eventCount()).toBe(before);
   });
 
   it('denies a hidden tool', async () => {
     expect(await ci.refused('record_session_finish', { summary: {} })).toBe(
-      '[POLICY DENIED] record_session_finish: record_session_finish is hidden by policy (rule: hide)',
+      '[POLICY_DENIED] record_session_finish: record_session_finish is hidden by policy (rule: hide)',
     );
   });
 
   it('denies by deny_if with its reason, and lets other arguments through', async () => {
     const { session_id } = await ci.ok('record_session_start', { environment });
     expect(await ci.refused('record_test_outcome', { nodeid: 't.py::x', outcome: 'xpassed', duration: 1 })).toBe(
-      '[POLICY DENIED] record_test_outcome: xpassed outcomes go through CI (rule: tools.record_test_outcome.deny_if[0])',
+      '[POLICY_DENIED] record_test_outcome: xpassed outcomes go through CI (rule: tools.record_test_outcome.deny_if[0])',
     );
     await ci.ok('record_test_outcome', { nodeid: 't.py::x', outcome: 'passed', duration: 1 });
     expect((await system.probe.results(session_id)).map((r) => r.outcome)).toEqual(['passed']);
@@ -121,7 +121,7 @@ describe('policy: over stdio', () => {
     const client = await McpTestClient.stdio({ ...system.env, POLICY_FILE: files.policy, GATEWAY_AGENT: 'laptop', GATEWAY_GRANT: 'dashboards' });
     try {
       expect(await client.toolNames()).toEqual(['get_session']);
-      expect(await client.refused('record_session_start', { environment })).toMatch(/^\[POLICY DENIED\] .*rule: grants\.dashboards\.default/);
+      expect(await client.refused('record_session_start', { environment })).toMatch(/^\[POLICY_DENIED\] .*rule: grants\.dashboards\.default/);
     } finally {
       await client.close();
     }

@@ -13,7 +13,7 @@ const denyXpassed = {
   tools: { record_test_outcome: { deny_if: [{ path: 'args.outcome', op: 'eq', value: 'xpassed' }], on_deny: 'xpassed outcomes go through CI' } },
 };
 const xpassed = { nodeid: 't.py::x', outcome: 'xpassed', duration: 1 };
-const DENIED = '[POLICY DENIED] record_test_outcome: xpassed outcomes go through CI (rule: tools.record_test_outcome.deny_if[0])';
+const DENIED = '[POLICY_DENIED] record_test_outcome: xpassed outcomes go through CI (rule: tools.record_test_outcome.deny_if[0])';
 
 describe('settings: one file, whichever folder an MCP client starts the gateway in', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-settings-'));

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { Refusal, REFUSAL_META_KEY } from '#contracts';
 import { distEntry } from './apps.js';
 import { testEnv } from './processes.js';
 
@@ -54,6 +55,13 @@ export class McpTestClient {
     const result = await this.call(name, args);
     if (result.isError) throw new Error(`${name} failed: ${text(result)}`);
     return result.structuredContent as T;
+  }
+
+  /** The refusal (code and message, carried as data in `_meta`) of a call that must be refused. */
+  async refusal(name: string, args: Record<string, unknown>): Promise<Refusal> {
+    const result = await this.call(name, args);
+    if (!result.isError) throw new Error(`${name} was accepted: ${JSON.stringify(result.structuredContent)}`);
+    return Refusal.parse(result._meta?.[REFUSAL_META_KEY]);
   }
 
   /** The error text of a call that must be refused. */

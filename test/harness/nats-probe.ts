@@ -7,7 +7,7 @@ import { readSubject, type StoredEvent } from '#nats';
 export class NatsProbe {
   private constructor(
     readonly nc: NatsConnection,
-    private readonly jsm: JetStreamManager,
+    readonly jsm: JetStreamManager,
   ) {}
 
   static async connect(url: string): Promise<NatsProbe> {

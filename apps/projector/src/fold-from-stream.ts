@@ -10,10 +10,21 @@ export class StreamReadFailed extends Error {
   }
 }
 
+/** The stream itself lacks an event of the session: what follows it can never be folded. */
+export class MissingEvent extends Error {
+  constructor(
+    readonly seq: number,
+    expectedVersion: number,
+  ) {
+    super(`the session's event ${expectedVersion} is not in the stream before this one`);
+  }
+}
+
 /**
  * Folds the session's events stored after the view and before `beforeSeq` straight from the stream
- * (`subject` is the session's). Throws {@link UnreadableEvent} for an event that is none, and
- * {@link StreamReadFailed} when NATS fails.
+ * (`subject` is the session's). Throws {@link UnreadableEvent} for an event that is none,
+ * {@link StreamReadFailed} when NATS fails, and, when the whole stream is read (`complete`),
+ * {@link MissingEvent} for a gap in the session's versions.
  */
 export async function foldFromStream(
   js: JetStreamClient,
@@ -21,7 +32,7 @@ export async function foldFromStream(
   subject: string,
   ref: SessionRef,
   view: StoredSession | null,
-  beforeSeq = Number.POSITIVE_INFINITY,
+  { beforeSeq = Number.POSITIVE_INFINITY, complete = false } = {},
 ): Promise<StoredSession | null> {
   const after = view && 'last_seq' in view ? view.last_seq : 0;
   const events = readSubject(js, jsm, subject, after, beforeSeq);
@@ -33,6 +44,7 @@ export async function foldFromStream(
       if (next.done) return view;
       const projection = projectSession(view, next.value.event, next.value.seq, ref.owner);
       if (projection.kind === 'applied') view = projection.view;
+      else if (projection.kind === 'gap' && complete) throw new MissingEvent(next.value.seq, projection.expectedVersion);
     }
   } finally {
     await events.return(undefined);
@@ -45,5 +57,6 @@ export const isFoldFailure = (error: unknown): boolean => !(error instanceof Str
 /** Where and why a fold failed, for the session's view; `seq` is the event being folded when it did. */
 export function stuckMark(error: unknown, seq: number): StuckMark {
   if (error instanceof UnreadableEvent) return { seq: error.seq, reason: error.reason, at: new Date().toISOString() };
+  if (error instanceof MissingEvent) return { seq: error.seq, reason: error.message, at: new Date().toISOString() };
   return { seq, reason: error instanceof Error ? error.message : String(error), at: new Date().toISOString() };
 }

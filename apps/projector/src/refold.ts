@@ -63,7 +63,7 @@ async function refold(ref: SessionRef): Promise<boolean> {
     const entry = await kv.get(key);
     let view: StoredSession | null = null;
     try {
-      view = await foldFromStream(js, jsm, subject, ref, null);
+      view = await foldFromStream(js, jsm, subject, ref, null, { complete: true });
     } catch (error) {
       if (!isFoldFailure(error)) throw error;
       view = stuckSession(view, ref, stuckMark(error, 0));

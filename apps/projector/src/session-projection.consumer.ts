@@ -131,7 +131,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
         const event = readEvent(msg);
         let projection = projectSession(view, event, msg.seq, ref.owner);
         if (projection.kind === 'gap') {
-          view = await foldFromStream(this.js, this.jsm, subject, ref, view, msg.seq);
+          view = await foldFromStream(this.js, this.jsm, subject, ref, view, { beforeSeq: msg.seq });
           projection = projectSession(view, event, msg.seq, ref.owner);
         }
         if (projection.kind === 'applied') view = projection.view;

@@ -17,6 +17,9 @@ export const LIMITS = {
   jsonDepth: 16,
   /** Keys and array items, over all levels, in a free-form object. */
   jsonEntries: 512,
+  /** Keys and array items, over all levels, in one tool call's arguments, and their nesting: far beyond any valid call. */
+  argumentEntries: 16_384,
+  argumentDepth: 64,
   /** Failures listed in a session view, at most; the rest are counted in `failures_omitted`. */
   viewFailures: 100,
   /** …and at most this many bytes of them as JSON, so a view always fits a NATS message. */

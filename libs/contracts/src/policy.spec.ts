@@ -13,7 +13,7 @@ describe('PolicyFile', () => {
   });
 
   it('fills in what a minimal file leaves out: deny by default, nothing listed', () => {
-    expect(PolicyFile.parse({ version: '1' })).toEqual({ version: '1', default: 'deny', hide: [], tools: {}, grants: {} });
+    expect(PolicyFile.parse({ version: '1' })).toEqual({ version: '1', default: 'deny', hide: [], tools: {}, grants: {}, sessions: { read: 'own' } });
   });
 
   it('names the field at fault', () => {

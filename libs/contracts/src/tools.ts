@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { jsonBoundsViolation } from './bounded-json.js';
+import { describeIssues } from './issues.js';
+import { LIMITS } from './limits.js';
 import {
   CiInfo,
   Environment,
@@ -146,3 +149,16 @@ export const SERVER_INFO = {
     'record_test_outcome for each test result, and record_session_finish with the summary at the end; ' +
     'read a session back with get_session. session_id may be left out after a start on the same connection.',
 } as const;
+
+/**
+ * What is wrong with a tool's raw arguments, naming each field and rule, or undefined when they
+ * are valid. Before the schema (whose objects are rebuilt by assignment, where a `__proto__` key
+ * would vanish silently), the raw value is checked for `__proto__` keys, and for nesting and size
+ * far beyond what any argument allows (so the schema's own checks never face unbounded input).
+ */
+export function toolArgumentsProblems(name: ToolName, args: unknown): string | undefined {
+  const raw = jsonBoundsViolation(args ?? {}, { depth: LIMITS.argumentDepth, entries: LIMITS.argumentEntries });
+  if (raw) return raw.path.length ? `${raw.path.join('.')}: ${raw.message}` : raw.message;
+  const parsed = TOOLS[name].input.safeParse(args ?? {});
+  return parsed.success ? undefined : describeIssues(parsed.error);
+}

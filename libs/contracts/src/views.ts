@@ -41,7 +41,7 @@ export const SummaryMismatch = z.object({
 
 /** Why the projector stopped folding a session: the event it could not fold, and what went wrong. */
 export const StuckMark = z.object({
-  seq: z.int().positive().describe('Stream sequence of the event that could not be folded.'),
+  seq: z.int().nonnegative().describe('Stream sequence of the event that could not be folded (0: not known).'),
   reason: z.string(),
   at: IsoTime.describe('When the projector gave up on it.'),
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage, JSONRPCResultResponse, MessageExtraInfo, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { AUDIT_BOUNDS, describeIssues, TOOLS, type AuditRecord, type PolicyFile, type Refusal, type ToolName } from '#contracts';
+import { AUDIT_BOUNDS, toolArgumentsProblems, TOOLS, type AuditRecord, type PolicyFile, type Refusal, type ToolName } from '#contracts';
 import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
 import { refusalOf, refusalResult } from '../mcp/refusal-result.js';
@@ -323,9 +323,5 @@ function toolError(id: RequestId, refusal: Refusal): JSONRPCMessage {
   return { jsonrpc: '2.0', id, result: refusalResult(refusal) };
 }
 
-/** What is wrong with a known tool's arguments, naming each field and rule; unknown tools are the MCP server's to refuse. */
-function invalidArguments(tool: string, args: unknown): string | undefined {
-  if (!Object.hasOwn(TOOLS, tool)) return undefined;
-  const parsed = TOOLS[tool as ToolName].input.safeParse(args ?? {});
-  return parsed.success ? undefined : describeIssues(parsed.error);
-}
+/** What is wrong with a known tool's arguments; unknown tools are refused by policy before this. */
+const invalidArguments = (tool: string, args: unknown) => (Object.hasOwn(TOOLS, tool) ? toolArgumentsProblems(tool as ToolName, args) : undefined);
