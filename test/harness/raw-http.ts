@@ -10,6 +10,13 @@ export interface RawAnswer {
   error?: string;
 }
 
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
 /** Headers of an MCP POST from outside the SDK; `key` adds the bearer key. */
 export function mcpHeaders(key?: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -84,6 +91,53 @@ export function postWholeThenRead(url: URL, body: Buffer, headers: Record<string
       clearTimeout(timer);
       reject(error);
     });
+  });
+}
+
+/** An MCP session opened outside the SDK (initialize, then initialized): its id. */
+export async function openRawSession(url: URL, key?: string): Promise<string> {
+  const opened = await fetch(url, { method: 'POST', headers: mcpHeaders(key), body: JSON.stringify(initialize) });
+  const id = opened.headers.get('mcp-session-id');
+  await opened.arrayBuffer();
+  if (!opened.ok || id === null) throw new Error(`initialize answered ${opened.status} without an Mcp-Session-Id`);
+  const headers = mcpHeaders(key, { 'mcp-session-id': id, 'mcp-protocol-version': initialize.params.protocolVersion });
+  const initialized = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await initialized.arrayBuffer();
+  if (initialized.status !== 202) throw new Error(`notifications/initialized answered ${initialized.status}`);
+  return id;
+}
+
+/** A `GET /mcp` event stream: its answer as soon as the headers arrive, what it received, and when it ended. */
+export interface EventStream {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Milliseconds from sending the request to the answer's headers. */
+  headersAfterMs: number;
+  received(): string;
+  ended: Promise<void>;
+  close(): void;
+}
+
+export function openEventStream(url: URL, sessionId: string, key?: string): Promise<EventStream> {
+  const sentAt = performance.now();
+  return new Promise((resolve, reject) => {
+    const headers = { accept: 'text/event-stream', 'mcp-session-id': sessionId, ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) };
+    const req = request(url, { method: 'GET', agent: false, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      const ended = new Promise<void>((done) => res.once('close', () => done()));
+      resolve({
+        status: res.statusCode!,
+        headers: res.headers,
+        headersAfterMs: performance.now() - sentAt,
+        received: () => text,
+        ended,
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 

@@ -17,6 +17,8 @@ export async function sendWebResponse(response: Response, res: ServerResponse): 
   if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
     return void res.end(Buffer.from(await response.arrayBuffer()));
   }
+  // An event stream may wait long for its first event: the client (and any proxy) must see it open now.
+  res.flushHeaders();
   const reader = response.body.getReader();
   res.on('close', () => void reader.cancel().catch(() => undefined));
   try {
