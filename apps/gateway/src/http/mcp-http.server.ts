@@ -11,7 +11,7 @@ import { buildMcpServer } from '../mcp/build-mcp-server.js';
 import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
-import { KeyRing, Unauthenticated } from '../policy/key-ring.js';
+import { KeyRing, Unauthenticated, UNKNOWN_KEY } from '../policy/key-ring.js';
 import { PolicyGate } from '../policy/policy-gate.js';
 import { JsonResponseTransport } from './json-response.transport.js';
 import { McpSessions } from './mcp-sessions.js';
@@ -48,6 +48,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   private allowedHosts = new Set<string>();
   private allowedOrigins = new Set<string>();
   private sweeper?: NodeJS.Timeout;
+  private unwatchKeys?: () => void;
 
   constructor(
     private readonly config: ConfigService<GatewayEnv, true>,
@@ -84,10 +85,12 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     if (!this.keys.enabled) this.log.warn(`no KEYS_FILE: loopback only, every caller is agent "${localIdentity(this.config).agent}"`);
     const idleMs = this.config.get('MCP_SESSION_IDLE_MINUTES', { infer: true }) * 60_000;
     this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(idleMs, 60_000)).unref();
+    this.unwatchKeys = this.keys.onChange(() => this.closeRevoked());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
+    this.unwatchKeys?.();
     await Promise.all(this.sessions.ids().map((id) => this.close(id)));
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
@@ -103,10 +106,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       const forbidden = this.foreign(req);
       if (forbidden) return sendRpcError(res, 403, -32000, `Forbidden: ${forbidden}`);
       const identity = this.keys.enabled ? this.keys.authenticate(req.headers.authorization) : localIdentity(this.config);
-      if (identity instanceof Unauthenticated) {
-        res.setHeader('www-authenticate', 'Bearer realm="mcp-pytest"');
-        return sendRpcError(res, 401, -32001, `Unauthorized: ${identity.message}`);
-      }
+      if (identity instanceof Unauthenticated) return unauthorized(res, identity);
       if (req.method === 'POST') return await this.post(identity, req, res);
       if (req.method === 'GET' || req.method === 'DELETE') return await this.forward(this.existing(identity, req, res), req, res);
       res.setHeader('allow', 'GET, POST, DELETE');
@@ -148,7 +148,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       if (!session) return;
       const body = await this.bodies.readJson(req);
       const id = session.transport.sessionId!;
-      // Closed while its body arrived (evicted, idle).
+      // Closed while its body arrived (key revoked, evicted, idle).
       if (this.sessions.get(id) !== session) return sessionNotFound(res, id);
       return this.forward(session, req, res, body);
     }
@@ -156,6 +156,8 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     if (!isInitializeRequest(body)) {
       return sendRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header, and the request is not an initialize request');
     }
+    // Revoked while the body arrived: no new session for a key that is gone.
+    if (this.keys.enabled && !this.keys.proves(identity)) return unauthorized(res, UNKNOWN_KEY);
     const session = await this.open(identity);
     await this.forward(session, req, res, body);
     // An initialize the transport refused (e.g. a wrong Accept header) opened no MCP session: let go of it.
@@ -198,6 +200,14 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     void this.sessions.admit(id, session)?.server.close();
   }
 
+  /** Closes the MCP sessions (and their event streams) of keys no longer in the keys file. */
+  private closeRevoked(): void {
+    const revoked = this.sessions.ids().filter((id) => !this.keys.proves(this.sessions.get(id)!.identity));
+    if (revoked.length === 0) return;
+    this.log.log(`closing ${revoked.length} MCP session(s) whose key was revoked`);
+    for (const id of revoked) void this.close(id);
+  }
+
   private closeIdle(idleMs: number): void {
     for (const id of this.sessions.idleSince(Date.now() - idleMs)) void this.close(id);
   }
@@ -208,6 +218,11 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     await session?.server.close();
   }
 }
+
+const unauthorized = (res: ServerResponse, why: Unauthenticated) => {
+  res.setHeader('www-authenticate', 'Bearer realm="mcp-pytest"');
+  sendRpcError(res, 401, -32001, `Unauthorized: ${why.message}`);
+};
 
 /** 404 tells the client to start a new MCP session (Streamable HTTP spec). */
 const sessionNotFound = (res: ServerResponse, id: string) => sendRpcError(res, 404, -32001, `Session not found: ${id}`);
