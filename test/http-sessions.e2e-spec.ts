@@ -56,7 +56,7 @@ describe('MCP sessions over Streamable HTTP: event streams and revocation', () =
     const revokedAt = performance.now();
     await files.revoke('alice');
     await within(aliceStream.ended, REVOCATION_BOUND_MS, "alice's event stream ending");
-    console.log(`revocation: alice's event stream ended ${(performance.now() - revokedAt).toFixed(0)} ms after the keys file changed`);
+    console.log(`revocation: alice's event stream ended ${(performance.now() - revokedAt).toFixed(0)} ms after "mcp-pytest keys revoke" started`);
 
     const withSession = (key: string, id: string) => rawPost(url, toolsList, mcpHeaders(key, { 'mcp-session-id': id }));
     expect((await withSession(aliceKey, aliceSession)).status).toBe(401);
