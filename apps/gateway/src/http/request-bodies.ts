@@ -30,8 +30,8 @@ const LINGER_MS = 5_000;
  * Request bodies being read, each bounded (`maxBytes`, 413 beyond) and all of them together
  * (`budgetBytes`, MCP_BODY_BUDGET_MB; 503 beyond), so that many large uploads at once cannot take
  * the gateway's memory. A body with a Content-Length reserves it before a byte is read; a chunked
- * one reserves as it arrives. The reservation is given back once the body is parsed, refused, or abandoned —
- * a stalled upload holds its share only until its connection ends.
+ * one reserves as it arrives. The reservation is given back once the body is parsed, refused or
+ * abandoned: a stalled upload holds its share only until its connection ends.
  */
 export class RequestBodies {
   private reading = 0;
