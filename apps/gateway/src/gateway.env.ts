@@ -34,6 +34,12 @@ export const GatewayEnv = NatsEnv.extend({
     .min(1)
     .default(1_000)
     .describe("Open MCP sessions of one agent at most; beyond, the agent's own least recently used is closed."),
+  MCP_BODY_BUDGET_MB: z.coerce
+    .number()
+    .int()
+    .min(4, 'must be at least 4: one request body may be 4 MiB')
+    .default(32)
+    .describe('MiB of HTTP request bodies read at once across all connections; beyond, a POST is answered 503 with Retry-After.'),
   MCP_SESSION_IDLE_MINUTES: z.coerce.number().positive().default(30).describe('An MCP session unused this long is closed.'),
   WRITE_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a write waits for JetStream to acknowledge it.'),
   QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('How long a read waits for the query app.'),

@@ -11,14 +11,16 @@ import { buildMcpServer } from '../mcp/build-mcp-server.js';
 import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
-import { KeyRing, Unauthenticated } from '../policy/key-ring.js';
+import { KeyRing, Unauthenticated, UNKNOWN_KEY } from '../policy/key-ring.js';
 import { PolicyGate } from '../policy/policy-gate.js';
 import { JsonResponseTransport } from './json-response.transport.js';
 import { McpSessions } from './mcp-sessions.js';
-import { BodyError, readJsonBody, sendJson, sendRpcError, sendWebResponse, toWebRequest } from './node-web.js';
+import { sendJson, sendRpcError, sendWebResponse, toWebRequest } from './node-web.js';
+import { BodyError, RequestBodies, UploadAbandoned } from './request-bodies.js';
 
+const MiB = 1024 * 1024;
 /** The MCP SDK transport's own default bound on a POST body. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_BODY_BYTES = 4 * MiB;
 
 /** Addresses only this machine can reach: the one place the gateway serves without keys. */
 const isLoopback = (host: string) => /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host);
@@ -40,11 +42,13 @@ interface McpHttpSession {
 export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('McpHttp');
   private readonly sessions: McpSessions<McpHttpSession>;
+  private readonly bodies: RequestBodies;
   private readonly server: Server = createServer((req, res) => void this.route(req, res));
   private origin = '';
   private allowedHosts = new Set<string>();
   private allowedOrigins = new Set<string>();
   private sweeper?: NodeJS.Timeout;
+  private unwatchKeys?: () => void;
 
   constructor(
     private readonly config: ConfigService<GatewayEnv, true>,
@@ -54,6 +58,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     private readonly gate: PolicyGate,
   ) {
     this.sessions = new McpSessions(config.get('MCP_MAX_SESSIONS', { infer: true }), config.get('MCP_MAX_SESSIONS_PER_AGENT', { infer: true }));
+    this.bodies = new RequestBodies(MAX_BODY_BYTES, config.get('MCP_BODY_BUDGET_MB', { infer: true }) * MiB);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -80,10 +85,12 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     if (!this.keys.enabled) this.log.warn(`no KEYS_FILE: loopback only, every caller is agent "${localIdentity(this.config).agent}"`);
     const idleMs = this.config.get('MCP_SESSION_IDLE_MINUTES', { infer: true }) * 60_000;
     this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(idleMs, 60_000)).unref();
+    this.unwatchKeys = this.keys.onChange(() => this.closeRevoked());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
+    this.unwatchKeys?.();
     await Promise.all(this.sessions.ids().map((id) => this.close(id)));
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
@@ -94,19 +101,19 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     try {
       if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return this.sendHealth(res);
       if (path !== '/mcp') return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${path}; MCP is at /mcp` });
+      // An answer below may leave the body unread; Node would drain these (chunked, or over the limit) without bound.
+      if (this.bodies.undrainable(req)) res.once('finish', () => this.bodies.linger(req));
       const forbidden = this.foreign(req);
       if (forbidden) return sendRpcError(res, 403, -32000, `Forbidden: ${forbidden}`);
       const identity = this.keys.enabled ? this.keys.authenticate(req.headers.authorization) : localIdentity(this.config);
-      if (identity instanceof Unauthenticated) {
-        res.setHeader('www-authenticate', 'Bearer realm="mcp-pytest"');
-        return sendRpcError(res, 401, -32001, `Unauthorized: ${identity.message}`);
-      }
+      if (identity instanceof Unauthenticated) return unauthorized(res, identity);
       if (req.method === 'POST') return await this.post(identity, req, res);
       if (req.method === 'GET' || req.method === 'DELETE') return await this.forward(this.existing(identity, req, res), req, res);
       res.setHeader('allow', 'GET, POST, DELETE');
       return sendRpcError(res, 405, -32000, `Method not allowed: ${req.method}`);
     } catch (error) {
-      if (error instanceof BodyError) return sendRpcError(res, error.status, error.rpcCode, error.message);
+      if (error instanceof BodyError) return this.refuseBody(res, error);
+      if (error instanceof UploadAbandoned) return this.log.log(`${req.method} ${path}: ${error.message}`);
       this.log.error(`${req.method} ${path} failed`, (error as Error).stack);
       if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
       else res.end();
@@ -129,12 +136,28 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     sendJson(res, connected ? 200 : 503, { status: connected ? 'ok' : 'unavailable', nats: connected ? 'connected' : 'disconnected' });
   }
 
+  private refuseBody(res: ServerResponse, error: BodyError): void {
+    if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
+    sendRpcError(res, error.status, error.rpcCode, error.message);
+  }
+
   private async post(identity: Identity, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readJsonBody(req, MAX_BODY_BYTES);
-    if (req.headers['mcp-session-id'] !== undefined) return this.forward(this.existing(identity, req, res), req, res, body);
+    if (req.headers['mcp-session-id'] !== undefined) {
+      // Found (or refused) before the body is read: a refusal costs no memory, whatever the body's size.
+      const session = this.existing(identity, req, res);
+      if (!session) return;
+      const body = await this.bodies.readJson(req);
+      const id = session.transport.sessionId!;
+      // Closed while its body arrived (key revoked, evicted, idle).
+      if (this.sessions.get(id) !== session) return sessionNotFound(res, id);
+      return this.forward(session, req, res, body);
+    }
+    const body = await this.bodies.readJson(req);
     if (!isInitializeRequest(body)) {
       return sendRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header, and the request is not an initialize request');
     }
+    // Revoked while the body arrived: no new session for a key that is gone.
+    if (this.keys.enabled && !this.keys.proves(identity)) return unauthorized(res, UNKNOWN_KEY);
     const session = await this.open(identity);
     await this.forward(session, req, res, body);
     // An initialize the transport refused (e.g. a wrong Accept header) opened no MCP session: let go of it.
@@ -146,8 +169,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string') return void sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const session = this.sessions.get(id);
-    // 404 tells the client to start a new MCP session (Streamable HTTP spec).
-    if (!session) return void sendRpcError(res, 404, -32001, `Session not found: ${id}`);
+    if (!session) return void sessionNotFound(res, id);
     if (session.identity.agent !== identity.agent || session.identity.grant !== identity.grant) {
       return void sendRpcError(res, 403, -32000, `Forbidden: MCP session ${id} belongs to another agent`);
     }
@@ -178,6 +200,14 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     void this.sessions.admit(id, session)?.server.close();
   }
 
+  /** Closes the MCP sessions (and their event streams) of keys no longer in the keys file. */
+  private closeRevoked(): void {
+    const revoked = this.sessions.ids().filter((id) => !this.keys.proves(this.sessions.get(id)!.identity));
+    if (revoked.length === 0) return;
+    this.log.log(`closing ${revoked.length} MCP session(s) whose key was revoked`);
+    for (const id of revoked) void this.close(id);
+  }
+
   private closeIdle(idleMs: number): void {
     for (const id of this.sessions.idleSince(Date.now() - idleMs)) void this.close(id);
   }
@@ -188,3 +218,11 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     await session?.server.close();
   }
 }
+
+const unauthorized = (res: ServerResponse, why: Unauthenticated) => {
+  res.setHeader('www-authenticate', 'Bearer realm="mcp-pytest"');
+  sendRpcError(res, 401, -32001, `Unauthorized: ${why.message}`);
+};
+
+/** 404 tells the client to start a new MCP session (Streamable HTTP spec). */
+const sessionNotFound = (res: ServerResponse, id: string) => sendRpcError(res, 404, -32001, `Session not found: ${id}`);

@@ -1,34 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Raised while reading a body that is too large or not JSON; `status` is the HTTP answer. */
-export class BodyError extends Error {
-  constructor(
-    readonly status: number,
-    readonly rpcCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Reads and parses a JSON request body of at most `limit` bytes. */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) throw new BodyError(413, -32600, `request body over ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyError(413, -32600, `request body over ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
-  } catch (error) {
-    throw new BodyError(400, -32700, `Parse error: ${(error as Error).message}`);
-  }
-}
-
 /** The web-standard Request the MCP SDK's transport takes; the body travels separately, already parsed. */
 export function toWebRequest(req: IncomingMessage, origin: string): Request {
   const headers = new Headers();
@@ -46,6 +17,8 @@ export async function sendWebResponse(response: Response, res: ServerResponse): 
   if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
     return void res.end(Buffer.from(await response.arrayBuffer()));
   }
+  // An event stream may wait long for its first event: the client (and any proxy) must see it open now.
+  res.flushHeaders();
   const reader = response.body.getReader();
   res.on('close', () => void reader.cancel().catch(() => undefined));
   try {

@@ -8,6 +8,8 @@ import { WatchedJsonFile } from './watched-json-file.js';
 interface KnownKey {
   identity: Identity;
   digest: Buffer;
+  /** The key's line in the file (digest, agent, grant): what a reload must keep for its identity to stay the same. */
+  entry: string;
 }
 
 /** Why a request is not authenticated, as told to the caller. */
@@ -15,15 +17,21 @@ export class Unauthenticated {
   constructor(readonly message: string) {}
 }
 
+export const UNKNOWN_KEY = new Unauthenticated('unknown or revoked key');
+
 /**
  * The bearer keys of KEYS_FILE (their SHA-256 only), reloaded when the file changes, so a revoked
- * key stops working without a restart. Without a keys file, HTTP callers are not authenticated.
+ * key stops working without a restart. Each key proves one Identity object, the same across reloads
+ * while its line stays: what was opened with a key can be told apart once that key is gone.
+ * Without a keys file, HTTP callers are not authenticated.
  */
 @Injectable()
 export class KeyRing implements OnModuleDestroy {
   private readonly log = new Logger('Keys');
   private readonly file?: WatchedJsonFile<typeof KeysFile>;
   private known: KnownKey[] = [];
+  private proven = new Set<Identity>();
+  private readonly changed = new Set<() => void>();
 
   constructor(config: ConfigService<GatewayEnv, true>) {
     const path = config.get('KEYS_FILE', { infer: true });
@@ -46,11 +54,28 @@ export class KeyRing implements OnModuleDestroy {
     const digest = createHash('sha256').update(key).digest();
     let found: Identity | undefined;
     for (const known of this.known) if (timingSafeEqual(digest, known.digest)) found = known.identity;
-    return found ?? new Unauthenticated('unknown or revoked key');
+    return found ?? UNKNOWN_KEY;
+  }
+
+  /** Whether `identity` (as answered by `authenticate`) is still proven by a key in force: false once its key is revoked. */
+  proves(identity: Identity): boolean {
+    return this.proven.has(identity);
+  }
+
+  /** Calls `listener` after each reload of the keys; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.changed.add(listener);
+    return () => this.changed.delete(listener);
   }
 
   private remember({ keys }: KeysFile): void {
-    this.known = keys.map(({ agent, grant, sha256 }) => ({ identity: { agent, grant }, digest: Buffer.from(sha256, 'hex') }));
+    const kept = new Map(this.known.map((known) => [known.entry, known.identity]));
+    this.known = keys.map(({ agent, grant, sha256 }) => {
+      const entry = `${sha256} ${agent} ${grant}`;
+      return { identity: kept.get(entry) ?? { agent, grant }, digest: Buffer.from(sha256, 'hex'), entry };
+    });
+    this.proven = new Set(this.known.map((known) => known.identity));
+    for (const listener of this.changed) listener();
   }
 
   onModuleDestroy(): void {
