@@ -96,7 +96,7 @@ describe('hostile input never poisons a session', () => {
       message: expect.stringContaining(`stream sequence ${forged.seq}`),
     });
     // Still stuck: the re-fold says so, and exits 2.
-    const unfixed = await refold().catch((error: { code: number; stdout: string; stderr: string }) => error);
+    const unfixed: { code?: number; stdout: string; stderr: string } = await refold().catch((error) => error);
     expect(unfixed.code).toBe(2);
     expect(unfixed.stdout + unfixed.stderr).toMatch(`local.stuck: still stuck at stream sequence ${forged.seq}`);
     // The operator repairs the log: the session's subject is purged and its good events put back.
