@@ -74,7 +74,7 @@ describe('limits: counted in NATS, exact across gateways', () => {
     expect(await client.refused('record_session_finish', { session_id: 'limited-2', summary })).toMatch(
       /^\[POLICY_DENIED\] record_session_finish: limit "finishes" reached \(1 per minute per agent "ci-runner-5"\)/,
     );
-    await eventually(async () => (await system.probe.events('limited-2')).length === 1);
+    await eventually(async () => (await system.probe.events('limited-2', 'ci-other')).length === 1);
     await client.close();
   });
 });

@@ -70,7 +70,7 @@ describe('policy: allow, deny, hide, per grant', () => {
       '[POLICY_DENIED] record_test_outcome: xpassed outcomes go through CI (rule: tools.record_test_outcome.deny_if[0])',
     );
     await ci.ok('record_test_outcome', { nodeid: 't.py::x', outcome: 'passed', duration: 1 });
-    expect((await system.probe.results(session_id)).map((r) => r.outcome)).toEqual(['passed']);
+    expect((await system.probe.results(session_id, 'ci')).map((r) => r.outcome)).toEqual(['passed']);
   });
 
   it('reloads a changed policy file without a restart; an invalid one is rejected and the old one stays', async () => {
