@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET, type SessionView } from '#contracts';
+import { EVENTS_STREAM, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET, sessionKey, type SessionView } from '#contracts';
 import { NatsServer } from '../test/harness/nats-server.js';
 import { eventually, freePort, Proc, sleep } from '../test/harness/processes.js';
 import { App, distEntry, root } from '../test/harness/apps.js';
-import { backlogEvent, buildBacklog, publishAll } from './lib/backlog.js';
+import { BACKLOG_OWNER, backlogEvent, buildBacklog, publishAll } from './lib/backlog.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient, type LoadResult } from './lib/load.js';
 import { childPids, CLK_TCK, cpuMicros, cpuModel, CpuWindow, natsServerVersion, rssKiB } from './lib/proc-stats.js';
 import { Report } from './lib/report.js';
@@ -153,7 +153,7 @@ async function verifyStored(label: string, sessions: { id: string; acked: number
   for (const session of sessions) {
     acked += session.acked;
     const view = await eventually(async () => {
-      const reply = await getSession({ session_id: session.id, owner: 'local', min_seq: session.lastSeq });
+      const reply = await getSession({ session_id: session.id, owner: BACKLOG_OWNER, min_seq: session.lastSeq });
       return reply.response && reply.response.last_seq >= session.lastSeq ? reply.response : undefined;
     }, 120_000, `the view of ${session.id} to reach sequence ${session.lastSeq}`);
     stored += view.counts.total;
@@ -337,7 +337,7 @@ async function projectionCatchUp() {
   const bad: string[] = [];
   for (const i of picks) {
     const id = backlog.sessionIds[i]!;
-    const entry = await kv.get(id);
+    const entry = await kv.get(sessionKey({ owner: BACKLOG_OWNER, sessionId: id }));
     const view = entry?.operation === 'PUT' ? entry.json<SessionView>() : undefined;
     if (!view || view.counts.total !== backlog.resultsPerSession || view.counts.passed !== backlog.resultsPerSession || view.status !== 'finished' || view.version !== cfg.backlogPerSession) {
       bad.push(`${id}: ${view ? `status ${view.status}, counts.total ${view.counts.total}, version ${view.version}` : 'no view'}`);
@@ -412,7 +412,7 @@ async function rawConsume(messages: { subject: string; data: string; msgID: stri
 
 async function getSessionRtt(sessionIds: string[]) {
   const ask = async (i: number) => {
-    const reply = await nc.request(QUERY_PATTERNS.getSession, JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: 'local' }), { timeout: 5000 });
+    const reply = await nc.request(QUERY_PATTERNS.getSession, JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: BACKLOG_OWNER }), { timeout: 5000 });
     const body = reply.json<NestReply<SessionView>>();
     if (!body.response) throw new Error(`get-session answered ${JSON.stringify(body.err ?? body)}`);
     return reply.data.length;
@@ -447,7 +447,7 @@ async function getSessionRtt(sessionIds: string[]) {
   onCleanup('raw responder', () => responder.stop());
   await responder.waitFor(/ready/);
   const rawAsk = async (i: number) => {
-    const reply = await nc.request('bench.rtt.echo', JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: 'local' }), { timeout: 5000 });
+    const reply = await nc.request('bench.rtt.echo', JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: BACKLOG_OWNER }), { timeout: 5000 });
     if (reply.data.length !== replyBytes) throw new Error('raw reply of the wrong size');
   };
   for (let i = 0; i < 300; i++) await rawAsk(i);
@@ -472,7 +472,7 @@ async function writeToVisible(url: URL) {
       const t0 = performance.now();
       const { seq } = await callOk(mcp.client, 'record_test_outcome', outcomeArgs(`tests/test_visible.py::test_${i}`));
       const acked = performance.now();
-      const reply = await getSession({ session_id: sessionId, owner: 'local', min_seq: seq });
+      const reply = await getSession({ session_id: sessionId, owner: BACKLOG_OWNER, min_seq: seq });
       visible.add(performance.now() - acked);
       write.add(acked - t0);
       if (!reply.response || reply.response.last_seq < seq) {

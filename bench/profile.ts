@@ -17,7 +17,7 @@ import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcp
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET } from '#contracts';
-import { buildBacklog, publishAll } from './lib/backlog.js';
+import { BACKLOG_OWNER, buildBacklog, publishAll } from './lib/backlog.js';
 import { childPids, cpuMicros, CpuWindow, rssKiB } from './lib/proc-stats.js';
 import { fmtMs, fmtRate, Latencies } from './lib/stats.js';
 
@@ -154,7 +154,7 @@ async function profileQuery(): Promise<void> {
   const query = await App.start('query', env, profFlags);
   stops.push(() => query.stop());
   const ask = async (i: number) => {
-    const reply = await nc.request('get-session', JSON.stringify({ session_id: backlog.sessionIds[i % backlog.sessionIds.length], owner: 'local' }), { timeout: 5000 });
+    const reply = await nc.request('get-session', JSON.stringify({ session_id: backlog.sessionIds[i % backlog.sessionIds.length], owner: BACKLOG_OWNER }), { timeout: 5000 });
     if (!reply.json<{ response?: unknown }>().response) throw new Error(`get-session failed: ${reply.string()}`);
   };
   for (let i = 0; i < 500; i++) await ask(i);

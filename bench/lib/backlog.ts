@@ -15,7 +15,9 @@ export interface Backlog {
   resultsPerSession: number;
 }
 
-const actor = { agent: 'local', grant: 'local', via: 'http', client: 'bench-http/1.0.0' };
+/** The grant the backlog's sessions belong to: the gateway's default local one, so its reads find them. */
+export const BACKLOG_OWNER = 'local';
+const actor = { agent: 'local', grant: BACKLOG_OWNER, via: 'http', client: 'bench-http/1.0.0' };
 
 /** The `version`-th event of a session of `perSession` events: a start, one result each, a finish. */
 export function backlogEvent(sessionId: string, version: number, perSession: number, at: string): PytestEvent {
