@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { McpTestClient } from './harness/mcp-client.js';
+import { McpTestClient, refusalOf } from './harness/mcp-client.js';
 import { useSystem } from './harness/use-system.js';
 
 const environment = { os: 'Linux', python_version: '3.13.1' };
@@ -95,9 +95,9 @@ describe('many writers at once', () => {
         const [finishA, finishB, ...outcomes] = racing;
         expect([finishA!.isError, finishB!.isError].filter(Boolean)).toHaveLength(1);
         const loser = finishA!.isError ? finishA! : finishB!;
-        expect((loser.content[0] as { text: string }).text).toMatch(/^\[SESSION_ALREADY_FINISHED\]/);
+        expect(refusalOf('record_session_finish', loser).code).toBe('SESSION_ALREADY_FINISHED');
         for (const outcome of outcomes) {
-          if (outcome.isError) expect((outcome.content[0] as { text: string }).text).toMatch(/^\[SESSION_FINISHED\]/);
+          if (outcome.isError) expect(refusalOf('record_test_outcome', outcome).code).toBe('SESSION_FINISHED');
         }
         const types = (await suite.system.probe.events(session_id)).map((e) => e.event.type);
         expect(types.filter((t) => t === 'SessionFinished')).toHaveLength(1);

@@ -221,7 +221,7 @@ describe('fuzzing every tool with hostile input', () => {
     }
     for (const app of [suite.system.gateway, suite.system.projector, suite.system.query]) {
       expect(app.proc.child.exitCode, app.name).toBeNull();
-      expect(app.proc.logs, app.name).not.toMatch(/\bERROR\b.*(stack|RangeError|TypeError)/);
+      expect(app.proc.logs, app.name).not.toMatch(/\bERROR\b/);
     }
   });
 });

@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
-import { EVENTS_STREAM, eventSubject, LIMITS } from '#contracts';
+import { EVENTS_STREAM, eventSubject, LIMITS, REFUSAL_META_KEY } from '#contracts';
 import { distEntry } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { eventually, testEnv } from './harness/processes.js';
+import { mcpHeaders, rawPost } from './harness/raw-http.js';
 import { useSystem } from './harness/use-system.js';
 
 const environment = { os: 'Linux', python_version: '3.13.1' };
@@ -40,6 +41,25 @@ describe('hostile input never poisons a session', () => {
     await suite.client.close();
     suite.client = await McpTestClient.http(suite.system.gateway.mcpUrl);
     await suite.client.ok('record_test_outcome', { ...outcome, nodeid: 't::after-restart', session_id: 'deep' });
+  });
+
+  it('refuses half a million levels of nesting sent as raw JSON, which no client library could even build', async () => {
+    const url = suite.system.gateway.mcpUrl;
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+    const opened = await rawPost(url, Buffer.from(JSON.stringify(initialize)), mcpHeaders());
+    const session = { 'mcp-session-id': String(opened.headers!['mcp-session-id']), 'mcp-protocol-version': '2025-06-18' };
+    await rawPost(url, Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })), mcpHeaders(undefined, session));
+    const levels = 500_000;
+    const deep = `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const call = `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"record_session_start","arguments":{"session_id":"raw-deep","environment":{"os":"Linux","python_version":"3.13","x":${deep}}}}}`;
+    const before = await suite.system.probe.eventCount();
+    const answer = await rawPost(url, Buffer.from(call), mcpHeaders(undefined, session));
+    expect(answer.status).toBe(200);
+    const { result } = JSON.parse(answer.body!) as { result: { isError: boolean; _meta: Record<string, { code: string; message: string }> } };
+    expect(result.isError).toBe(true);
+    expect(result._meta[REFUSAL_META_KEY]).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringMatching(/environment\.x(\.a)+: nested deeper than/) });
+    expect(await suite.system.probe.eventCount()).toBe(before);
+    await suite.client.ok('record_session_start', { session_id: 'raw-deep', environment });
   });
 
   it('refuses too many keys, and __proto__ keys, rather than dropping them; keeps other keys as data', async () => {
@@ -98,6 +118,7 @@ describe('hostile input never poisons a session', () => {
     // Still stuck: the re-fold says so, and exits 2.
     const unfixed: { code?: number; stdout: string; stderr: string } = await refold().catch((error) => error);
     expect(unfixed.code).toBe(2);
+    expect(await suite.client.ok('get_session', { session_id: 'stuck' })).toMatchObject({ counts: { failed: 1 }, stuck: { seq: forged.seq } });
     expect(unfixed.stdout + unfixed.stderr).toMatch(`local.stuck: still stuck at stream sequence ${forged.seq}`);
     // The operator repairs the log: the session's subject is purged and its good events put back.
     await probe.jsm.streams.purge(EVENTS_STREAM, { filter: subject });
@@ -107,6 +128,49 @@ describe('hostile input never poisons a session', () => {
     expect(await suite.client.ok('get_session', { session_id: 'stuck' })).toMatchObject({ stuck: null, counts: { failed: 1 } });
     await suite.client.ok('record_test_outcome', { ...outcome, nodeid: 't::2', session_id: 'stuck' });
     expect(await suite.client.ok('get_session', { session_id: 'stuck' })).toMatchObject({ stuck: null, counts: { failed: 2 } });
+  });
+});
+
+describe('events out of place in the log', () => {
+  it('marks a session stuck when an event repeats a version or its predecessor is missing, and the gateway refuses to write on it', async () => {
+    const { probe } = suite.system;
+    const js = jetstream(probe.nc);
+    await suite.client.ok('record_session_start', { session_id: 'repeat', environment });
+    await suite.client.ok('record_test_outcome', { ...outcome, session_id: 'repeat' });
+    const [, second] = await probe.events('repeat');
+    const repeated = await js.publish(eventSubject({ owner: 'local', sessionId: 'repeat' }), JSON.stringify({ ...second!.event, id: 'forged-1' }));
+    const stuck = await eventually(async () => (await suite.client.ok('get_session', { session_id: 'repeat' })).stuck ?? undefined);
+    expect(stuck).toMatchObject({ seq: repeated.seq, reason: 'it repeats version 2, folded before' });
+
+    await suite.client.ok('record_session_start', { session_id: 'gap', environment });
+    const [start] = await probe.events('gap');
+    const skipping = { ...start!.event, id: 'forged-2', version: 3, type: 'SessionFinished', data: { summary: { total_tests: 0, passed: 0, failed: 0, skipped: 0, exitstatus: 0 } } };
+    const gap = await js.publish(eventSubject({ owner: 'local', sessionId: 'gap' }), JSON.stringify(skipping));
+    const missing = await eventually(async () => (await suite.client.ok('get_session', { session_id: 'gap' })).stuck ?? undefined);
+    expect(missing).toMatchObject({ seq: gap.seq, reason: "the session's event 2 is not in the stream before this one" });
+    expect((await suite.client.refusal('record_test_outcome', { ...outcome, session_id: 'gap' })).code).toBe('SESSION_UNREADABLE');
+  });
+
+  it('keeps sessions recorded before owners readable and read-only, under the local grant', async () => {
+    const { probe } = suite.system;
+    const legacy = {
+      type: 'SessionStarted',
+      v: 1,
+      id: 'legacy-start',
+      sessionId: 'old-1',
+      version: 1,
+      at: new Date().toISOString(),
+      actor: { agent: 'local', via: 'http' },
+      data: { environment },
+    };
+    // A stream from before owners holds sessions on one-token subjects, and keeps that subject when upgraded.
+    const { config } = await probe.jsm.streams.info(EVENTS_STREAM);
+    await probe.jsm.streams.update(EVENTS_STREAM, { ...config, subjects: [...config.subjects, 'pytest.events.*'] });
+    await jetstream(probe.nc).publish('pytest.events.old-1', JSON.stringify(legacy));
+    const view = await eventually(() => suite.client.ok('get_session', { session_id: 'old-1' }).catch(() => undefined));
+    expect(view).toMatchObject({ session_id: 'old-1', owner: 'local', status: 'running' });
+    expect((await suite.client.refusal('record_session_start', { session_id: 'old-1', environment })).code).toBe('SESSION_READ_ONLY');
+    expect((await suite.client.refusal('record_test_outcome', { ...outcome, session_id: 'old-1' })).code).toBe('SESSION_READ_ONLY');
   });
 });
 

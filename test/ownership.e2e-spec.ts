@@ -57,10 +57,9 @@ describe('sessions belong to the grant that started them', () => {
 
   it('lets no grant squat on a session id another grant chooses', async () => {
     // rogue takes "run-77" first; ci's start with its own content still works, in ci's own session.
-    const squatted = await rogue.ok('record_session_start', { session_id: 'run-77', environment: { os: 'Evil', python_version: '0' } });
+    await rogue.ok('record_session_start', { session_id: 'run-77', environment: { os: 'Evil', python_version: '0' } });
     const started = await ci.ok('record_session_start', { session_id: 'run-77', environment: secretEnvironment });
     expect(started).toMatchObject({ session_id: 'run-77', duplicate: false });
-    expect(started.seq).not.toBe(squatted.seq);
     await ci.ok('record_test_outcome', { ...outcome, session_id: 'run-77' });
     await ci.ok('record_session_finish', { summary, session_id: 'run-77' });
     expect(await ci.ok('get_session', { session_id: 'run-77' })).toMatchObject({
@@ -82,6 +81,9 @@ describe('sessions belong to the grant that started them', () => {
     const before = await system.probe.eventCount();
     expect((await board.refusal('record_test_outcome', { ...outcome, session_id: 'run-42' })).code).toBe('SESSION_NOT_FOUND');
     expect(await system.probe.eventCount()).toBe(before);
+    // Naming another owner without a session id never reads that owner's session of this connection's last start.
+    await board.ok('record_session_start', { session_id: 'run-42', environment: { os: 'Linux', python_version: '3.12' } });
+    expect((await board.refusal('get_session', { owner: 'ci' })).code).toBe('NO_SESSION');
   });
 
   it('keeps the session a connection started to its own grant when session_id is left out', async () => {

@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { Refusal, REFUSAL_META_KEY } from '#contracts';
+import { Refusal, REFUSAL_META_KEY, refusalText } from '#contracts';
 import { distEntry } from './apps.js';
 import { testEnv } from './processes.js';
 
@@ -59,21 +59,28 @@ export class McpTestClient {
 
   /** The refusal (code and message, carried as data in `_meta`) of a call that must be refused. */
   async refusal(name: string, args: Record<string, unknown>): Promise<Refusal> {
-    const result = await this.call(name, args);
-    if (!result.isError) throw new Error(`${name} was accepted: ${JSON.stringify(result.structuredContent)}`);
-    return Refusal.parse(result._meta?.[REFUSAL_META_KEY]);
+    return refusalOf(name, await this.call(name, args));
   }
 
-  /** The error text of a call that must be refused. */
+  /** The error text of a call that must be refused: its refusal's code and message, as `_meta` carries them. */
   async refused(name: string, args: Record<string, unknown>): Promise<string> {
     const result = await this.call(name, args);
-    if (!result.isError) throw new Error(`${name} was accepted: ${JSON.stringify(result.structuredContent)}`);
+    const refusal = refusalOf(name, result);
+    if (text(result) !== refusalText(refusal)) throw new Error(`${name}: text "${text(result)}" is not its refusal ${JSON.stringify(refusal)}`);
     return text(result);
   }
 
   close(): Promise<void> {
     return this.client.close();
   }
+}
+
+/** A refused result's refusal, as data; throws when the call was accepted or its refusal carries no code. */
+export function refusalOf(name: string, result: CallToolResult): Refusal {
+  if (!result.isError) throw new Error(`${name} was accepted: ${JSON.stringify(result.structuredContent)}`);
+  const refusal = Refusal.safeParse(result._meta?.[REFUSAL_META_KEY]);
+  if (!refusal.success) throw new Error(`${name} was refused without a code as data: ${text(result)}`);
+  return refusal.data;
 }
 
 export const text = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');

@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { SessionRef, StoredSession, StuckMark } from '#contracts';
-import { projectSession } from '#domain';
+import { boundedReason, type PytestEvent, type SessionRef, type StoredSession, type StuckMark } from '#contracts';
+import { projectSession, stuckSession, type Projection } from '#domain';
 import { readSubject, UnreadableEvent } from '#nats';
 
 /** Reading a session's events from the stream failed: NATS' failure, retried later, not the fold's. */
@@ -10,21 +10,23 @@ export class StreamReadFailed extends Error {
   }
 }
 
-/** The stream itself lacks an event of the session: what follows it can never be folded. */
-export class MissingEvent extends Error {
-  constructor(
-    readonly seq: number,
-    expectedVersion: number,
-  ) {
-    super(`the session's event ${expectedVersion} is not in the stream before this one`);
+export const stuckAt = (seq: number, reason: string): StuckMark => ({ seq, reason: boundedReason(reason), at: new Date().toISOString() });
+
+/** {@link projectSession}, with a broken invariant (a bug) turned into an event that cannot be folded, rather than a crash. */
+export function foldEvent(view: StoredSession | null, event: PytestEvent, seq: number, ref: SessionRef): Projection {
+  try {
+    return projectSession(view, event, seq, ref.owner);
+  } catch (error) {
+    return { kind: 'invalid', reason: error instanceof Error ? error.message : String(error) };
   }
 }
 
 /**
  * Folds the session's events stored after the view and before `beforeSeq` straight from the stream
- * (`subject` is the session's). Throws {@link UnreadableEvent} for an event that is none,
- * {@link StreamReadFailed} when NATS fails, and, when the whole stream is read (`complete`),
- * {@link MissingEvent} for a gap in the session's versions.
+ * (`subject` is the session's). An event that cannot be folded (unreadable, invalid, or, when the
+ * whole stream is read (`complete`), one whose predecessor is missing) leaves the session stuck at
+ * it: the view returned is the last good one with the mark. Throws {@link StreamReadFailed} only,
+ * when NATS fails.
  */
 export async function foldFromStream(
   js: JetStreamClient,
@@ -38,25 +40,24 @@ export async function foldFromStream(
   const events = readSubject(js, jsm, subject, after, beforeSeq);
   try {
     for (;;) {
-      const next = await events.next().catch((error: unknown) => {
-        throw error instanceof UnreadableEvent ? error : new StreamReadFailed(error);
-      });
+      let next: IteratorResult<{ seq: number; event: PytestEvent }>;
+      try {
+        next = await events.next();
+      } catch (error) {
+        if (error instanceof UnreadableEvent) return stuckSession(view, ref, stuckAt(error.seq, error.reason));
+        throw new StreamReadFailed(error);
+      }
       if (next.done) return view;
-      const projection = projectSession(view, next.value.event, next.value.seq, ref.owner);
+      const { seq, event } = next.value;
+      const projection = foldEvent(view, event, seq, ref);
       if (projection.kind === 'applied') view = projection.view;
-      else if (projection.kind === 'gap' && complete) throw new MissingEvent(next.value.seq, projection.expectedVersion);
+      else if (projection.kind === 'invalid') return stuckSession(view, ref, stuckAt(seq, projection.reason));
+      else if (projection.kind === 'gap' && complete) {
+        return stuckSession(view, ref, stuckAt(seq, `the session's event ${projection.expectedVersion} is not in the stream before this one`));
+      } else if (projection.kind === 'stuck') return view;
     }
   } finally {
-    await events.return(undefined);
+    // Closing the reader only frees its consumer; a failure to do so changes nothing folded.
+    await events.return(undefined).catch(() => undefined);
   }
-}
-
-/** A failure of the fold itself (an unreadable event, a broken invariant): retrying cannot help, so the session is marked stuck. */
-export const isFoldFailure = (error: unknown): boolean => !(error instanceof StreamReadFailed);
-
-/** Where and why a fold failed, for the session's view; `seq` is the event being folded when it did. */
-export function stuckMark(error: unknown, seq: number): StuckMark {
-  if (error instanceof UnreadableEvent) return { seq: error.seq, reason: error.reason, at: new Date().toISOString() };
-  if (error instanceof MissingEvent) return { seq: error.seq, reason: error.message, at: new Date().toISOString() };
-  return { seq, reason: error instanceof Error ? error.message : String(error), at: new Date().toISOString() };
 }

@@ -3,11 +3,10 @@ import { Logger } from '@nestjs/common';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { EVENTS_STREAM, eventSubject, isStuckStub, SESSION_ID_PATTERN, sessionKey, type SessionRef, type StoredSession } from '#contracts';
-import { stuckSession } from '#domain';
 import { connectNats, isWrongLastSequence, openSessionsBucket } from '#nats';
 import { loadDotEnv, parseEnv } from '#platform';
 import { publishChange } from './change-notices.js';
-import { foldFromStream, isFoldFailure, stuckMark } from './fold-from-stream.js';
+import { foldFromStream } from './fold-from-stream.js';
 import { ProjectorEnv } from './projector.env.js';
 
 /**
@@ -61,16 +60,11 @@ async function refold(ref: SessionRef): Promise<boolean> {
   const subject = eventSubject(ref);
   for (;;) {
     const entry = await kv.get(key);
-    let view: StoredSession | null = null;
-    try {
-      view = await foldFromStream(js, jsm, subject, ref, null, { complete: true });
-    } catch (error) {
-      if (!isFoldFailure(error)) throw error;
-      view = stuckSession(view, ref, stuckMark(error, 0));
-    }
+    const view = await foldFromStream(js, jsm, subject, ref, null, { complete: true });
     if (!view) {
-      log.warn(`${key}: no events on ${subject} in ${EVENTS_STREAM}`);
-      return true;
+      const stored = entry?.operation === 'PUT' ? entry.json<StoredSession>() : undefined;
+      log.warn(`${key}: no events on ${subject} in ${EVENTS_STREAM}${stored?.stuck ? '; its view stays stuck' : ''}`);
+      return !stored?.stuck;
     }
     const data = JSON.stringify(view);
     try {

@@ -8,17 +8,21 @@ import {
   SESSION_PROJECTOR_DURABLE,
   sessionKey,
   sessionRefOfSubject,
+  type PytestEvent,
   type SessionRef,
+  type StuckMark,
 } from '#contracts';
-import { projectSession, stuckSession } from '#domain';
-import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readEvent } from '#nats';
+import { stuckSession } from '#domain';
+import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readEvent, UnreadableEvent } from '#nats';
 import { publishChange } from './change-notices.js';
-import { foldFromStream, isFoldFailure, stuckMark } from './fold-from-stream.js';
+import { foldEvent, foldFromStream, stuckAt } from './fold-from-stream.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
 
-/** An event whose predecessor cannot be read yet comes back after this delay. */
+/** An event whose predecessor cannot be read yet comes back after this delay… */
 const GAP_RETRY_MS = 500;
+/** …until it was delivered this often: then the predecessor is missing from the stream for good. */
+const GAP_DELIVERIES = 5;
 /** Reload-and-refold rounds when another writer changed a view meanwhile. */
 const CONFLICT_ROUNDS = 5;
 
@@ -119,29 +123,40 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
   /**
    * Folds the messages into the view. An event whose predecessors are not folded yet (they were
    * delivered to a projector that died before acking) has them read from the stream first. An
-   * event that cannot be folded marks the session stuck (said in its view, and in the log) rather
+   * event that cannot be folded (unreadable, out of place, or whose predecessor stays missing
+   * after GAP_DELIVERIES tries) marks the session stuck (said in its view, and in the log) rather
    * than being dropped; the session's later events are then acked unfolded, and re-folded from the
    * stream by `npm run refold`. Says which messages still wait for an earlier event.
    */
   private async fold(subject: string, ref: SessionRef, stored: StoredView, msgs: JsMsg[]) {
     let view = stored.view;
     const gaps = new Set<JsMsg>();
+    const stuck = (mark: StuckMark) => {
+      this.log.error(`session ${sessionKey(ref)} is stuck at stream sequence ${mark.seq}: ${mark.reason} (other sessions go on; \`npm run refold\` once fixed)`);
+      view = stuckSession(view, ref, mark);
+    };
     for (const msg of msgs) {
+      if (view?.stuck) break;
+      let event: PytestEvent;
       try {
-        const event = readEvent(msg);
-        let projection = projectSession(view, event, msg.seq, ref.owner);
-        if (projection.kind === 'gap') {
-          view = await foldFromStream(this.js, this.jsm, subject, ref, view, { beforeSeq: msg.seq });
-          projection = projectSession(view, event, msg.seq, ref.owner);
-        }
-        if (projection.kind === 'applied') view = projection.view;
-        else if (projection.kind === 'gap') gaps.add(msg);
+        event = readEvent(msg);
       } catch (error) {
-        if (!isFoldFailure(error)) throw error;
-        const mark = stuckMark(error, msg.seq);
-        this.log.error(`session ${sessionKey(ref)} is stuck at stream sequence ${mark.seq}: ${mark.reason} (other sessions go on; \`npm run refold\` once fixed)`);
-        view = stuckSession(view, ref, mark);
+        if (!(error instanceof UnreadableEvent)) throw error;
+        stuck(stuckAt(error.seq, error.reason));
+        break;
       }
+      let projection = foldEvent(view, event, msg.seq, ref);
+      if (projection.kind === 'gap') {
+        view = await foldFromStream(this.js, this.jsm, subject, ref, view, { beforeSeq: msg.seq });
+        if (view?.stuck) stuck(view.stuck);
+        else projection = foldEvent(view, event, msg.seq, ref);
+      }
+      if (view?.stuck) break;
+      if (projection.kind === 'applied') view = projection.view;
+      else if (projection.kind === 'invalid') stuck(stuckAt(msg.seq, projection.reason));
+      else if (projection.kind === 'gap' && msg.info.deliveryCount >= GAP_DELIVERIES) {
+        stuck(stuckAt(msg.seq, `the session's event ${projection.expectedVersion} is not in the stream before this one`));
+      } else if (projection.kind === 'gap') gaps.add(msg);
     }
     return { view, gaps };
   }

@@ -43,12 +43,10 @@ export class SessionsService implements OnModuleInit {
    */
   async get({ session_id, owner, min_seq }: GetSessionRequest): Promise<SessionView> {
     const ref = { owner, sessionId: session_id };
-    const key = sessionKey(ref);
-    let stored = this.cache.get(key) ?? (await this.read(key));
+    let stored = this.cache.get(sessionKey(ref)) ?? (await this.read(sessionKey(ref)));
+    if (min_seq !== undefined && !covers(stored, min_seq)) stored = await this.waitFor(ref, min_seq);
     if (stored && isStuckStub(stored)) return refuse('SESSION_STUCK', `Session "${session_id}" cannot be shown: ${stuckText(stored)}.`);
-    if (min_seq !== undefined && (stored?.last_seq ?? 0) < min_seq && !stored?.stuck) stored = await this.waitFor(ref, min_seq);
-    if (stored && isStuckStub(stored)) return refuse('SESSION_STUCK', `Session "${session_id}" cannot be shown: ${stuckText(stored)}.`);
-    if (min_seq !== undefined && (stored?.last_seq ?? 0) < min_seq && !stored?.stuck) {
+    if (min_seq !== undefined && !covers(stored, min_seq)) {
       return refuse(
         'READ_MODEL_BEHIND',
         `Session "${session_id}" is ${stored ? `at stream sequence ${stored.last_seq}` : 'not'} in the read models, ` +
@@ -76,7 +74,7 @@ export class SessionsService implements OnModuleInit {
     try {
       // Read after subscribing, so a change between the first read and the subscription is not missed.
       const stored = await this.read(key);
-      if (stored && (isStuckStub(stored) || stored.stuck || stored.last_seq >= minSeq)) return stored;
+      if (covers(stored, minSeq)) return stored;
       for await (const msg of notices) {
         const notice = readNotice(msg);
         if (notice && (notice.status === 'stuck' || notice.last_seq >= minSeq)) break;
@@ -88,6 +86,10 @@ export class SessionsService implements OnModuleInit {
     }
   }
 }
+
+/** Whether the stored session holds stream sequence `minSeq`, or will not move until re-folded (stuck). */
+const covers = (stored: StoredSession | null, minSeq: number): boolean =>
+  stored !== null && (Boolean(stored.stuck) || (!isStuckStub(stored) && stored.last_seq >= minSeq));
 
 const refuse = (code: Refusal['code'], message: string): never => {
   throw new RpcException({ code, message } satisfies Refusal);

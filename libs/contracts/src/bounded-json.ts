@@ -18,21 +18,28 @@ export interface JsonBoundsViolation {
  * `__proto__` is refused: JavaScript objects cannot hold it as data (assigning it sets the prototype).
  */
 export function jsonBoundsViolation(value: unknown, { depth, entries }: JsonBounds): JsonBoundsViolation | undefined {
-  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  const stack: { value: object; path: (string | number)[] }[] = [];
+  const visit = (child: unknown, path: (string | number)[]) => {
+    if (child !== null && typeof child === 'object') stack.push({ value: child, path });
+  };
+  visit(value, []);
   let seen = 0;
   while (stack.length > 0) {
     const node = stack.pop()!;
-    if (node.value === null || typeof node.value !== 'object') continue;
-    if (node.path.length >= depth) {
-      return { path: node.path, message: `nested deeper than ${depth} levels` };
+    if (node.path.length >= depth) return { path: node.path, message: `nested deeper than ${depth} levels` };
+    // Counted one by one, stopping at the bound: no list of a huge object's children is ever built.
+    if (Array.isArray(node.value)) {
+      for (let index = 0; index < node.value.length; index++) {
+        if (++seen > entries) return { path: node.path, message: `more than ${entries} keys and items in all` };
+        visit(node.value[index], [...node.path, index]);
+      }
+      continue;
     }
-    const children: [string | number, unknown][] = Array.isArray(node.value)
-      ? node.value.map((child, index) => [index, child])
-      : Object.entries(node.value);
-    for (const [key, child] of children) {
+    for (const key in node.value) {
+      if (!Object.hasOwn(node.value, key)) continue;
       if (key === '__proto__') return { path: node.path, message: 'the key "__proto__" is not allowed' };
       if (++seen > entries) return { path: node.path, message: `more than ${entries} keys and items in all` };
-      if (child !== null && typeof child === 'object') stack.push({ value: child, path: [...node.path, key] });
+      visit((node.value as Record<string, unknown>)[key], [...node.path, key]);
     }
   }
   return undefined;

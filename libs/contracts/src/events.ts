@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AUDIT_BOUNDS } from './audit.js';
 import {
   CiInfo,
-  Environment,
+  StoredEnvironment,
   IsoTime,
   Labels,
   Location,
@@ -38,7 +38,7 @@ const envelope = {
 };
 
 export const SessionStartedData = z.object({
-  environment: Environment,
+  environment: StoredEnvironment,
   project: ShortText.optional(),
   labels: Labels.optional(),
   ci: CiInfo.optional(),
@@ -55,6 +55,8 @@ export const TestResult = z.object({
   error: z.string().optional(),
   longrepr: z.string().optional(),
   location: Location.optional(),
+  /** Digest of `error` and `longrepr` as sent, when either was clipped: a retry is compared on the whole text. */
+  sent_digest: z.string().optional(),
   /** Outcome of the earlier attempt of this nodeid and phase that this one replaces in the counts. */
   replaces: Outcome.optional(),
   /** A later attempt of this nodeid and phase was recorded first: this one is kept but not counted. */

@@ -38,17 +38,31 @@ export const LongText = z.string();
 
 export const Count = z.int({ error: 'must be an integer' }).nonnegative({ error: 'must not be negative' });
 
-export const Environment = bounded(
-  z.looseObject({
-    os: z.string().min(1, { error: 'must not be empty' }).max(200).describe('Operating system, e.g. "Macos".'),
-    python_version: z.string().min(1, { error: 'must not be empty' }).max(100).describe('Python version, e.g. "3.13.1".'),
-  }),
-  { depth: LIMITS.jsonDepth, entries: LIMITS.jsonEntries, chars: LIMITS.environmentBytes },
-).describe(
+const environmentShape = z.looseObject({
+  os: z.string().min(1, { error: 'must not be empty' }).max(200).describe('Operating system, e.g. "Macos".'),
+  python_version: z.string().min(1, { error: 'must not be empty' }).max(100).describe('Python version, e.g. "3.13.1".'),
+});
+
+export const Environment = bounded(environmentShape, {
+  depth: LIMITS.jsonDepth,
+  entries: LIMITS.jsonEntries,
+  chars: LIMITS.environmentBytes,
+}).describe(
   `Where the tests ran. Keys beyond os and python_version are kept as given, up to ${LIMITS.jsonDepth} levels deep and ` +
     `${LIMITS.jsonEntries} keys and items in all.`,
 );
 export type Environment = z.infer<typeof Environment>;
+
+/**
+ * The environment as events and views hold it. Looser than what a call may send today, so that
+ * events stored under earlier, wider bounds stay readable; still bounded, so nothing recurses
+ * over them without limit.
+ */
+export const StoredEnvironment = bounded(environmentShape, {
+  depth: LIMITS.argumentDepth,
+  entries: LIMITS.argumentEntries,
+  chars: LIMITS.environmentBytes,
+}).describe('Where the tests ran, with any extra keys as given.');
 
 export const Labels = z
   .record(

@@ -30,6 +30,8 @@ export const LIMITS = {
   labels: 32,
   /** Test results folded into one event when calls queue up for a session (group commit). */
   batchResults: 512,
+  /** A refusal's or a stuck session's reason, in characters at most (it may quote caller data). */
+  reasonChars: 2000,
   /** Upper bound of one event's payload; NATS' default max_payload is 1 MiB. */
   batchBytes: 512 * 1024,
 } as const;

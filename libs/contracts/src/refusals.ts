@@ -2,30 +2,36 @@ import { z } from 'zod';
 
 /**
  * Every code a refusal or failure carries, in one place: tool results (`_meta`), NATS replies
- * (`{ code, message }`) and audit records use these and nothing else. Codes are data; the
- * message beside each is for people, and nothing parses a code out of it.
+ * (`{ code, message }`) and audit records use these and nothing else. Codes are data; a refusal's
+ * message is for people, and nothing parses a code out of it. Beside each code: when it is given,
+ * as the README's errors table says it (a spec keeps the two the same).
  */
 export const REFUSALS = {
-  INVALID_ARGUMENTS: 'The arguments break the tool\u2019s schema; the message names the field and the rule. Nothing was written.',
-  NO_SESSION: 'No session_id was given and none was started on this MCP connection.',
-  SESSION_NOT_FOUND: 'Your grant has no session with this id (sessions are scoped to the grant that started them).',
-  SESSION_ACCESS_DENIED: 'The session belongs to another grant, and the policy does not let yours read it.',
-  SESSION_ID_CONFLICT: 'The session exists and was started with other content.',
-  SESSION_FINISHED: 'The session is finished: no other outcome can be recorded.',
-  SESSION_ALREADY_FINISHED: 'The session is already finished with another summary.',
-  OUTCOME_CONFLICT: 'This test phase and attempt is recorded with other details; send the next attempt.',
-  SESSION_UNREADABLE: 'The session\u2019s log holds an event this version cannot read; nothing was written.',
-  SESSION_STUCK: 'The projector could not fold an event of this session; the message says which and why.',
-  POLICY_DENIED: 'The policy refused the call (rule and reason in the message).',
-  POLICY_UNAVAILABLE: 'The policy\u2019s limits or approvals could not be checked (NATS unreachable); retry.',
-  WRITE_UNAVAILABLE: 'NATS did not acknowledge the write: it may or may not be stored; retry the same call.',
-  WRITE_CONTENDED: 'The session kept changing under concurrent writers; nothing was written; retry.',
-  QUERY_UNAVAILABLE: 'The query app did not answer in time; retry.',
-  READ_MODEL_BEHIND: 'The read model does not hold your last write yet (projector behind or down); retry shortly.',
-  BAD_REQUEST: 'A NATS request to the query app broke its schema.',
-  INTERNAL: 'An unexpected failure; the gateway\u2019s log has the details.',
-  TOOL_ERROR: 'The MCP server refused the call before a tool ran (e.g. an unknown tool); audit records only.',
-  PROTOCOL_ERROR: 'The call was answered with a JSON-RPC error; audit records only.',
+  INVALID_ARGUMENTS:
+    "the arguments break the tool's schema; the message names each field and rule, e.g. `record_test_outcome: duration: must be a non-negative number of seconds`",
+  NO_SESSION: 'no `session_id` and no session started on this connection',
+  SESSION_NOT_FOUND: "your grant has no session with this id (never started, or another grant's)",
+  SESSION_ACCESS_DENIED:
+    '`get_session` with `owner` naming another grant, without `sessions.read: "all"` (said whether or not the session exists)',
+  SESSION_ID_CONFLICT: 'a start reusing a `session_id` with different content',
+  SESSION_FINISHED: 'an outcome after the finish',
+  SESSION_ALREADY_FINISHED: 'a second finish with a different summary',
+  OUTCOME_CONFLICT: 'the same nodeid/phase/attempt again with different content (pass `attempt` for a rerun)',
+  SESSION_READ_ONLY:
+    'a write to a session of the `local` grant recorded before sessions had owners (or a start reusing its id): such sessions are kept and read, not written',
+  SESSION_UNREADABLE: "the session's log holds a message this version cannot read (put there by other means); nothing was written",
+  SESSION_STUCK: '`get_session` of a session whose first event the projector could not fold',
+  POLICY_DENIED: 'the policy refused the call: see [What callers see](#what-callers-see)',
+  POLICY_UNAVAILABLE: "the policy's limits or approvals could not be checked (NATS unreachable); retry",
+  WRITE_UNAVAILABLE:
+    'NATS did not acknowledge the write (down, or timed out) — never bad input; retrying the same call is safe (for a start: when it names its `session_id`)',
+  WRITE_CONTENDED: 'the session kept changing under concurrent writers for 50 rounds; nothing was written; retry',
+  READ_MODEL_BEHIND: '`get_session` of a session this connection wrote to, whose view does not hold that write within `READ_WAIT_MS`',
+  QUERY_UNAVAILABLE: 'the query app did not answer in `QUERY_TIMEOUT_MS`',
+  BAD_REQUEST: 'a NATS request to the query app broke its schema (NATS callers only)',
+  INTERNAL: 'a bug: the gateway logs the stack; nothing was written for a call refused so',
+  TOOL_ERROR: 'in audit records only: the MCP server refused a call before any tool ran',
+  PROTOCOL_ERROR: 'in audit records only: the call was answered with a JSON-RPC error',
 } as const;
 
 export type RefusalCode = keyof typeof REFUSALS;

@@ -25,8 +25,8 @@ function refOfTail(tail: string): SessionRef {
 export const EVENTS_STREAM = 'PYTEST_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'pytest.events';
 export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*.*`;
-/** Sessions recorded before ownership, on `pytest.events.<sessionId>`: still read, never written. */
-export const LEGACY_EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*`;
+/** A session recorded before ownership, on `pytest.events.<sessionId>`: still read, never written. */
+export const legacyEventSubject = (sessionId: string): string => `${EVENTS_SUBJECT_PREFIX}.${sessionId}`;
 export const eventSubject = (ref: SessionRef): string => `${EVENTS_SUBJECT_PREFIX}.${sessionKey(ref)}`;
 export const sessionRefOfSubject = (subject: string): SessionRef => refOfTail(subject.slice(EVENTS_SUBJECT_PREFIX.length + 1));
 

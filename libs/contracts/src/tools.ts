@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonBoundsViolation } from './bounded-json.js';
-import { describeIssues } from './issues.js';
+import { describeAt, describeIssues } from './issues.js';
 import { LIMITS } from './limits.js';
 import {
   CiInfo,
@@ -158,7 +158,7 @@ export const SERVER_INFO = {
  */
 export function toolArgumentsProblems(name: ToolName, args: unknown): string | undefined {
   const raw = jsonBoundsViolation(args ?? {}, { depth: LIMITS.argumentDepth, entries: LIMITS.argumentEntries });
-  if (raw) return raw.path.length ? `${raw.path.join('.')}: ${raw.message}` : raw.message;
+  if (raw) return describeAt(raw.path, raw.message);
   const parsed = TOOLS[name].input.safeParse(args ?? {});
   return parsed.success ? undefined : describeIssues(parsed.error);
 }

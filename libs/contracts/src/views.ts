@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   CiInfo,
   Counts,
-  Environment,
+  StoredEnvironment,
   IsoTime,
   Labels,
   NodeId,
@@ -14,6 +14,7 @@ import {
   Summary,
 } from './fields.js';
 import { GrantName } from './identity.js';
+import { LIMITS } from './limits.js';
 
 export const FailureEntry = z.object({
   nodeid: NodeId,
@@ -42,7 +43,7 @@ export const SummaryMismatch = z.object({
 /** Why the projector stopped folding a session: the event it could not fold, and what went wrong. */
 export const StuckMark = z.object({
   seq: z.int().nonnegative().describe('Stream sequence of the event that could not be folded (0: not known).'),
-  reason: z.string(),
+  reason: z.string().max(LIMITS.reasonChars),
   at: IsoTime.describe('When the projector gave up on it.'),
 });
 export type StuckMark = z.infer<typeof StuckMark>;
@@ -51,7 +52,7 @@ export const SessionView = z.object({
   session_id: SessionId,
   owner: GrantName.describe('Grant that started the session and owns it.'),
   status: z.enum(['running', 'finished']),
-  environment: Environment,
+  environment: StoredEnvironment,
   project: ShortText.nullable(),
   labels: Labels,
   ci: CiInfo.nullable(),

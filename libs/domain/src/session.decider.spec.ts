@@ -128,6 +128,14 @@ describe('recording outcomes', () => {
     expect(codes(given(start(), outcome({ error: null })).when(outcome()))).toEqual(['duplicate']);
   });
 
+  it('compares retries on the whole text, also where the stored copy is clipped', () => {
+    const long = 'x'.repeat(LIMITS.errorBytes * 2);
+    const first = outcome({ outcome: 'failed', error: `${long}A${long}` });
+    expect(codes(given(start(), first).when(first))).toEqual(['duplicate']);
+    expect(codes(given(start(), first).when(outcome({ outcome: 'failed', error: `${long}B${long}` })))).toEqual(['OUTCOME_CONFLICT']);
+    expect(resultsOf(given(start()).when(outcome()).events[0])[0]).not.toHaveProperty('sent_digest');
+  });
+
   it('keeps setup, call and teardown of one test apart', () => {
     const decision = given(start()).when(outcome({ when: 'setup' }), outcome(), outcome({ when: 'teardown' }));
     expect(resultsOf(decision.events[0]).map((r) => r.when)).toEqual(['setup', 'call', 'teardown']);

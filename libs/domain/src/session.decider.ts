@@ -141,6 +141,9 @@ export function normalizeResult(input: OutcomeInput): TestResult {
   };
   if (input.error != null) result.error = clipUtf8(input.error, LIMITS.errorBytes);
   if (input.longrepr != null) result.longrepr = clipUtf8(input.longrepr, LIMITS.errorBytes);
+  if (result.error !== (input.error ?? undefined) || result.longrepr !== (input.longrepr ?? undefined)) {
+    result.sent_digest = fieldsFingerprint([input.error, input.longrepr]);
+  }
   if (input.location) result.location = input.location;
   return result;
 }
@@ -149,7 +152,7 @@ const resultKey = (r: Pick<TestResult, 'nodeid' | 'when' | 'attempt'>) => `${r.w
 const phaseKey = (r: Pick<TestResult, 'nodeid' | 'when'>) => `${r.when}:${r.nodeid}`;
 /** What makes two reports of one nodeid, phase and attempt the same report. */
 const resultFingerprint = (r: TestResult) =>
-  fieldsFingerprint([r.outcome, r.duration, r.error, r.longrepr, r.location ? canonicalJson(r.location) : null]);
+  fieldsFingerprint([r.outcome, r.duration, r.error, r.longrepr, r.location ? canonicalJson(r.location) : null, r.sent_digest]);
 
 const sameActor = (a: Actor, b: Actor) => a.agent === b.agent && a.via === b.via && a.client === b.client;
 

@@ -21,7 +21,9 @@ export type Projection =
   /** An earlier event of the session is missing: fold that one first. */
   | { kind: 'gap'; expectedVersion: number }
   /** The session is stuck at an earlier event: nothing more is folded until it is re-folded. */
-  | { kind: 'stuck' };
+  | { kind: 'stuck' }
+  /** The event cannot belong where it is stored (it repeats a version already folded from an earlier sequence). */
+  | { kind: 'invalid'; reason: string };
 
 /**
  * Folds one event, stored at stream sequence `seq`, into the view of the session it belongs to
@@ -32,7 +34,10 @@ export function projectSession(stored: StoredSession | null, event: PytestEvent,
   if (stored?.stuck) return { kind: 'stuck' };
   const view = stored as SessionView | null;
   const folded = view?.version ?? 0;
-  if (event.version <= folded) return { kind: 'skipped' };
+  if (event.version <= folded) {
+    // A redelivery sits at or before the last folded sequence; a later message repeating a version is another writer's.
+    return seq <= view!.last_seq ? { kind: 'skipped' } : { kind: 'invalid', reason: `it repeats version ${event.version}, folded before` };
+  }
   if (event.version !== folded + 1) return { kind: 'gap', expectedVersion: folded + 1 };
   if (view === null) {
     return event.type === 'SessionStarted' ? { kind: 'applied', view: startedView(event, seq, owner) } : { kind: 'gap', expectedVersion: 1 };

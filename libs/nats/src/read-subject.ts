@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { z } from 'zod';
-import { describeIssues, EVENTS_STREAM, parseEvent, type PytestEvent } from '#contracts';
+import { boundedReason, describeIssues, EVENTS_STREAM, parseEvent, type PytestEvent } from '#contracts';
 
 /** A stored message that is not a valid event (written by other means, or by a version with other rules). */
 export class UnreadableEvent extends Error {
@@ -24,7 +24,7 @@ export function readEvent(msg: { seq: number; json<T>(): T }): PytestEvent {
 /** A schema violation as its issues, anything else as its message. */
 function describeParseError(error: unknown): string {
   if (error instanceof z.ZodError) return describeIssues(error);
-  return error instanceof Error ? error.message : String(error);
+  return boundedReason(error instanceof Error ? error.message : String(error));
 }
 
 export interface StoredEvent {

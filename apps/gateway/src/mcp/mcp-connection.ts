@@ -5,11 +5,8 @@ import { Refused } from './refusal-result.js';
 
 /** The calls of one MCP connection carry no session_id beyond its first start: this says which. */
 export class NoSessionGiven extends Refused {
-  constructor() {
-    super(
-      'NO_SESSION',
-      'session_id is required: no session was started on this MCP connection (call record_session_start first, or pass session_id).',
-    );
+  constructor(why = 'no session was started on this MCP connection (call record_session_start first, or pass session_id)') {
+    super('NO_SESSION', `session_id is required: ${why}.`);
   }
 }
 

@@ -2,9 +2,10 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
-import { EVENTS_STREAM, eventSubject, type PytestEvent } from '#contracts';
+import { boundedReason, EVENTS_STREAM, eventSubject, LEGACY_OWNER, legacyEventSubject, type PytestEvent } from '#contracts';
 import { evolve, type SessionState } from '#domain';
-import { ensureEventStream, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, NatsHealth, readSubject } from '#nats';
+import { ensureEventStream, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, NatsHealth, readSubject, UnreadableEvent } from '#nats';
+import { Refused } from '../mcp/refusal-result.js';
 import type { GatewayEnv } from '../gateway.env.js';
 
 export class WrongLastSequence extends Error {}
@@ -61,11 +62,30 @@ export class SessionEventLog implements OnModuleInit {
     return (last?.seq ?? 0) > state.lastSeq;
   }
 
-  /** Folds the session's events stored after `state.lastSeq` into it (all of them for a new state). */
+  /**
+   * Folds the session's events stored after `state.lastSeq` into it (all of them for a new state).
+   * An event that does not follow the ones before (put there by other means) makes the log
+   * unreadable, as an invalid one does; a session of the local grant recorded before sessions had
+   * owners is read-only.
+   */
   async catchUp(state: SessionState): Promise<SessionState> {
     for await (const { seq, event } of readSubject(this.js, this.jsm, eventSubject(state), state.lastSeq)) {
-      state = evolve(state, event, seq);
+      try {
+        state = evolve(state, event, seq);
+      } catch (error) {
+        throw new UnreadableEvent(seq, boundedReason((error as Error).message));
+      }
+    }
+    if (state.status === 'none' && state.owner === LEGACY_OWNER && (await this.recordedBeforeOwners(state))) {
+      throw new Refused(
+        'SESSION_READ_ONLY',
+        `Session "${state.sessionId}" was recorded before sessions had owners: it can be read, not written; choose another session_id.`,
+      );
     }
     return state;
+  }
+
+  private async recordedBeforeOwners({ sessionId }: SessionState): Promise<boolean> {
+    return (await this.jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: legacyEventSubject(sessionId) })) !== null;
   }
 }

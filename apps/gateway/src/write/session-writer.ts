@@ -171,6 +171,7 @@ export class SessionWriter {
 
 /** Why calls were not stored, as the caller is told. Only NATS' silence is WRITE_UNAVAILABLE. */
 function refusalFor(error: unknown, failedIn: FailedIn): Refused {
+  if (error instanceof Refused) return error;
   const reason = error instanceof Error ? error.message : String(error);
   if (error instanceof WrongLastSequence) {
     return new Refused('WRITE_CONTENDED', 'the session kept changing under concurrent writers; nothing was written for this call, retry it');
