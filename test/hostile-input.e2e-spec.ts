@@ -6,7 +6,7 @@ import { EVENTS_STREAM, eventSubject, LIMITS, REFUSAL_META_KEY } from '#contract
 import { distEntry } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { eventually, testEnv } from './harness/processes.js';
-import { mcpHeaders, rawPost } from './harness/raw-http.js';
+import { mcpHeaders, openRawSession, rawPost } from './harness/raw-http.js';
 import { useSystem } from './harness/use-system.js';
 
 const environment = { os: 'Linux', python_version: '3.13.1' };
@@ -45,10 +45,7 @@ describe('hostile input never poisons a session', () => {
 
   it('refuses half a million levels of nesting sent as raw JSON, which no client library could even build', async () => {
     const url = suite.system.gateway.mcpUrl;
-    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
-    const opened = await rawPost(url, Buffer.from(JSON.stringify(initialize)), mcpHeaders());
-    const session = { 'mcp-session-id': String(opened.headers!['mcp-session-id']), 'mcp-protocol-version': '2025-06-18' };
-    await rawPost(url, Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })), mcpHeaders(undefined, session));
+    const session = { 'mcp-session-id': await openRawSession(url), 'mcp-protocol-version': '2025-06-18' };
     const levels = 500_000;
     const deep = `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
     const call = `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"record_session_start","arguments":{"session_id":"raw-deep","environment":{"os":"Linux","python_version":"3.13","x":${deep}}}}}`;
