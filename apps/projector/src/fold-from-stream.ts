@@ -12,6 +12,9 @@ export class StreamReadFailed extends Error {
 
 export const stuckAt = (seq: number, reason: string): StuckMark => ({ seq, reason: boundedReason(reason), at: new Date().toISOString() });
 
+/** Why an event waits for good: the stream itself lacks the session's event before it. */
+export const missingBefore = (expectedVersion: number): string => `the session's event ${expectedVersion} is not in the stream before this one`;
+
 /** {@link projectSession}, with a broken invariant (a bug) turned into an event that cannot be folded, rather than a crash. */
 export function foldEvent(view: StoredSession | null, event: PytestEvent, seq: number, ref: SessionRef): Projection {
   try {
@@ -53,7 +56,7 @@ export async function foldFromStream(
       if (projection.kind === 'applied') view = projection.view;
       else if (projection.kind === 'invalid') return stuckSession(view, ref, stuckAt(seq, projection.reason));
       else if (projection.kind === 'gap' && complete) {
-        return stuckSession(view, ref, stuckAt(seq, `the session's event ${projection.expectedVersion} is not in the stream before this one`));
+        return stuckSession(view, ref, stuckAt(seq, missingBefore(projection.expectedVersion)));
       } else if (projection.kind === 'stuck') return view;
     }
   } finally {

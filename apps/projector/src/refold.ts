@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { EVENTS_STREAM, eventSubject, isStuckStub, SESSION_ID_PATTERN, sessionKey, type SessionRef, type StoredSession } from '#contracts';
+import { EVENTS_STREAM, eventSubject, isStuckStub, NAME_PATTERN, SESSION_ID_PATTERN, sessionKey, type SessionRef, type StoredSession } from '#contracts';
 import { connectNats, isWrongLastSequence, openSessionsBucket } from '#nats';
 import { loadDotEnv, parseEnv } from '#platform';
 import { publishChange } from './change-notices.js';
@@ -39,7 +39,7 @@ function fail(message: string): never {
 
 function parseRef(arg: string): SessionRef {
   const [owner, sessionId, ...rest] = arg.split('/');
-  if (!owner || !sessionId || rest.length > 0 || !SESSION_ID_PATTERN.test(owner) || !SESSION_ID_PATTERN.test(sessionId)) {
+  if (!owner || !sessionId || rest.length > 0 || !NAME_PATTERN.test(owner) || !SESSION_ID_PATTERN.test(sessionId)) {
     fail(`"${arg}" is not OWNER/SESSION_ID (the view's owner and session_id). ${USAGE}`);
   }
   return { owner, sessionId };

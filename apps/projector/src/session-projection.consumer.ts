@@ -15,7 +15,7 @@ import {
 import { stuckSession } from '#domain';
 import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readEvent, UnreadableEvent } from '#nats';
 import { publishChange } from './change-notices.js';
-import { foldEvent, foldFromStream, stuckAt } from './fold-from-stream.js';
+import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
 
@@ -155,7 +155,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       if (projection.kind === 'applied') view = projection.view;
       else if (projection.kind === 'invalid') stuck(stuckAt(msg.seq, projection.reason));
       else if (projection.kind === 'gap' && msg.info.deliveryCount >= GAP_DELIVERIES) {
-        stuck(stuckAt(msg.seq, `the session's event ${projection.expectedVersion} is not in the stream before this one`));
+        stuck(stuckAt(msg.seq, missingBefore(projection.expectedVersion)));
       } else if (projection.kind === 'gap') gaps.add(msg);
     }
     return { view, gaps };

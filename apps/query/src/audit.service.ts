@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { RpcException } from '@nestjs/microservices';
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { AUDIT_STREAM, AuditMessage, auditSubject, type AuditQuery, type RefusalCode, type AuditQueryResult, type AuditRecord } from '#contracts';
+import { AUDIT_STREAM, AuditMessage, auditSubject, type AuditQuery, type AuditQueryResult, type AuditRecord, type RefusalCode } from '#contracts';
 import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
 import type { QueryEnv } from './query.env.js';
 

@@ -139,6 +139,8 @@ export const TOOLS = {
 } as const;
 export type ToolName = keyof typeof TOOLS;
 
+/** Whether a caller's tool name is one of this server's tools (own keys only: never `constructor` and the like). */
+export const isToolName = (name: string): name is ToolName => Object.hasOwn(TOOLS, name);
 
 /** How the gateway introduces itself to MCP clients. */
 export const SERVER_INFO = {

@@ -1,4 +1,5 @@
 import {
+  isToolName,
   TOOLS,
   WINDOWS,
   type Condition,
@@ -78,8 +79,6 @@ export function checkCall(file: PolicyFile, call: PolicyCall): PolicyVerdict {
   const approval = approvalAt && { rule: `${approvalAt[0]}.require_approval`, timeoutMs: approvalAt[1]!.require_approval!.timeout };
   return { allowed: true, limits, ...(approval && { approval }) };
 }
-
-const isToolName = (name: string): name is ToolName => Object.hasOwn(TOOLS, name);
 
 /** Names the tools the grant may call (not its hidden ones), never the caller's made-up name: the reason is audited as is. */
 function unknownToolReason(file: PolicyFile, grant: string): string {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage, JSONRPCResultResponse, MessageExtraInfo, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { AUDIT_BOUNDS, toolArgumentsProblems, TOOLS, type AuditRecord, type PolicyFile, type Refusal, type ToolName } from '#contracts';
+import { AUDIT_BOUNDS, isToolName, toolArgumentsProblems, type AuditRecord, type PolicyFile, type Refusal } from '#contracts';
 import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
 import { refusalOf, refusalResult } from '../mcp/refusal-result.js';
@@ -324,4 +324,4 @@ function toolError(id: RequestId, refusal: Refusal): JSONRPCMessage {
 }
 
 /** What is wrong with a known tool's arguments; unknown tools are refused by policy before this. */
-const invalidArguments = (tool: string, args: unknown) => (Object.hasOwn(TOOLS, tool) ? toolArgumentsProblems(tool as ToolName, args) : undefined);
+const invalidArguments = (tool: string, args: unknown) => (isToolName(tool) ? toolArgumentsProblems(tool, args) : undefined);

@@ -8,7 +8,6 @@ import type { GatewayEnv } from '../gateway.env.js';
 
 export const QUERY_CLIENT = Symbol('QueryClient');
 
-
 /** The gateway's reads: request/reply to the query app over NATS. */
 @Injectable()
 export class SessionQueries {
