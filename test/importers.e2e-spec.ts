@@ -281,6 +281,41 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
   });
 });
 
+describe('import --follow through a gateway that closes idle MCP sessions', () => {
+  let system: System;
+  let client: McpTestClient;
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-idle-'));
+
+  beforeAll(async () => {
+    // 0.02 minutes: the gateway closes an MCP session unused for 1.2 s (as it would one unused for 30 minutes).
+    system = await System.start({ env: { MCP_SESSION_IDLE_MINUTES: '0.02' } });
+    client = await McpTestClient.http(system.gateway.mcpUrl);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await system?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens a new MCP session when a long test left the old one idle, and goes on', async () => {
+    const file = join(dir, 'slow.jsonl');
+    writeFileSync(file, jsonl([START, ...reports('t.py::quick', 'passed', 1)]));
+    const follow = Proc.spawn('import --follow', process.execPath, [BIN, 'import', 'reportlog', file, '--follow', '--session-id', 'slow-run'], {
+      MCP_PYTEST_URL: system.gateway.mcpUrl.href,
+    });
+    try {
+      const outcomes = async () => (await client.ok('get_session', { session_id: 'slow-run' })).counts.total;
+      await eventually(async () => (await outcomes()) === 1, 20_000, 'the first outcome');
+      await sleep(4000);
+      appendFileSync(file, jsonl([...reports('t.py::slow', 'passed', 10), FINISH(0)]));
+      expect(await follow.finished()).toBe(0);
+      expect(follow.logs).toContain('session slow-run: 2 outcomes (2 recorded, 0 already recorded), finished\n');
+    } finally {
+      await follow.kill();
+    }
+  });
+});
+
 /** pytest on this machine, for the run below; without it that test is skipped (and says so). */
 const hasPytest = (() => {
   try {

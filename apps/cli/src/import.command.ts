@@ -104,7 +104,7 @@ async function readJunit(file: string): Promise<{ run: ImportedRun; digest: stri
     return { run: reader.close(), digest: hash.digest('hex') };
   } catch (error) {
     if (error instanceof CliError) throw error;
-    if (error instanceof TypeError) throw new CliError(`${file}: not UTF-8 text`);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') throw new CliError(`${file}: not UTF-8 text`);
     throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
   }
 }

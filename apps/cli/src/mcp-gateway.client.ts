@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { Refusal, REFUSAL_META_KEY, TOOLS, type ToolName } from '#contracts';
 import { CliError, note, oneLine, UsageError } from './cli.js';
@@ -21,17 +21,19 @@ export const gatewayOptions = { url: { type: 'string' }, token: { type: 'string'
 
 /**
  * --url, else MCP_PYTEST_URL, else `fallback` (a spool's own URL), else the local gateway; --token, else
- * MCP_PYTEST_TOKEN. A URL that is not http(s) is a usage error naming where it came from.
+ * MCP_PYTEST_TOKEN. A URL that is not http(s) is named with where it came from: a usage error when the
+ * command line or environment gave it, an error of the file when a file did.
  */
 export function gatewayTarget(values: { url?: string; token?: string }, fallback?: { url: string; from: string }): GatewayTarget {
-  const [text, from] =
-    values.url !== undefined ? [values.url, '--url']
-    : process.env.MCP_PYTEST_URL ? [process.env.MCP_PYTEST_URL, 'MCP_PYTEST_URL']
-    : fallback ? [fallback.url, fallback.from]
-    : [DEFAULT_MCP_URL, 'the default'];
+  const { text, from, inFile = false } =
+    values.url !== undefined ? { text: values.url, from: '--url' }
+    : process.env.MCP_PYTEST_URL ? { text: process.env.MCP_PYTEST_URL, from: 'MCP_PYTEST_URL' }
+    : fallback ? { text: fallback.url, from: fallback.from, inFile: true }
+    : { text: DEFAULT_MCP_URL, from: 'the default' };
   const url = URL.parse(text);
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new UsageError(`invalid ${from} "${text}": give the gateway's MCP endpoint, e.g. ${DEFAULT_MCP_URL}`);
+    const problem = `invalid ${from} "${text}": give the gateway's MCP endpoint, e.g. ${DEFAULT_MCP_URL}`;
+    throw inFile ? new CliError(problem) : new UsageError(problem);
   }
   return { url, key: values.token ?? (process.env.MCP_PYTEST_TOKEN || undefined) };
 }
@@ -63,15 +65,14 @@ export class McpGateway {
    * An MCP session the gateway closed meanwhile (idle for long, in a long --follow) is opened anew, once.
    */
   async call<N extends ToolName>(tool: N, args: ToolInput<N>): Promise<ToolOutput<N>> {
-    let result: CallToolResult;
-    try {
-      result = await this.callOnce(tool, args);
-    } catch (error) {
+    const result = await this.callOnce(tool, args).catch(async (error: unknown) => {
       if (!(error instanceof StreamableHTTPError && error.code === 404)) throw this.failure(error);
       await this.client.close().catch(() => undefined);
       this.client = await open(this.target);
-      result = await this.callOnce(tool, args).catch((again: unknown) => Promise.reject(this.failure(again)));
-    }
+      return this.callOnce(tool, args).catch((again: unknown) => {
+        throw this.failure(again);
+      });
+    });
     if (result.isError) {
       const refusal = Refusal.safeParse(result._meta?.[REFUSAL_META_KEY]);
       if (refusal.success) throw new ToolRefused(tool, refusal.data);
@@ -130,6 +131,8 @@ function transportProblem(url: URL, error: unknown): string {
     const said = gatewayMessage(error.message);
     return `the gateway at ${url} answered HTTP ${error.code}${said ? `: ${said}` : ''}${error.code === 401 ? ' (give a key with --token or MCP_PYTEST_TOKEN)' : ''}`;
   }
+  // A JSON-RPC error or a request that timed out: the gateway answered, or was reached and did not.
+  if (error instanceof McpError) return `the gateway at ${url}: ${oneLine(error.message)}`;
   const cause = (error as { cause?: { message?: string } } | undefined)?.cause?.message;
   return `cannot reach the gateway at ${url}: ${oneLine(cause ?? (error instanceof Error ? error.message : String(error)))}`;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Environment, type OutcomeItem, type Phase, type Summary } from '#contracts';
+import { printable } from './cli.js';
 import { checkedOutcome, checkedRecord, FileProblem, jsonLine, UNKNOWN_ENVIRONMENT, type OutcomeDraft, type Place } from './imported-run.js';
 import { OutcomeTally } from './outcome-tally.js';
 
@@ -83,7 +84,7 @@ export class ReportLogReader {
     if (this.finished) throw new FileProblem(this.source, place, 'a record after the SessionFinish record');
     const record = jsonLine(text, this.source, line);
     const type = checkedRecord(Envelope, record, this.source, place).$report_type;
-    place.what = type;
+    place.what = printable(type);
     if (!this.started && type !== 'SessionStart') throw new FileProblem(this.source, place, 'a report log begins with a SessionStart record');
     switch (type) {
       case 'SessionStart':
@@ -154,13 +155,13 @@ export class ReportLogReader {
         ...failureTexts(report.longrepr),
         location: path === undefined ? undefined : { path, lineno, domain },
       },
-      { ...place, what: `TestReport ${report.nodeid}` },
+      { ...place, what: `TestReport ${printable(report.nodeid)}` },
     );
   }
 
   private collectReport({ nodeid, outcome, longrepr }: z.infer<typeof CollectReport>, place: Place): void {
     if (outcome === 'passed') return;
-    this.push({ nodeid, outcome: outcome === 'failed' ? 'error' : 'skipped', duration: 0, ...failureTexts(longrepr) }, { ...place, what: `CollectReport ${nodeid}` });
+    this.push({ nodeid, outcome: outcome === 'failed' ? 'error' : 'skipped', duration: 0, ...failureTexts(longrepr) }, { ...place, what: `CollectReport ${printable(nodeid)}` });
   }
 
   private push(draft: OutcomeDraft, place: Place): void {

@@ -1,9 +1,8 @@
-import { LIMITS, type OutcomeItem, type RecordSessionStartInput, type Summary } from '#contracts';
+import { LIMITS, type OutcomeItem, type RecordSessionStartInput, type Summary, type ToolName } from '#contracts';
 import { utf8Length } from '#domain';
 import { CliError } from './cli.js';
 import type { McpGateway, ToolInput, ToolOutput } from './mcp-gateway.client.js';
 import type { Progress } from './progress.js';
-import type { ToolName } from '#contracts';
 
 /**
  * JSON of outcomes per record_test_outcomes call, at most: far below the gateway's 4 MiB request body, and
