@@ -37,7 +37,7 @@ export async function* fileLines(path: string, { follow, signal, pollMs = 200 }:
     try {
       return decoder.decode(bytes, { stream });
     } catch {
-      throw new CliError(`${path}: not UTF-8 text (after line ${number})`);
+      throw new CliError(`${path}: not UTF-8 text${number > 0 ? ` (after line ${number})` : ''}`);
     }
   };
   try {
