@@ -59,7 +59,6 @@ export class ReportLogReader {
   private firstReport: string | undefined;
   private pytestVersion: string | undefined;
   private exitstatus: number | undefined;
-  private read = 0;
 
   constructor(private readonly source: string) {}
 
@@ -71,11 +70,6 @@ export class ReportLogReader {
   /** Whether the SessionFinish record was read: the run is over. */
   get finished(): boolean {
     return this.exitstatus !== undefined;
-  }
-
-  /** Outcomes read so far. */
-  get outcomes(): number {
-    return this.read;
   }
 
   add(text: string, line: number): void {
@@ -168,7 +162,6 @@ export class ReportLogReader {
     const item = checkedOutcome(draft, this.source, place);
     this.pending.push(item);
     this.tally.add(item);
-    this.read++;
   }
 }
 
