@@ -26,6 +26,8 @@ describe('cli helpers', () => {
     expect(() => parse([], {}, ['ID'])).toThrow(new UsageError('ID is required'));
     expect(() => parse(['a', 'b'], {}, ['ID'])).toThrow(new UsageError('unexpected argument "b"'));
     expect(parse(['x', '--by', 'me'], { by: { type: 'string' } }, ['ID'])).toMatchObject({ values: { by: 'me' }, positionals: ['x'] });
+    expect(parse(['a', 'b', 'c'], {}, ['FILE…'])).toMatchObject({ positionals: ['a', 'b', 'c'] });
+    expect(() => parse([], {}, ['FILE…'])).toThrow(new UsageError('FILE… is required'));
   });
 
   it('escapes what could end a row or steer the terminal, and the backslash, so every text shows as one unambiguous line', () => {

@@ -84,10 +84,14 @@ export function oneLine(message: string): string {
   return rest.length ? `${head} ${rest.join('; ')}` : head;
 }
 
-/** node:util parseArgs, strict, with its errors turned into one-line usage errors; `positionals` names the required ones. */
+/**
+ * node:util parseArgs, strict, with its errors turned into one-line usage errors; `positionals` names the required
+ * ones, and a last name ending in "…" (`FILE…`) takes one or more.
+ */
 export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals: string[] = []) {
   const parsed = parseStrict(args, options);
-  if (parsed.positionals.length > positionals.length) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.length]}"`);
+  const variadic = positionals.at(-1)?.endsWith('…') ?? false;
+  if (!variadic && parsed.positionals.length > positionals.length) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.length]}"`);
   const missing = positionals[parsed.positionals.length];
   if (missing) throw new UsageError(`${missing} is required`);
   return parsed;

@@ -2,10 +2,12 @@ import { loadDotEnv } from '#platform/env';
 import { approvalsCommand } from './approvals.command.js';
 import { auditCommand } from './audit.command.js';
 import { endQuietlyWhenStdoutCloses, note, oneLine, out, UsageError, type CommandGroup } from './cli.js';
+import { importCommand } from './import.command.js';
 import { keysCommand } from './keys.command.js';
+import { uploadCommand } from './upload.command.js';
 
 /** `mcp-pytest <group> <command> …`: exit 0 done, 1 could not be done, 2 bad command line. */
-const GROUPS: CommandGroup[] = [keysCommand, approvalsCommand, auditCommand];
+const GROUPS: CommandGroup[] = [keysCommand, approvalsCommand, auditCommand, importCommand, uploadCommand];
 
 const USAGE = `Usage: mcp-pytest <command> …
 

@@ -12,3 +12,4 @@ export * from './policy.js';
 export * from './audit.js';
 export * from './approvals.js';
 export * from './issues.js';
+export * from './spool.js';
