@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET, sessionKey, type SessionView } from '#contracts';
+import { EVENTS_STREAM, LIMITS, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET, sessionKey, type SessionView } from '#contracts';
 import { NatsServer } from '../test/harness/nats-server.js';
 import { eventually, freePort, Proc, sleep } from '../test/harness/processes.js';
 import { App, distEntry, root } from '../test/harness/apps.js';
+import { batchIngest, rawPublishInFlight } from './batch-ingest.js';
 import { BACKLOG_OWNER, backlogEvent, buildBacklog, publishAll } from './lib/backlog.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient, type LoadResult } from './lib/load.js';
 import { childPids, CLK_TCK, cpuMicros, cpuModel, CpuWindow, natsServerVersion, rssKiB } from './lib/proc-stats.js';
@@ -30,6 +31,7 @@ const cfg = {
   backlogConcurrent: num('BENCH_BACKLOG_CONCURRENT_SESSIONS', 100),
   rttRequests: num('BENCH_RTT_REQUESTS', 5000),
   visibleWrites: num('BENCH_VISIBLE_WRITES', 500),
+  batchClients: num('BENCH_BATCH_CLIENTS', 8),
 };
 
 type Json = Record<string, any>;
@@ -575,6 +577,27 @@ async function main(): Promise<void> {
     `  write ack → visible in get-session (min_seq), ${cfg.visibleWrites}×: p50 ${fmtMs(visible.visible.p50)}, p99 ${fmtMs(visible.visible.p99)} ` +
       `(the write itself: p50 ${fmtMs(visible.write.p50)}, p99 ${fmtMs(visible.write.p99)}); read-your-writes verified`,
   );
+  out();
+
+  // 5
+  out(`5. CI ingest: record_test_outcomes batches over Streamable HTTP, ${cfg.batchClients} clients, each its own pytest session`);
+  const rawInFlight = await step('raw JetStream publish, 256 in flight', () => rawPublishInFlight(js, jsm, { inFlight: 256, ms: cfg.rawPublishMs }));
+  out(`  ${`raw publish, 256 in flight, ${rawInFlight.bytes} B`.padEnd(34)} ${fmtRate(rawInFlight.rate, 'msgs/s').padStart(14)}   (reference)`);
+  const beforeBatch = await storeCounters();
+  const batch = await step('batch ingest through the gateway', () =>
+    batchIngest(apps.gateway!.mcpUrl, {
+      lanes: cfg.batchClients,
+      warmupMs: cfg.warmupMs,
+      measureMs: cfg.measureMs,
+      cpu: new CpuWindow({ server: gatewayPid, 'nats-server': natsPid, projector: apps.projector!.pid, query: apps.query!.pid }),
+      startArgs: START_ARGS,
+    }),
+  );
+  describeLoad(`gateway, batches of ${batch.batchSize}`, batch.res, 'server');
+  const batchRate = batch.res.rate * batch.batchSize;
+  out(`  = ${fmtRate(batchRate, 'outcomes/s')}`);
+  const batchVerified = await step('verify batch ingest', () => verifyStored('batch ingest', batch.sessions));
+  describeStore(beforeBatch, await storeCounters(), batch.sessions.reduce((a, x) => a + x.acked + 1, 0));
   await recordRss('end');
   out();
 
@@ -613,6 +636,8 @@ async function main(): Promise<void> {
   report.compare('3 get-session p99', rtt.latency.p99, rtt.rawLatency.p99, ms, { kind: 'lower', bound: 2 }, '(raw req/reply)');
   report.compare('3 get-session p99, first read of a view', rtt.firstRead.p99, rtt.rawLatency.p99, ms, undefined, '(raw req/reply)');
   report.add({ figure: '3 write ack → visible, p50 / p99', value: `${ms(visible.visible.p50)} / ${ms(visible.visible.p99)}` });
+  report.compare('5 batch ingest, outcomes/s', batchRate, rawInFlight.rate, (n) => fmtRate(n, '/s'), { kind: 'higher', bound: 0.5 }, '(raw publish msgs, 256 in flight)');
+  report.add({ figure: '5 batch ingest, acked = stored', value: batchVerified ? 'verified' : 'NOT VERIFIED', met: batchVerified ? 'yes' : 'NO', target: 'no loss' });
   const first = rssRows[0]!;
   const last = rssRows[rssRows.length - 1]!;
   report.add({
@@ -644,6 +669,8 @@ async function main(): Promise<void> {
       `${cfg.backlogConcurrent} interleaved at a time, mean ${projection.meanBytes.toFixed(0)} B) published while the projector was stopped; ` +
       'timed from the projector being ready until the ack floor of its durable consumer reached the last event. ' +
       'Reference: a bare durable pull consumer, `consume({max_messages: 2000})` + `ack()` per message, over a copy of the same messages.',
+    `- CI ingest: ${cfg.batchClients} MCP SDK clients over Streamable HTTP, each its own pytest session, each sending record_test_outcomes calls of ${LIMITS.batchOutcomes} new outcomes (one call in flight each); ` +
+      'outcomes acknowledged per second, every one checked in get-session afterwards. Reference: one-result events published raw to JetStream with 256 publishes in flight.',
     `- get-session: ${cfg.rttRequests} sequential requests (plain JSON body) against finished sessions whose views the query app has cached (it drops a view when its change notice arrives), after a first read of each; the first reads (view from the KV bucket: two round trips) are a row of their own. Reference: a trivial responder in its own process with a reply of the same size (${rtt.replyBytes} B).`,
     '',
   ].join('\n');

@@ -28,8 +28,10 @@ export const LIMITS = {
   viewSlowest: 10,
   /** Labels on one session. */
   labels: 32,
-  /** Test results folded into one event when calls queue up for a session (group commit). */
-  batchResults: 512,
+  /** Outcomes in one record_test_outcomes call, at most. */
+  batchOutcomes: 1000,
+  /** Test results folded into one event (group commit, or one record_test_outcomes call), at most. */
+  batchResults: 1000,
   /** A refusal's or a stuck session's reason, in characters at most (it may quote caller data). */
   reasonChars: 2000,
   /** Upper bound of one event's payload; NATS' default max_payload is 1 MiB. */

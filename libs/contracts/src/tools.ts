@@ -43,7 +43,7 @@ export type RecordSessionStartInput = z.infer<typeof RecordSessionStartInput>;
 export const RecordSessionStartOutput = z.object(WriteAck);
 export type RecordSessionStartOutput = z.infer<typeof RecordSessionStartOutput>;
 
-export const RecordTestOutcomeInput = z.strictObject({
+const outcomeFields = {
   nodeid: NodeId,
   outcome: Outcome,
   duration: Seconds.describe('Duration of this phase in seconds.'),
@@ -58,7 +58,9 @@ export const RecordTestOutcomeInput = z.strictObject({
     .describe('Run of this test in the session: 2 and up for reruns (default 1). A rerun replaces the earlier result in the counts.'),
   longrepr: LongText.nullish().describe("pytest's full failure representation. Stored up to 32 KiB."),
   location: Location.optional(),
-});
+};
+
+export const RecordTestOutcomeInput = z.strictObject(outcomeFields);
 export type RecordTestOutcomeInput = z.infer<typeof RecordTestOutcomeInput>;
 
 export const RecordTestOutcomeOutput = z.object({
@@ -66,6 +68,29 @@ export const RecordTestOutcomeOutput = z.object({
   nodeid: NodeId,
 });
 export type RecordTestOutcomeOutput = z.infer<typeof RecordTestOutcomeOutput>;
+
+/** One item of record_test_outcomes: record_test_outcome's arguments, the session given once for the batch. */
+export const OutcomeItem = RecordTestOutcomeInput.omit({ session_id: true });
+export type OutcomeItem = z.infer<typeof OutcomeItem>;
+
+export const RecordTestOutcomesInput = z.strictObject({
+  session_id: OptionalSessionId,
+  outcomes: z
+    .array(OutcomeItem)
+    .min(1, { error: 'must hold at least one outcome' })
+    .max(LIMITS.batchOutcomes, { error: `must hold at most ${LIMITS.batchOutcomes} outcomes; send more in further calls` })
+    .describe(`Test results, each as record_test_outcome takes them (without session_id); 1 to ${LIMITS.batchOutcomes}.`),
+});
+export type RecordTestOutcomesInput = z.infer<typeof RecordTestOutcomesInput>;
+
+export const RecordTestOutcomesOutput = z.object({
+  ...WriteAck,
+  seq: WriteAck.seq.describe('JetStream stream sequence of the last event holding any of these outcomes.'),
+  duplicate: WriteAck.duplicate.describe('True when every outcome was already recorded; nothing new was written.'),
+  recorded: z.int().nonnegative().describe('Outcomes newly stored by this call.'),
+  duplicates: z.int().nonnegative().describe('Outcomes that were already recorded (by an earlier call, or earlier in this one).'),
+});
+export type RecordTestOutcomesOutput = z.infer<typeof RecordTestOutcomesOutput>;
 
 export const RecordSessionFinishInput = z.strictObject({
   summary: Summary,
@@ -116,6 +141,16 @@ export const TOOLS = {
       'A retried identical call is recognised and not counted twice.',
     input: RecordTestOutcomeInput,
     output: RecordTestOutcomeOutput,
+    annotations: annotations('write', true),
+  },
+  record_test_outcomes: {
+    title: 'Record many test outcomes',
+    description:
+      `Record up to ${LIMITS.batchOutcomes} test results in one call, all or nothing: one invalid or conflicting item refuses ` +
+      'the call (naming its index) and nothing is written. Outcomes already recorded are recognised and not counted twice, ' +
+      'so a resent or overlapping batch is safe.',
+    input: RecordTestOutcomesInput,
+    output: RecordTestOutcomesOutput,
     annotations: annotations('write', true),
   },
   record_session_finish: {

@@ -53,6 +53,19 @@ export class OutcomeConflict extends DomainError {
   }
 }
 
+/** One item of a record_test_outcomes call was refused, so the whole call is: named by its index, with the item's own code. */
+export class OutcomeItemRefused extends DomainError {
+  readonly code: RefusalCode;
+  constructor(
+    readonly index: number,
+    nodeid: string,
+    refusal: DomainError,
+  ) {
+    super(`outcomes.${index} (${nodeid}): ${refusal.message} Nothing of this call was written.`, { cause: refusal });
+    this.code = refusal.code;
+  }
+}
+
 export class SessionAccessDenied extends DomainError {
   readonly code = 'SESSION_ACCESS_DENIED' as const;
   constructor(reader: string, owner: string) {

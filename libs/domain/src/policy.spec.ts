@@ -40,7 +40,7 @@ describe('policy: which calls are allowed', () => {
     expect(checkCall(open, { tool: 'drop_database', args: {}, identity: ci, mcpSession: 'm' })).toEqual({
       allowed: false,
       rule: 'unknown_tool',
-      reason: 'unknown tool; the tools you may call are record_session_start, record_test_outcome, get_session',
+      reason: 'unknown tool; the tools you may call are record_session_start, record_test_outcome, record_test_outcomes, get_session',
     });
     expect(call('no_such_tool', {}, dashboard)).toEqual({
       allowed: false,
@@ -139,6 +139,23 @@ describe('policy: deny_if conditions', () => {
 
   it('reads no inherited properties', () => {
     expect(holds({ path: 'args.constructor', op: 'exists' }, {})).toBe(false);
+  });
+
+  describe('over the items of a batch', () => {
+    const batch = { outcomes: [{ nodeid: 'a', outcome: 'passed' }, { nodeid: 'b', outcome: 'failed', error: 'boom' }] };
+    it.each([
+      ['args.outcomes.outcome', 'eq', 'failed', true],
+      ['args.outcomes.outcome', 'eq', 'error', false],
+      ['args.outcomes.outcome', 'neq', 'passed', true],
+      ['args.outcomes.error', 'exists', undefined, true],
+      ['args.outcomes.error', 'not_exists', undefined, true],
+      ['args.outcomes.nodeid', 'in', ['c', 'd'], false],
+      ['args.outcomes.0.outcome', 'eq', 'failed', false],
+      ['args.outcomes.1.outcome', 'eq', 'failed', true],
+      ['args.outcomes', 'exists', undefined, true],
+    ] as const)('%s %s %j → %s', (path, op, value, expected) => {
+      expect(holds({ path, op, value: value as never }, batch)).toBe(expected);
+    });
   });
 });
 

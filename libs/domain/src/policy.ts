@@ -113,12 +113,30 @@ export function describeCondition({ path, op, value }: Condition): string {
   return value === undefined ? `${path} ${op}` : `${path} ${op} ${JSON.stringify(value)}`;
 }
 
-/** Whether a deny_if condition holds for these arguments. A path that is absent never equals, contains or matches anything. */
-export function holds({ path, op, value }: Condition, args: unknown): boolean {
-  const actual = path
-    .split('.')
-    .slice(1)
-    .reduce<unknown>((at, key) => (isRecord(at) && Object.hasOwn(at, key) ? at[key] : undefined), args);
+/**
+ * Whether a deny_if condition holds for these arguments. A path that is absent never equals, contains or matches anything.
+ * A path that goes on through an array (`args.outcomes.outcome`) is followed into each item: the condition holds when it
+ * holds for any of them, so one item can deny a batch.
+ */
+export function holds(condition: Condition, args: unknown): boolean {
+  return valuesAt(condition.path, args).some((actual) => holdsFor(condition, actual));
+}
+
+/** The values a path names: one, or, where it passes through arrays, one per item reached (a node of the caller's tree each). */
+function valuesAt(path: string, args: unknown): unknown[] {
+  let values = [args];
+  for (const key of path.split('.').slice(1)) {
+    values = values.flatMap((at) => {
+      if (Array.isArray(at) && !/^\d+$/.test(key)) return at.map((item) => propertyOf(item, key));
+      return [propertyOf(at, key)];
+    });
+  }
+  return values;
+}
+
+const propertyOf = (at: unknown, key: string): unknown => ((isRecord(at) || Array.isArray(at)) && Object.hasOwn(at, key) ? (at as Record<string, unknown>)[key] : undefined);
+
+function holdsFor({ op, value }: Condition, actual: unknown): boolean {
   switch (op) {
     case 'exists':
       return actual !== undefined;

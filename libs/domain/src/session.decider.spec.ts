@@ -27,6 +27,14 @@ const outcome = (input: Partial<OutcomeInput> = {}, by = actor): SessionCommand 
   at,
   outcome: { nodeid: 'tests/test_a.py::test_ok', outcome: 'passed', duration: 0.5, ...input },
 });
+const outcomes = (...items: Partial<OutcomeInput>[]): SessionCommand => ({
+  type: 'RecordOutcomes',
+  owner: OWNER,
+  sessionId: SESSION,
+  actor,
+  at,
+  outcomes: items.map((item) => ({ nodeid: 'tests/test_a.py::test_ok', outcome: 'passed', duration: 0.5, ...item })),
+});
 const finish = (s: Summary = summary): SessionCommand => ({ type: 'FinishSession', owner: OWNER, sessionId: SESSION, actor, at, summary: s });
 
 let ids = 0;
@@ -208,6 +216,67 @@ describe('group commit', () => {
     for (const event of decision.events) {
       expect(new TextEncoder().encode(JSON.stringify(event)).length).toBeLessThanOrEqual(LIMITS.batchBytes + 1024);
     }
+  });
+});
+
+describe('recording a batch of outcomes', () => {
+  const ok = (i: number): Partial<OutcomeInput> => ({ nodeid: `t::${i}` });
+
+  it('stores every item in one event, as single outcomes would be', () => {
+    const batch = given(start()).when(outcomes(ok(1), ok(2), ok(3)));
+    const singles = given(start()).when(outcome(ok(1)), outcome(ok(2)), outcome(ok(3)));
+    expect(batch.events.map((e) => e.data)).toEqual(singles.events.map((e) => e.data));
+    expect(batch.verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false, duplicates: 0 }]);
+  });
+
+  it('refuses the whole batch for one bad item, naming its index, and writes nothing of it', () => {
+    const decision = given(start(), outcome({ nodeid: 't::2', outcome: 'failed' })).when(
+      outcome(ok(0)),
+      outcomes(ok(1), ok(2), ok(3)),
+      outcome(ok(4)),
+    );
+    expect(codes(decision)).toEqual(['append', 'OUTCOME_CONFLICT', 'append']);
+    expect(resultsOf(decision.events[0]).map((r) => r.nodeid)).toEqual(['t::0', 't::4']);
+    const refusal = decision.verdicts[1];
+    expect(refusal?.kind === 'rejected' && refusal.error.message).toMatch(/^outcomes\.1 \(t::2\): .*attempt: 2/);
+  });
+
+  it('takes back what the refused batch had remembered: its items can be sent again', () => {
+    const decision = given(start()).when(outcomes(ok(1), ok(1), { nodeid: 't::1', outcome: 'failed' }), outcomes(ok(1)));
+    expect(codes(decision)).toEqual(['OUTCOME_CONFLICT', 'append']);
+    expect(decision.verdicts[1]).toEqual({ kind: 'append', event: 0, duplicate: false, duplicates: 0 });
+    expect(resultsOf(decision.events[0])).toHaveLength(1);
+  });
+
+  it('counts items already recorded, by earlier calls or earlier in the batch, and stores the rest once', () => {
+    const decision = given(start(), outcome(ok(1))).when(outcomes(ok(1), ok(2), ok(2), ok(3)));
+    expect(decision.verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false, duplicates: 2 }]);
+    expect(resultsOf(decision.events[0]).map((r) => r.nodeid)).toEqual(['t::2', 't::3']);
+  });
+
+  it('answers a resent batch with the stored sequence and writes nothing, also after the finish', () => {
+    const decision = given(start(), outcomes(ok(1), ok(2)), finish()).when(outcomes(ok(2), ok(1)));
+    expect(decision.events).toEqual([]);
+    expect(decision.verdicts).toEqual([{ kind: 'duplicate', seq: 20, duplicates: 2 }]);
+  });
+
+  it('refuses new items after the finish and unknown sessions as a whole', () => {
+    expect(codes(given(start(), finish()).when(outcomes(ok(1))))).toEqual(['SESSION_FINISHED']);
+    expect(codes(given().when(outcomes(ok(1))))).toEqual(['SESSION_NOT_FOUND']);
+  });
+
+  it('spreads a batch over as few events as the byte budget allows', () => {
+    const big = 'x'.repeat(LIMITS.errorBytes);
+    const items = Array.from({ length: 40 }, (_, i) => ({ nodeid: `t::${i}`, outcome: 'failed' as const, error: big, longrepr: big }));
+    const decision = given(start()).when(outcomes(...items));
+    const perEvent = Math.floor(LIMITS.batchBytes / (2 * LIMITS.errorBytes + 200));
+    expect(decision.events).toHaveLength(Math.ceil(items.length / perEvent));
+    expect(decision.verdicts).toEqual([{ kind: 'append', event: decision.events.length - 1, duplicate: false, duplicates: 0 }]);
+  });
+
+  it('fits a full batch of small items in one event', () => {
+    const decision = given(start()).when(outcomes(...Array.from({ length: LIMITS.batchOutcomes }, (_, i) => ok(i))));
+    expect(decision.events).toHaveLength(1);
   });
 });
 

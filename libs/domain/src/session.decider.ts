@@ -3,7 +3,7 @@ import {
   type Actor,
   type Outcome,
   type PytestEvent,
-  type RecordTestOutcomeInput,
+  type OutcomeItem,
   type SessionRef,
   type SessionStartedData,
   type Summary,
@@ -12,6 +12,7 @@ import {
 import {
   DomainError,
   OutcomeConflict,
+  OutcomeItemRefused,
   SessionAlreadyFinished,
   SessionFinishedError,
   SessionIdConflict,
@@ -21,7 +22,7 @@ import { canonicalJson, fieldsFingerprint, fingerprint } from './fingerprint.js'
 import { clipUtf8, utf8Length } from './text.js';
 
 /** A test outcome as a command carries it: the tool's input without the session. */
-export type OutcomeInput = Omit<RecordTestOutcomeInput, 'session_id'>;
+export type OutcomeInput = OutcomeItem;
 
 interface CommandBase {
   /** Grant owning the session, which is the caller's own: a grant writes only to its own sessions. */
@@ -34,6 +35,8 @@ interface CommandBase {
 export type SessionCommand =
   | (CommandBase & { type: 'StartSession'; data: SessionStartedData })
   | (CommandBase & { type: 'RecordOutcome'; outcome: OutcomeInput })
+  /** Many outcomes, all or nothing: one refused item refuses them all. */
+  | (CommandBase & { type: 'RecordOutcomes'; outcomes: readonly OutcomeInput[] })
   | (CommandBase & { type: 'FinishSession'; summary: Summary });
 
 export type SessionStatus = 'none' | 'running' | 'finished';
@@ -74,10 +77,13 @@ export function initialState({ owner, sessionId }: SessionRef): SessionState {
 }
 
 export type Verdict =
-  /** Accepted: answered once `events[event]` is stored. `duplicate` when an earlier call of the batch wrote the same. */
-  | { kind: 'append'; event: number; duplicate: boolean }
+  /**
+   * Accepted: answered once `events[event]` (and every event before it) is stored. `duplicate` when
+   * nothing new was written for it; `duplicates` counts a RecordOutcomes command's items already recorded.
+   */
+  | { kind: 'append'; event: number; duplicate: boolean; duplicates?: number }
   /** Already in the log at `seq`: answer it again, write nothing. */
-  | { kind: 'duplicate'; seq: number }
+  | { kind: 'duplicate'; seq: number; duplicates?: number }
   | { kind: 'rejected'; error: DomainError };
 
 export interface Decision {
@@ -159,6 +165,15 @@ const sameActor = (a: Actor, b: Actor) => a.agent === b.agent && a.via === b.via
 /** A result's size in its event, as encoded JSON (escapes included): what the batch budget counts. */
 const resultBytes = (r: TestResult) => utf8Length(JSON.stringify(r)) + 1;
 
+/** How far a decision had gone: what a refused RecordOutcomes command rolls back to. */
+interface Savepoint {
+  events: number;
+  /** Results in the last event then, when it was an outcomes event (later items may have joined it). */
+  lastResults: number;
+  openBatchBytes: number;
+  journal: number;
+}
+
 /** The state as a batch sees it: the stored state with the batch's own accepted writes on top. */
 class BatchDecision {
   readonly events: PytestEvent[] = [];
@@ -168,6 +183,8 @@ class BatchDecision {
   private readonly results = new Map<string, ResultMark>();
   private readonly latest = new Map<string, LatestAttempt>();
   private openBatchBytes = 0;
+  /** How to take back each index entry set so far, in order. */
+  private readonly journal: (() => unknown)[] = [];
 
   constructor(
     private readonly state: SessionState,
@@ -186,7 +203,9 @@ class BatchDecision {
       case 'StartSession':
         return this.startSession(command);
       case 'RecordOutcome':
-        return this.recordOutcome(command);
+        return this.recordOutcome(command, command.outcome);
+      case 'RecordOutcomes':
+        return this.recordOutcomes(command);
       case 'FinishSession':
         return this.finishSession(command);
       default: {
@@ -207,9 +226,9 @@ class BatchDecision {
     return { kind: 'append', event, duplicate: false };
   }
 
-  private recordOutcome(command: Extract<SessionCommand, { type: 'RecordOutcome' }>): Verdict {
+  private recordOutcome(command: SessionCommand, outcome: OutcomeInput): Verdict {
     if (this.status === 'none') return rejected(new SessionNotFound(command.sessionId));
-    const result = normalizeResult(command.outcome);
+    const result = normalizeResult(outcome);
     const key = resultKey(result);
     const print = resultFingerprint(result);
     const latest = this.latestOf(result);
@@ -226,9 +245,65 @@ class BatchDecision {
     if (latest && latest.attempt < result.attempt) result.replaces = latest.outcome;
     if (latest && latest.attempt > result.attempt) result.superseded = true;
     const event = this.appendResult(command, result);
-    this.results.set(key, { fingerprint: print, outcome: result.outcome, place: { event } });
-    if (!result.superseded) this.latest.set(phaseKey(result), { attempt: result.attempt, outcome: result.outcome });
+    this.remember(this.results, key, { fingerprint: print, outcome: result.outcome, place: { event } });
+    if (!result.superseded) this.remember(this.latest, phaseKey(result), { attempt: result.attempt, outcome: result.outcome });
     return { kind: 'append', event, duplicate: false };
+  }
+
+  /**
+   * Each item as a RecordOutcome of its own, in order; the first refused item undoes the items
+   * before it, so the batch is stored whole or not at all.
+   */
+  private recordOutcomes(command: Extract<SessionCommand, { type: 'RecordOutcomes' }>): Verdict {
+    if (this.status === 'none') return rejected(new SessionNotFound(command.sessionId));
+    const savepoint = this.savepoint();
+    let lastEvent = -1;
+    let lastSeq = 0;
+    let duplicates = 0;
+    for (const [index, outcome] of command.outcomes.entries()) {
+      const verdict = this.recordOutcome(command, outcome);
+      switch (verdict.kind) {
+        case 'rejected':
+          this.rollback(savepoint);
+          return rejected(new OutcomeItemRefused(index, outcome.nodeid, verdict.error));
+        case 'duplicate':
+          duplicates++;
+          lastSeq = Math.max(lastSeq, verdict.seq);
+          break;
+        case 'append':
+          if (verdict.duplicate) duplicates++;
+          lastEvent = Math.max(lastEvent, verdict.event);
+          break;
+      }
+    }
+    const duplicate = duplicates === command.outcomes.length;
+    return lastEvent >= 0 ? { kind: 'append', event: lastEvent, duplicate, duplicates } : { kind: 'duplicate', seq: lastSeq, duplicates };
+  }
+
+  /** Sets a key in one of the batch's own indexes, journalled so that a refused batch can take it back. */
+  private remember<V>(map: Map<string, V>, key: string, value: V): void {
+    const had = map.has(key);
+    const before = map.get(key);
+    this.journal.push(() => (had ? map.set(key, before!) : map.delete(key)));
+    map.set(key, value);
+  }
+
+  private savepoint(): Savepoint {
+    const last = this.events.at(-1);
+    return {
+      events: this.events.length,
+      lastResults: last?.type === 'TestOutcomesRecorded' ? last.data.results.length : 0,
+      openBatchBytes: this.openBatchBytes,
+      journal: this.journal.length,
+    };
+  }
+
+  private rollback(to: Savepoint): void {
+    this.events.length = to.events;
+    const last = this.events.at(-1);
+    if (last?.type === 'TestOutcomesRecorded') last.data.results.length = to.lastResults;
+    this.openBatchBytes = to.openBatchBytes;
+    for (const undo of this.journal.splice(to.journal).reverse()) undo();
   }
 
   private finishSession(command: Extract<SessionCommand, { type: 'FinishSession' }>): Verdict {

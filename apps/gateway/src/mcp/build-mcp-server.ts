@@ -9,11 +9,13 @@ import { getSession } from './tools/get-session.tool.js';
 import { recordSessionFinish } from './tools/record-session-finish.tool.js';
 import { recordSessionStart } from './tools/record-session-start.tool.js';
 import { recordTestOutcome } from './tools/record-test-outcome.tool.js';
+import { recordTestOutcomes } from './tools/record-test-outcomes.tool.js';
 import type { ToolDeps, ToolHandler } from './tools/tool.js';
 
 const HANDLERS: { [N in ToolName]: ToolHandler<N> } = {
   record_session_start: recordSessionStart,
   record_test_outcome: recordTestOutcome,
+  record_test_outcomes: recordTestOutcomes,
   record_session_finish: recordSessionFinish,
   get_session: getSession,
 };

@@ -13,6 +13,8 @@ export interface WriteResult {
   seq: number;
   /** The write was already recorded: nothing new was stored. */
   duplicate: boolean;
+  /** Of a RecordOutcomes command: its items that were already recorded. */
+  duplicates?: number;
 }
 
 /** Where a write failed: NATS did not answer, or the gateway itself failed (a bug, never the caller's input). */
@@ -191,9 +193,9 @@ const refusedAsUnknown = (verdict: Verdict) => verdict.kind === 'rejected' && ve
 function settle(pending: Pending, verdict: Verdict, seqs: number[]): void {
   switch (verdict.kind) {
     case 'append':
-      return pending.resolve({ seq: seqs[verdict.event]!, duplicate: verdict.duplicate });
+      return pending.resolve({ seq: seqs[verdict.event]!, duplicate: verdict.duplicate, duplicates: verdict.duplicates });
     case 'duplicate':
-      return pending.resolve({ seq: verdict.seq, duplicate: true });
+      return pending.resolve({ seq: verdict.seq, duplicate: true, duplicates: verdict.duplicates });
     case 'rejected':
       return pending.reject(verdict.error);
   }
