@@ -128,7 +128,8 @@ class McpClient:
             data = response.read()
         except socket.timeout:
             self.close()
-            raise CallFailed("no answer within %g s" % self._request_timeout, transient=True)
+            # Not worth a second try: a server this slow would only cost the run more.
+            raise CallFailed("no answer within %g s" % self._request_timeout)
         except _STALE_CONNECTION as error:
             self.close()
             if reused:  # the server closed the idle connection: a new one, once (every call is idempotent)

@@ -4,7 +4,7 @@ Only the process that runs the session reports (pytest-xdist's controller, never
 report reaches it through pytest_runtest_logreport, so a run is one session whatever -n says.
 """
 
-import functools
+import contextlib
 import os
 import platform
 import re
@@ -90,19 +90,6 @@ def _settings(config):
     }
 
 
-def _guarded(hook):
-    """A hook that never lets an error of ours reach pytest (which would end the run with an internal error)."""
-
-    @functools.wraps(hook)
-    def guarded(self, *args, **kwargs):
-        try:
-            return hook(self, *args, **kwargs)
-        except Exception as error:
-            self.internal_error = self.internal_error or "%s: %r" % (hook.__name__, error)
-
-    return guarded
-
-
 class Recorder:
     def __init__(self, config, settings):
         self.config = config
@@ -120,72 +107,72 @@ class Recorder:
         client = McpClient(settings["url"], settings["token"], CONNECT_TIMEOUT, REQUEST_TIMEOUT, __version__)
         self._sender = Sender(client, self.session_id, settings["batch_size"], settings["flush_interval"])
 
-    @_guarded
     def pytest_sessionstart(self, session):
-        self._started_at = time.time()
-        self._start = {
-            "session_id": self.session_id,
-            "environment": _environment(self.config),
-            "project": clip_chars(self.settings["project"] or os.path.basename(str(self.config.rootpath)) or "pytest", 128),
-        }
-        ci = detect_ci(os.environ)
-        if ci:
-            self._start["ci"] = ci
-        self._sender.start(self._start)
+        with self._guard("pytest_sessionstart"):
+            self._started_at = time.time()
+            self._start = {
+                "session_id": self.session_id,
+                "environment": _environment(self.config),
+                "project": clip_chars(self.settings["project"] or os.path.basename(str(self.config.rootpath)) or "pytest", 128),
+            }
+            ci = detect_ci(os.environ)
+            if ci:
+                self._start["ci"] = ci
+            self._sender.start(self._start)
 
-    @_guarded
     def pytest_runtest_logreport(self, report):
-        category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
-        self._count(category, report)
-        nodeid, when = report.nodeid, report.when
-        attempt = self._attempt.get(nodeid, 1)
-        if category == "rerun":
-            self._attempt[nodeid] = attempt + 1
-        outcome = outcome_of(category, report)
-        if outcome is None:
-            # A passed setup or teardown counts for nothing, but after a rerun of that phase it must replace
-            # the earlier attempt's error, which the server would count otherwise.
-            if (nodeid, when) not in self._sent or report.outcome != "passed":
-                return
-            outcome = "passed"
-        self._record(item_of(report, outcome, when, self._attempt_for(nodeid, when, attempt)))
-
-    @_guarded
-    def pytest_collectreport(self, report):
-        # A module that fails to import is one error in pytest's summary; one skipped as a whole, one skip.
-        if report.failed or report.skipped:
-            category = "error" if report.failed else "skipped"
+        with self._guard("pytest_runtest_logreport"):
+            category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
             self._count(category, report)
-            nodeid = report.nodeid or "(collection)"
-            self._record(item_of(report, category, "setup", self._attempt_for(nodeid, "setup", 1)))
+            nodeid, when = report.nodeid, report.when
+            attempt = self._attempt.get(nodeid, 1)
+            if category == "rerun":
+                self._attempt[nodeid] = attempt + 1
+            outcome = outcome_of(category, report)
+            if outcome is None:
+                # A passed setup or teardown counts for nothing, but after a rerun of that phase it must replace
+                # the earlier attempt's error, which the server would count otherwise.
+                if (nodeid, when) not in self._sent or report.outcome != "passed":
+                    return
+                outcome = "passed"
+            self._record(item_of(report, outcome, when, self._attempt_for(nodeid, when, attempt)))
+
+    def pytest_collectreport(self, report):
+        with self._guard("pytest_collectreport"):
+            # A module that fails to import is one error in pytest's summary; one skipped as a whole, one skip.
+            if report.failed or report.skipped:
+                category = "error" if report.failed else "skipped"
+                self._count(category, report)
+                nodeid = report.nodeid or "(collection)"
+                self._record(item_of(report, category, "setup", self._attempt_for(nodeid, "setup", 1)))
 
     @pytest.hookimpl(trylast=True)  # after the other plugins: session.exitstatus is final
-    @_guarded
     def pytest_sessionfinish(self, session, exitstatus):
-        if self._start is None:
-            return
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        stats = reporter.stats if reporter is not None else self._stats
-        summary = summary_of(stats, getattr(session, "exitstatus", exitstatus), time.time() - self._started_at)
-        finish = {"session_id": self.session_id, "summary": summary}
-        url = self.settings["url"]
-        if self._sender.finish(finish, self.settings["timeout"]) and not self.internal_error:
-            self.line = 'mcp-pytest: session %s recorded at %s — read it with get_session {"session_id": "%s"}' % (
-                self.session_id, url, self.session_id)
-            return
-        reason = self._sender.failure or "internal error in %s" % self.internal_error
-        calls = [("record_session_start", self._start)]
-        calls += [("record_test_outcomes", {"session_id": self.session_id, "outcomes": batch})
-                  for batch in batches(self._outcomes, self.settings["batch_size"])]
-        calls.append(("record_session_finish", finish))
-        path = self.settings["spool"] or os.path.join(str(self.config.rootpath), ".mcp-pytest", "spool-%s.jsonl" % self.session_id)
-        try:
-            write_spool(path, url, self.session_id, calls)
-        except OSError as error:
-            self.line = "mcp-pytest: could not record to %s (%s); could not write the spool %s either (%s)" % (url, reason, path, error)
-            return
-        self.line = "mcp-pytest: could not record to %s (%s); %d calls spooled to %s — send them later with: npx mcp-pytest upload %s" % (
-            url, reason, len(calls), path, path)
+        with self._guard("pytest_sessionfinish"):
+            if self._start is None:
+                return
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            stats = reporter.stats if reporter is not None else self._stats
+            summary = summary_of(stats, getattr(session, "exitstatus", exitstatus), time.time() - self._started_at)
+            finish = {"session_id": self.session_id, "summary": summary}
+            url = self.settings["url"]
+            if self._sender.finish(finish, self.settings["timeout"]) and not self.internal_error:
+                self.line = 'mcp-pytest: session %s recorded at %s — read it with get_session {"session_id": "%s"}' % (
+                    self.session_id, url, self.session_id)
+                return
+            reason = self._sender.failure or "internal error in %s" % self.internal_error
+            calls = [("record_session_start", self._start)]
+            calls += [("record_test_outcomes", {"session_id": self.session_id, "outcomes": batch})
+                      for batch in batches(self._outcomes, self.settings["batch_size"])]
+            calls.append(("record_session_finish", finish))
+            path = self.settings["spool"] or os.path.join(str(self.config.rootpath), ".mcp-pytest", "spool-%s.jsonl" % self.session_id)
+            try:
+                write_spool(path, url, self.session_id, calls)
+            except OSError as error:
+                self.line = "mcp-pytest: could not record to %s (%s); could not write the spool %s either (%s)" % (url, reason, path, error)
+                return
+            self.line = "mcp-pytest: could not record to %s (%s); %d calls spooled to %s — send them later with: npx mcp-pytest upload %s" % (
+                url, reason, len(calls), path, path)
 
     def pytest_terminal_summary(self, terminalreporter):
         self._tell(terminalreporter.write_line)
@@ -195,11 +182,22 @@ class Recorder:
         self._tell(lambda line: sys.stderr.write(line + "\n"))
 
     def _tell(self, write):
-        if self.line is None and self.internal_error and self._start is not None:
+        if self.line is None and self.internal_error:
             self.line = "mcp-pytest: could not record the session (internal error in %s)" % self.internal_error
         if self.line and not self._told:
             self._told = True
             write(self.line)
+
+    @contextlib.contextmanager
+    def _guard(self, hook):
+        """Never lets an error of ours reach pytest, which would end the run as an internal error (exit status 3).
+
+        (A decorator would hide the hook's argument names from older pluggy, which reads them off the function.)
+        """
+        try:
+            yield
+        except Exception as error:
+            self.internal_error = self.internal_error or "%s: %r" % (hook, error)
 
     def _record(self, item):
         self._outcomes.append(item)
