@@ -33,6 +33,13 @@ def outcome_of(category, report):
     return report.outcome if report.outcome in OUTCOMES else "failed"
 
 
+def default_category(report):
+    """pytest's own category where its terminal plugin, which holds the hook's default, is off (-p no:terminal)."""
+    if report.when == "call":
+        return report.outcome
+    return {"failed": "error", "skipped": "skipped"}.get(report.outcome, "")
+
+
 def item_of(report, outcome, when, attempt):
     item = {
         "nodeid": clip_chars(report.nodeid or "(collection)", NODEID_CHARS),

@@ -17,7 +17,7 @@ import pytest
 from . import __version__
 from .ci import detect_ci
 from .mcp_client import McpClient
-from .outcomes import clip_chars, item_of, outcome_of, summary_of, text
+from .outcomes import clip_chars, default_category, item_of, outcome_of, summary_of, text
 from .sender import Sender, batches, write_spool
 
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection to the server
@@ -46,6 +46,8 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     if hasattr(config, "workerinput"):  # an xdist worker: its controller reports
+        return
+    if config.getoption("collectonly", False):  # nothing runs: no session to record
         return
     settings = _settings(config)
     if settings["url"]:
@@ -122,9 +124,12 @@ class Recorder:
 
     def pytest_runtest_logreport(self, report):
         with self._guard("pytest_runtest_logreport"):
-            category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
-            self._count(category, report)
             nodeid, when = report.nodeid, report.when
+            if when != "call" and report.passed and (nodeid, when) not in self._sent:
+                return  # the usual passed setup or teardown: it counts for nothing (and this is the hot path)
+            status = self.config.hook.pytest_report_teststatus(report=report, config=self.config)
+            category = status[0] if status else default_category(report)
+            self._count(category, report)
             attempt = self._attempt.get(nodeid, 1)
             if category == "rerun":
                 self._attempt[nodeid] = attempt + 1
