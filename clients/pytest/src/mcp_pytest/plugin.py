@@ -24,24 +24,24 @@ CONNECT_TIMEOUT = 2.0  # seconds to open a connection to the server
 REQUEST_TIMEOUT = 5.0  # seconds one call may take (off the test thread)
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
-# (option, variable, default, help)
+# (option, metavar, variable, default, help)
 _OPTIONS = (
-    ("--mcp-url", "MCP_PYTEST_URL", None, "MCP endpoint to record the session to, e.g. http://127.0.0.1:3000/mcp (off without it)"),
-    ("--mcp-token", "MCP_PYTEST_TOKEN", None, "bearer key sent as Authorization: Bearer KEY (prefer the variable: a flag shows in ps)"),
-    ("--mcp-session-id", "MCP_PYTEST_SESSION_ID", None, "session id (1-128 of A-Z a-z 0-9 _ -; default: pytest-<random hex>)"),
-    ("--mcp-project", "MCP_PYTEST_PROJECT", None, "project name (default: the rootdir's name)"),
-    ("--mcp-batch-size", "MCP_PYTEST_BATCH_SIZE", "200", "outcomes per call, 1-1000 (default 200)"),
-    ("--mcp-flush-interval", "MCP_PYTEST_FLUSH_INTERVAL", "1", "seconds an outcome may wait for its batch to fill (default 1)"),
-    ("--mcp-timeout", "MCP_PYTEST_TIMEOUT", "3", "seconds the end of the run waits for the server at most (default 3)"),
-    ("--mcp-spool", "MCP_PYTEST_SPOOL", None, "where the calls go when the server cannot take them (default: <rootdir>/.mcp-pytest/spool-<session id>.jsonl)"),
+    ("--mcp-url", "URL", "MCP_PYTEST_URL", None, "MCP endpoint to record the session to, e.g. http://127.0.0.1:3000/mcp (off without it)"),
+    ("--mcp-token", "KEY", "MCP_PYTEST_TOKEN", None, "bearer key sent as Authorization: Bearer KEY (prefer the variable: a flag shows in ps)"),
+    ("--mcp-session-id", "ID", "MCP_PYTEST_SESSION_ID", None, "session id (1-128 of A-Z a-z 0-9 _ -; default: pytest-<random hex>)"),
+    ("--mcp-project", "NAME", "MCP_PYTEST_PROJECT", None, "project name (default: the rootdir's name)"),
+    ("--mcp-batch-size", "N", "MCP_PYTEST_BATCH_SIZE", "200", "outcomes per call, 1-1000 (default 200)"),
+    ("--mcp-flush-interval", "SECONDS", "MCP_PYTEST_FLUSH_INTERVAL", "1", "seconds an outcome may wait for its batch to fill (default 1)"),
+    ("--mcp-timeout", "SECONDS", "MCP_PYTEST_TIMEOUT", "3", "seconds the end of the run waits for the server at most (default 3)"),
+    ("--mcp-spool", "PATH", "MCP_PYTEST_SPOOL", None,
+     "where the session's calls go when the server cannot take them (default: <rootdir>/.mcp-pytest/spool-<session id>.jsonl)"),
 )
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("mcp-pytest", "record the session to an mcp-pytest server")
-    for flag, variable, _default, help_text in _OPTIONS:
-        group.addoption(flag, dest=_dest(flag), default=None, metavar=flag[6:].upper().replace("-", "_"),
-                        help="%s [env %s]" % (help_text, variable))
+    for flag, metavar, variable, _default, help_text in _OPTIONS:
+        group.addoption(flag, dest=_dest(flag), default=None, metavar=metavar, help="%s [env %s]" % (help_text, variable))
 
 
 def pytest_configure(config):
@@ -60,7 +60,7 @@ def _dest(flag):
 
 def _settings(config):
     values = {}
-    for flag, variable, default, _help in _OPTIONS:
+    for flag, _metavar, variable, default, _help in _OPTIONS:
         value = config.getoption(_dest(flag))
         values[flag] = (value, flag) if value is not None else (os.environ.get(variable) or default, variable)
 
