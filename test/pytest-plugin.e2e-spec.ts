@@ -308,35 +308,35 @@ describe('the pytest plugin records a run as pytest reports it', () => {
 
 describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server cannot take the session', () => {
   const pythonWithPlugin = pytest9 ? 'python3' : DEBIAN_PYTHON;
-  const source = { PYTHONPATH: PLUGIN_SOURCE };
+  /** pytest with the plugin from the source tree, on `files` (default: test_outcomes.py). */
+  const recordedRun = (args: string[], env: Record<string, string>, files = ['test_outcomes.py']) =>
+    pytest(pythonWithPlugin, [...files, '-p', 'mcp_pytest', ...args], { PYTHONPATH: PLUGIN_SOURCE, ...env });
+  const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>);
   const spoolWarning = (target: string, reason: string, calls: number, path: string) =>
     `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
 
   it('refused (a wrong key, a session id reused with other content): one warning line, the spool kept, exit status untouched', async () => {
-    const wrongKey = await pytest(pythonWithPlugin, ['test_outcomes.py', '-p', 'mcp_pytest', '--mcp-url', url, '--mcp-session-id', 'wrong-key', '--mcp-spool', join(work, 'wrong-key.jsonl')], {
-      ...source,
-      MCP_PYTEST_TOKEN: `${key}x`,
-    });
+    const wrongKeySpool = join(work, 'wrong-key.jsonl');
+    const wrongKey = await recordedRun(['--mcp-url', url, '--mcp-session-id', 'wrong-key', '--mcp-spool', wrongKeySpool], { MCP_PYTEST_TOKEN: `${key}x` });
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.said).toHaveLength(1);
     expect(wrongKey.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \(initialize: HTTP 401: .*\); 3 calls spooled to \S+wrong-key\.jsonl — /);
     // The spool's lines are the tools' own arguments: any MCP client can send them as they are, twice if it likes.
-    const calls = expectWholeSession(join(work, 'wrong-key.jsonl'), 'wrong-key', url, wrongKey);
-    for (const call of calls) await ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>);
+    const calls = expectWholeSession(wrongKeySpool, 'wrong-key', url, wrongKey);
+    for (const call of calls) await send(call);
     const view = await finishedView('wrong-key');
     expect(view).toMatchObject({ counts: countsOf(wrongKey.summary), exitstatus: 1, summary_matches: true });
-    const again = await Promise.all(calls.map((call) => ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>)));
+    const again = await Promise.all(calls.map(send));
     expect(again.every((answer) => answer.duplicate === true)).toBe(true);
 
     await ci.ok('record_session_start', { session_id: 'taken', environment: { os: 'Linux', python_version: '3.11' } });
     const spool = join(work, 'taken.jsonl');
-    const conflict = await pytest(pythonWithPlugin, ['test_outcomes.py', '-p', 'mcp_pytest', '--mcp-url', url, '--mcp-session-id', 'taken', '--mcp-spool', spool], {
-      ...source,
-      MCP_PYTEST_TOKEN: key,
-    });
+    const conflict = await recordedRun(['--mcp-url', url, '--mcp-session-id', 'taken', '--mcp-spool', spool], { MCP_PYTEST_TOKEN: key });
     expect(conflict.code).toBe(1);
     expect(conflict.said).toHaveLength(1);
-    expect(conflict.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \(record_session_start refused: \[SESSION_ID_CONFLICT\] .*\); 3 calls spooled to /);
+    expect(conflict.said[0]).toMatch(
+      /^mcp-pytest: could not record to \S+ \(record_session_start refused: \[SESSION_ID_CONFLICT\] .*\); 3 calls spooled to /,
+    );
     expectWholeSession(spool, 'taken', url, conflict);
     expect((await ci.ok('get_session', { session_id: 'taken' })).counts.total).toBe(0);
   });
@@ -349,12 +349,7 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
 
     beforeAll(async () => {
       closed = `http://127.0.0.1:${await freePort()}/mcp`;
-      run = await pytest(pythonWithPlugin, ['test_outcomes.py', '-p', 'mcp_pytest', '--mcp-batch-size', '5'], {
-        ...source,
-        MCP_PYTEST_URL: closed,
-        MCP_PYTEST_TOKEN: key,
-        MCP_PYTEST_SESSION_ID: sessionId,
-      });
+      run = await recordedRun(['--mcp-batch-size', '5'], { MCP_PYTEST_URL: closed, MCP_PYTEST_TOKEN: key, MCP_PYTEST_SESSION_ID: sessionId });
       spool = join(suite, '.mcp-pytest', `spool-${sessionId}.jsonl`); // the default: under pytest's rootdir
     });
 
@@ -380,12 +375,10 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
     const spool = () => join(work, 'killed.jsonl');
 
     beforeAll(async () => {
-      const args = ['test_outcomes.py', 'test_stop_server.py', '-p', 'mcp_pytest', '--mcp-flush-interval', '0', '--mcp-spool', spool()];
-      run = await pytest(pythonWithPlugin, [...args, '--mcp-url', url, '--mcp-session-id', sessionId], {
-        ...source,
-        MCP_PYTEST_TOKEN: key,
-        MCP_PYTEST_FIXTURE_KILL_PID: String(system.gateway.pid),
-      });
+      // test_stop_server.py SIGKILLs the gateway a second into the run; outcomes are sent as they come until then.
+      const args = ['--mcp-url', url, '--mcp-session-id', sessionId, '--mcp-flush-interval', '0', '--mcp-spool', spool()];
+      const env = { MCP_PYTEST_TOKEN: key, MCP_PYTEST_FIXTURE_KILL_PID: String(system.gateway.pid) };
+      run = await recordedRun(args, env, ['test_outcomes.py', 'test_stop_server.py']);
       await system.gateway.restart();
       // The restarted gateway knows no MCP session of before: this suite's reader connects again.
       await ci.close();
@@ -398,7 +391,8 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
       expect(run.said).toHaveLength(1);
       expect(run.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \((connection refused|connection lost .*)\); \d+ calls spooled to /);
       expectWholeSession(spool(), sessionId, url, run);
-      const partial = await ci.ok('get_session', { session_id: sessionId });
+      // What had reached the server stays recorded; the session is not finished.
+      const partial = await eventually<Record<string, any>>(() => ci.ok('get_session', { session_id: sessionId }), 10_000, 'the partial session');
       expect(partial.status).toBe('running');
     });
 
