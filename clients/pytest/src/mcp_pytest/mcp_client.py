@@ -32,6 +32,7 @@ class McpClient:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("not an http(s) URL: %r" % url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number, here rather than mid-run)
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port

@@ -50,7 +50,7 @@ def pytest_configure(config):
     if config.getoption("collectonly", False):  # nothing runs: no session to record
         return
     settings = _settings(config)
-    if settings["url"]:
+    if settings:
         config.pluginmanager.register(Recorder(config, settings), "mcp_pytest_recorder")
 
 
@@ -59,6 +59,7 @@ def _dest(flag):
 
 
 def _settings(config):
+    """The options, each from its flag, else its variable, else its default; None without a URL (the plugin is off)."""
     values = {}
     for flag, _metavar, variable, default, _help in _OPTIONS:
         value = config.getoption(_dest(flag))
@@ -75,7 +76,11 @@ def _settings(config):
         raise pytest.UsageError("mcp-pytest: %s must be a number from %g to %g, not %r" % (source, low, high, raw))
 
     url, source = values["--mcp-url"]
-    if url and not re.match(r"^https?://[^/?#]+", url):
+    if not url:
+        return None
+    try:
+        McpClient(url)
+    except ValueError:
         raise pytest.UsageError("mcp-pytest: %s must be an http(s) URL such as http://127.0.0.1:3000/mcp, not %r" % (source, url))
     session_id, source = values["--mcp-session-id"]
     if session_id and not SESSION_ID.match(session_id):
@@ -170,7 +175,7 @@ class Recorder:
             calls += [("record_test_outcomes", {"session_id": self.session_id, "outcomes": batch})
                       for batch in batches(self._outcomes, self.settings["batch_size"])]
             calls.append(("record_session_finish", finish))
-            path = self.settings["spool"] or os.path.join(str(self.config.rootpath), ".mcp-pytest", "spool-%s.jsonl" % self.session_id)
+            path = os.path.abspath(self.settings["spool"] or os.path.join(str(self.config.rootpath), ".mcp-pytest", "spool-%s.jsonl" % self.session_id))
             try:
                 write_spool(path, url, self.session_id, calls)
             except OSError as error:
