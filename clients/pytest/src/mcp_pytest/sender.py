@@ -1,0 +1,128 @@
+"""Sends a session's calls from a background thread, and writes them to a spool when the server cannot take them."""
+
+import json
+import os
+import queue
+import threading
+import time
+
+from .mcp_client import CallFailed
+
+MAX_BODY_BYTES = 900 * 1024  # one call's arguments, well under the server's 1 MiB event and 4 MiB body bounds
+RETRY_PAUSES = (0.2, 0.5)  # pauses before trying a call again after a transient failure
+
+_FLUSH = object()
+
+
+def item_bytes(item):
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 1
+
+
+def batches(items, size):
+    """Consecutive batches of at most `size` items and MAX_BODY_BYTES of JSON (an item is never split)."""
+    batch, used = [], 0
+    for item in items:
+        cost = item_bytes(item)
+        if batch and (len(batch) >= size or used + cost > MAX_BODY_BYTES):
+            yield batch
+            batch, used = [], 0
+        batch.append(item)
+        used += cost
+    if batch:
+        yield batch
+
+
+class Sender:
+    """Calls the server in order: the start, outcome batches (by size or after `interval` seconds), the finish.
+
+    The first call that fails opens the circuit: nothing more goes to the network for the rest of the run,
+    so a server that is down or slow costs the run one timeout at most, and that off the test thread.
+    """
+
+    def __init__(self, client, session_id, batch_size, interval):
+        self.failure = None  # why the server is no longer used, once a call failed
+        self._client = client
+        self._session_id = session_id
+        self._batch_size = batch_size
+        self._interval = interval
+        self._queue = queue.Queue()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mcp-pytest-sender", daemon=True)
+
+    def start(self, start_arguments):
+        self._queue.put(("record_session_start", start_arguments))
+        self._thread.start()
+
+    def add(self, item):
+        self._queue.put(item)
+
+    def finish(self, finish_arguments, wait):
+        """Sends what is queued and the finish, waiting `wait` seconds at most; True when all of it was recorded."""
+        self._queue.put(("record_session_finish", finish_arguments))
+        if not self._done.wait(wait) and self.failure is None:
+            self.failure = "no answer within %g s at the end of the run" % wait
+        return self._done.is_set() and self.failure is None
+
+    def _run(self):
+        try:
+            self._loop()
+        except Exception as error:  # a bug here must not go unnoticed, nor stop pytest
+            self.failure = self.failure or "internal error: %r" % (error,)
+        finally:
+            self._client.close()
+            self._done.set()
+
+    def _loop(self):
+        batch, used, due = [], 0, None
+        while True:
+            try:
+                message = self._queue.get(timeout=None if due is None else max(0.0, due - time.monotonic()))
+            except queue.Empty:
+                message = _FLUSH
+            if isinstance(message, dict):
+                cost = item_bytes(message)
+                if batch and used + cost > MAX_BODY_BYTES:
+                    self._send_batch(batch)
+                    batch, used = [], 0
+                if not batch:
+                    due = time.monotonic() + self._interval
+                batch.append(message)
+                used += cost
+                if len(batch) < self._batch_size:
+                    continue
+            # The batch is full or due, or a start or finish comes next: outcomes go first, in order.
+            if batch:
+                self._send_batch(batch)
+                batch, used, due = [], 0, None
+            if isinstance(message, tuple):
+                self._send(*message)
+                if message[0] == "record_session_finish":
+                    return
+
+    def _send_batch(self, batch):
+        self._send("record_test_outcomes", {"session_id": self._session_id, "outcomes": batch})
+
+    def _send(self, tool, arguments):
+        for pause in RETRY_PAUSES + (None,):
+            if self.failure is not None:
+                return
+            try:
+                self._client.call_tool(tool, arguments)
+                return
+            except CallFailed as error:
+                if not error.transient or pause is None:
+                    self.failure = error.reason
+                    return
+                time.sleep(pause)
+
+
+def write_spool(path, url, session_id, calls):
+    """The session's calls as JSON Lines, the format `mcp-pytest upload` reads; never the token."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    partial = path + ".partial"
+    with open(partial, "w", encoding="utf-8", newline="\n") as out:
+        out.write(json.dumps({"mcp_pytest_spool": 1, "url": url, "session_id": session_id}) + "\n")
+        for tool, arguments in calls:
+            out.write(json.dumps({"tool": tool, "arguments": arguments}, ensure_ascii=False) + "\n")
+    os.replace(partial, path)  # a reader never sees half a spool

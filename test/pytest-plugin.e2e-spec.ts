@@ -1,0 +1,407 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { distEntry, root } from './harness/apps.js';
+import { McpTestClient } from './harness/mcp-client.js';
+import { cli, PolicyFiles } from './harness/policy-files.js';
+import { eventually, freePort, testEnv } from './harness/processes.js';
+import { System } from './harness/system.js';
+
+/*
+ * The pytest plugin (clients/pytest) end to end: real pytest runs of test/fixtures/pytest-suite, recording
+ * through a real gateway with a bearer key, read back with get_session and from the event stream.
+ *
+ * Three ways to get the plugin, on the two pytests this machine has:
+ *   (a) pytest 9 (`python3`), `-p mcp_pytest` with PYTHONPATH=clients/pytest/src (a source checkout);
+ *   (b) pytest 7.2 (Debian's /usr/bin/python3) with pytest-xdist (-n 2) and pytest-rerunfailures (--reruns 1);
+ *   (c) `pip install --no-build-isolation` into a venv, loaded by its pytest11 entry point (no -p). This uses
+ *       Debian's python: setuptools < 70.1 builds wheels only with the `wheel` package, which Debian has
+ *       (python3-wheel) and the pyenv python does not, so pip cannot build any setuptools project there offline.
+ *
+ * Each run is checked against pytest's own account of it: the counts of get_session equal pytest's final
+ * summary line and the JUnit XML's totals, where JUnit counts   failures = failed,   errors = error,
+ *   skipped = skipped + xfailed (an xpassed test is a passed testcase; a rerun is no testcase),
+ *   tests = every counted result (no test here both fails and errors in teardown, which JUnit counts once);
+ * and pytest's exit code is the same as without the plugin.
+ */
+
+const SUITE_SOURCE = join(root, 'test/fixtures/pytest-suite');
+const PLUGIN_SOURCE = join(root, 'clients/pytest/src');
+const DEBIAN_PYTHON = '/usr/bin/python3';
+
+const runs = (python: string, code: string) => spawnSync(python, ['-c', code], { env: testEnv(), stdio: 'ignore' }).status === 0;
+const pytest9 = runs('python3', 'import pytest, sys; sys.exit(int(pytest.__version__.split(".")[0]) < 8)');
+// .ci/run installs these from Debian's packages where they are missing, so CI always runs (b) and (c).
+const debianPytest = runs(DEBIAN_PYTHON, 'import pytest, xdist, pytest_rerunfailures');
+const debianVenv = debianPytest && runs(DEBIAN_PYTHON, 'import ensurepip, setuptools, wheel');
+// `mcp-pytest upload` is written on another branch (importers): these checks run once it is merged.
+const uploadAvailable = existsSync(distEntry('apps/cli/src/upload.command.js'));
+
+interface Tally {
+  [word: string]: number;
+}
+interface PytestRun {
+  code: number;
+  output: string;
+  /** The plugin's lines ("mcp-pytest: …"). */
+  said: string[];
+  /** pytest's final summary line, word → number ("3 failed, 6 passed, 2 errors, 4 rerun"). */
+  summary: Tally;
+  junit: { tests: number; failures: number; errors: number; skipped: number };
+}
+
+const files = PolicyFiles.create();
+let system: System;
+let ci: McpTestClient;
+let key: string;
+let url: string;
+let work: string;
+let suite: string;
+let runCount = 0;
+
+beforeAll(async () => {
+  key = await files.addKey('ci-runner-1', 'ci');
+  system = await System.start({ env: { KEYS_FILE: files.keys } });
+  url = system.gateway.mcpUrl.href;
+  ci = await McpTestClient.http(system.gateway.mcpUrl, { key });
+  work = mkdtempSync(join(tmpdir(), 'mcp-pytest-plugin-'));
+  // A copy, so pytest's files and the default spool (under the rootdir) never land in the source tree.
+  suite = join(work, 'suite');
+  cpSync(SUITE_SOURCE, suite, { recursive: true });
+});
+afterAll(async () => {
+  await ci?.close();
+  await system?.stop();
+  files.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** pytest in the suite's copy, with JUnit XML; `env` on top of the test basics (none of the developer's settings). */
+function pytest(python: string, args: string[], env: Record<string, string> = {}): Promise<PytestRun> {
+  const junit = join(work, `junit-${++runCount}.xml`);
+  const state = mkdtempSync(join(work, 'state-'));
+  const argv = ['-m', 'pytest', '-p', 'no:cacheprovider', `--junitxml=${junit}`, ...args];
+  const fullEnv = testEnv({ PYTHONDONTWRITEBYTECODE: '1', MCP_PYTEST_FIXTURE_STATE: state, ...env });
+  return new Promise((resolve) => {
+    execFile(python, argv, { cwd: suite, env: fullEnv }, (error, stdout, stderr) => {
+      const output = stdout + stderr;
+      resolve({
+        code: error ? Number(error.code) : 0,
+        output,
+        said: output.split('\n').filter((line) => line.startsWith('mcp-pytest:')),
+        summary: summaryLine(output),
+        junit: junitTotals(readFileSync(junit, 'utf8')),
+      });
+    });
+  });
+}
+
+function summaryLine(output: string): Tally {
+  const line = output.trimEnd().split('\n').reverse().find((l) => / in \d+(\.\d+)?s\b/.test(l));
+  if (!line) throw new Error(`no summary line in pytest's output:\n${output}`);
+  return Object.fromEntries([...line.matchAll(/(\d+) ([a-z]+)/g)].map(([, n, word]) => [word!, Number(n)]));
+}
+
+function junitTotals(xml: string): PytestRun['junit'] {
+  const attributes = /<testsuite\b([^>]*)>/.exec(xml)![1]!;
+  const total = (name: string) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(attributes)![1]);
+  return { tests: total('tests'), failures: total('failures'), errors: total('errors'), skipped: total('skipped') };
+}
+
+/** The counts get_session must show for a run: pytest's summary line (reruns are not counted, only last attempts). */
+function countsOf(summary: Tally) {
+  const counts = {
+    passed: summary.passed ?? 0,
+    failed: summary.failed ?? 0,
+    skipped: summary.skipped ?? 0,
+    error: (summary.error ?? 0) + (summary.errors ?? 0),
+    xfailed: summary.xfailed ?? 0,
+    xpassed: summary.xpassed ?? 0,
+  };
+  return { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
+}
+
+/** The finished session as another client reads it (its view may lag the plugin's writes for a moment). */
+const finishedView = (session_id: string) =>
+  eventually(async () => {
+    const view = await ci.ok('get_session', { session_id });
+    return view.status === 'finished' && view;
+  }, 10_000, `session ${session_id} finished`);
+
+const recordedLine = (id: string) => `mcp-pytest: session ${id} recorded at ${url} — read it with get_session {"session_id": "${id}"}`;
+
+/** Everything the plugin recorded agrees with pytest's own account of the run, and the plugin changed nothing. */
+async function expectRecorded(run: PytestRun, plain: PytestRun, sessionId: string) {
+  expect(run.code, run.output).toBe(plain.code);
+  expect(run.summary).toEqual(plain.summary);
+  expect(plain.said).toEqual([]);
+  expect(run.said).toEqual([recordedLine(sessionId)]);
+  const counts = countsOf(run.summary);
+  expect(run.junit).toEqual({ tests: counts.total, failures: counts.failed, errors: counts.error, skipped: counts.skipped + counts.xfailed });
+  const view = await finishedView(sessionId);
+  expect(view).toMatchObject({ counts, exitstatus: run.code, reruns: run.summary.rerun ?? 0, summary_matches: true });
+  const { passed, failed, skipped, error: errors, xfailed, xpassed, total: total_tests } = counts;
+  expect(view.summary).toEqual({ total_tests, passed, failed, skipped, errors, xfailed, xpassed, exitstatus: run.code, duration: expect.any(Number) });
+  return view;
+}
+
+const results = async (sessionId: string) =>
+  (await system.probe.results(sessionId, 'ci')).map(({ nodeid, when, attempt, outcome, error }) => ({
+    test: nodeid.replace('test_outcomes.py::', ''),
+    when,
+    attempt,
+    outcome,
+    error,
+  }));
+
+/** What pytest 9 reports for test_outcomes.py, result by result, without reruns. */
+const singleRunResults = [
+  { test: 'test_passes', when: 'call', attempt: 1, outcome: 'passed' },
+  { test: 'test_fails', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('AssertionError: arithmetic is broken on purpose') },
+  { test: 'test_setup_errors', when: 'setup', attempt: 1, outcome: 'error', error: 'RuntimeError: setup broke on purpose' },
+  { test: 'test_teardown_errors', when: 'call', attempt: 1, outcome: 'passed' },
+  { test: 'test_teardown_errors', when: 'teardown', attempt: 1, outcome: 'error', error: 'RuntimeError: teardown broke on purpose' },
+  { test: 'test_skip_marker', when: 'setup', attempt: 1, outcome: 'skipped', error: 'Skipped: skipped by a marker' },
+  { test: 'test_skipif', when: 'setup', attempt: 1, outcome: 'skipped', error: 'Skipped: skipped because the condition holds' },
+  { test: 'test_skip_imperative', when: 'call', attempt: 1, outcome: 'skipped', error: 'Skipped: skipped from inside the test' },
+  { test: 'test_xfail_imperative', when: 'call', attempt: 1, outcome: 'xfailed', error: 'xfailed from inside the test' },
+  { test: 'test_xfail_marker', when: 'call', attempt: 1, outcome: 'xfailed', error: 'known to fail' },
+  { test: 'test_xpass', when: 'call', attempt: 1, outcome: 'xpassed', error: 'expected to fail, but passes' },
+  { test: 'test_xpass_strict', when: 'call', attempt: 1, outcome: 'failed', error: '[XPASS(strict)] must fail, but passes' },
+  { test: 'test_parametrized[one]', when: 'call', attempt: 1, outcome: 'passed' },
+  { test: 'test_parametrized[two words]', when: 'call', attempt: 1, outcome: 'passed' },
+  { test: 'test_parametrized[a/b::c]', when: 'call', attempt: 1, outcome: 'passed' },
+  { test: 'test_ünïcödé[π]', when: 'call', attempt: 1, outcome: 'passed' },
+  { test: 'test_flaky', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('first attempt fails on purpose') },
+];
+const byTest = (a: { test: string; when: string; attempt: number }, b: typeof a) =>
+  a.test.localeCompare(b.test) || a.when.localeCompare(b.when) || a.attempt - b.attempt;
+const sorted = <T extends { test: string; when: string; attempt: number }>(list: T[]) => [...list].sort(byTest);
+
+interface SpoolLine {
+  tool: string;
+  arguments: { session_id: string; outcomes?: { nodeid: string }[]; summary?: { exitstatus: number } };
+}
+function readSpool(path: string): { header: unknown; calls: SpoolLine[] } {
+  const [header, ...calls] = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+  return { header, calls };
+}
+
+/** A spool holds the whole session: the start, every outcome of the run, the finish; each call names the session. */
+function expectWholeSession(path: string, sessionId: string, spoolUrl: string, run: PytestRun) {
+  const text = readFileSync(path, 'utf8');
+  expect(text).not.toContain(key);
+  const { header, calls } = readSpool(path);
+  expect(header).toEqual({ mcp_pytest_spool: 1, url: spoolUrl, session_id: sessionId });
+  const tools = calls.map((c) => c.tool);
+  expect(tools[0]).toBe('record_session_start');
+  expect(tools.at(-1)).toBe('record_session_finish');
+  expect(new Set(tools.slice(1, -1))).toEqual(new Set(['record_test_outcomes']));
+  expect(calls.every((c) => c.arguments.session_id === sessionId)).toBe(true);
+  expect(calls.flatMap((c) => c.arguments.outcomes ?? [])).toHaveLength(countsOf(run.summary).total);
+  expect(calls.at(-1)!.arguments.summary!.exitstatus).toBe(run.code);
+  return calls;
+}
+
+describe('the pytest plugin records a run as pytest reports it', () => {
+  it.skipIf(!pytest9)('(a) pytest 9, -p mcp_pytest from the source tree, with CI metadata from GitHub Actions variables', async () => {
+    const sessionId = 'pytest9-source';
+    const source = { PYTHONPATH: PLUGIN_SOURCE };
+    const github = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_RUN_ID: '4242',
+      GITHUB_JOB: 'tests',
+      GITHUB_SHA: 'f'.repeat(40),
+      GITHUB_REF_NAME: 'main',
+      GITHUB_SERVER_URL: 'https://github.example',
+      GITHUB_REPOSITORY: 'acme/shop',
+    };
+    const flags = ['-p', 'mcp_pytest', '--mcp-url', url, '--mcp-token', key, '--mcp-session-id', sessionId, '--mcp-project', 'shop-api'];
+    const [run, plain] = await Promise.all([
+      pytest('python3', ['test_outcomes.py', ...flags], { ...source, ...github }),
+      pytest('python3', ['test_outcomes.py'], source),
+    ]);
+    const view = await expectRecorded(run, plain, sessionId);
+    expect(view).toMatchObject({
+      project: 'shop-api',
+      environment: { os: expect.any(String), python_version: expect.stringMatching(/^3\./), pytest: expect.stringMatching(/^(8|9)\./) },
+      ci: {
+        provider: 'github-actions',
+        run_id: '4242',
+        job: 'tests',
+        commit: 'f'.repeat(40),
+        branch: 'main',
+        url: 'https://github.example/acme/shop/actions/runs/4242',
+      },
+    });
+    expect(sorted(await results(sessionId))).toEqual(sorted(singleRunResults));
+    const failed = (await system.probe.results(sessionId, 'ci')).find((r) => r.nodeid.endsWith('::test_fails'))!;
+    expect(failed.longrepr).toContain('assert (2 + 2) == 5');
+    expect(failed.location).toEqual({ path: 'test_outcomes.py', lineno: 9, domain: 'test_fails' });
+  });
+
+  it.skipIf(!debianPytest)('(b) pytest 7.2 with xdist (-n 2) and rerunfailures (--reruns 1): one session, last attempts counted', async () => {
+    const sessionId = 'pytest7-xdist-reruns';
+    const env = {
+      PYTHONPATH: PLUGIN_SOURCE,
+      MCP_PYTEST_URL: url,
+      MCP_PYTEST_TOKEN: key,
+      MCP_PYTEST_SESSION_ID: sessionId,
+      GITLAB_CI: 'true',
+      CI_PIPELINE_ID: '981',
+      CI_JOB_NAME: 'test:py311',
+      CI_COMMIT_SHA: 'abc123',
+      CI_COMMIT_REF_NAME: 'feature/x',
+      CI_JOB_URL: 'https://gitlab.example/acme/shop/-/jobs/77',
+    };
+    const args = ['test_outcomes.py', '-n', '2', '--reruns', '1'];
+    const [run, plain] = await Promise.all([
+      pytest(DEBIAN_PYTHON, [...args, '-p', 'mcp_pytest'], env),
+      pytest(DEBIAN_PYTHON, args, { PYTHONPATH: PLUGIN_SOURCE }),
+    ]);
+    expect(run.summary.rerun).toBeGreaterThan(0);
+    const view = await expectRecorded(run, plain, sessionId);
+    expect(view).toMatchObject({
+      project: basename(suite),
+      environment: { pytest: expect.stringMatching(/^7\./), plugins: expect.arrayContaining([expect.stringMatching(/^xdist-/), expect.stringMatching(/^rerunfailures-/)]) },
+      ci: { provider: 'gitlab', run_id: '981', job: 'test:py311', commit: 'abc123', branch: 'feature/x', url: 'https://gitlab.example/acme/shop/-/jobs/77' },
+    });
+    const recorded = await results(sessionId);
+    // The flaky test failed once and passed when run again: two attempts, the second one counted.
+    expect(sorted(recorded.filter((r) => r.test === 'test_flaky')).map(({ attempt, outcome }) => ({ attempt, outcome }))).toEqual([
+      { attempt: 1, outcome: 'failed' },
+      { attempt: 2, outcome: 'passed' },
+    ]);
+    expect(recorded.filter((r) => r.test === 'test_setup_errors').map((r) => [r.when, r.attempt, r.outcome])).toEqual(
+      expect.arrayContaining([['setup', 1, 'error'], ['setup', 2, 'error']]),
+    );
+    // pytest 7.2 says "reason: " before an imperative xfail's reason; pytest 9 does not.
+    expect(recorded.find((r) => r.test === 'test_xfail_imperative')).toMatchObject({ outcome: 'xfailed', error: 'reason: xfailed from inside the test' });
+    expect(recorded.find((r) => r.test === 'test_ünïcödé[π]')).toMatchObject({ outcome: 'passed' });
+  });
+
+  it.skipIf(!debianVenv)('(c) installed with pip --no-build-isolation into a venv: the pytest11 entry point loads it, no -p', async () => {
+    const venv = join(work, 'venv');
+    const pkg = join(work, 'plugin-package'); // pip builds in the source folder: a copy keeps build/ out of the tree
+    cpSync(join(root, 'clients/pytest'), pkg, { recursive: true, filter: (path) => !/__pycache__|\.egg-info|[/\\]build$/.test(path) });
+    const step = (command: string, args: string[]) => {
+      const done = spawnSync(command, args, { env: testEnv(), encoding: 'utf8' });
+      if (done.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${done.stdout}${done.stderr}`);
+    };
+    step(DEBIAN_PYTHON, ['-m', 'venv', '--system-site-packages', venv]);
+    step(join(venv, 'bin/python'), ['-m', 'pip', 'install', '--no-build-isolation', '--no-index', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '-q', pkg]);
+
+    const python = join(venv, 'bin/python');
+    const env = { MCP_PYTEST_URL: url, MCP_PYTEST_TOKEN: key };
+    const [run, plain] = await Promise.all([
+      pytest(python, ['test_outcomes.py'], env),
+      pytest(python, ['test_outcomes.py', '-p', 'no:mcp_pytest'], env),
+    ]);
+    const sessionId = /mcp-pytest: session (pytest-[0-9a-f]{32}) recorded/.exec(run.output)?.[1];
+    expect(sessionId, run.output).toBeDefined();
+    const view = await expectRecorded(run, plain, sessionId!);
+    expect(view.environment.plugins).toContain('mcp-pytest-plugin-0.1.0');
+  });
+});
+
+describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server cannot take the session', () => {
+  const pythonWithPlugin = pytest9 ? 'python3' : DEBIAN_PYTHON;
+  /** pytest with the plugin from the source tree, on `files` (default: test_outcomes.py). */
+  const recordedRun = (args: string[], env: Record<string, string>, files = ['test_outcomes.py']) =>
+    pytest(pythonWithPlugin, [...files, '-p', 'mcp_pytest', ...args], { PYTHONPATH: PLUGIN_SOURCE, ...env });
+  const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>);
+  const spoolWarning = (target: string, reason: string, calls: number, path: string) =>
+    `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
+
+  it('refused (a wrong key, a session id reused with other content): one warning line, the spool kept, exit status untouched', async () => {
+    const wrongKeySpool = join(work, 'wrong-key.jsonl');
+    const wrongKey = await recordedRun(['--mcp-url', url, '--mcp-session-id', 'wrong-key', '--mcp-spool', wrongKeySpool], { MCP_PYTEST_TOKEN: `${key}x` });
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.said).toHaveLength(1);
+    expect(wrongKey.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \(initialize: HTTP 401: .*\); 3 calls spooled to \S+wrong-key\.jsonl — /);
+    // The spool's lines are the tools' own arguments: any MCP client can send them as they are, twice if it likes.
+    const calls = expectWholeSession(wrongKeySpool, 'wrong-key', url, wrongKey);
+    for (const call of calls) await send(call);
+    const view = await finishedView('wrong-key');
+    expect(view).toMatchObject({ counts: countsOf(wrongKey.summary), exitstatus: 1, summary_matches: true });
+    const again = await Promise.all(calls.map(send));
+    expect(again.every((answer) => answer.duplicate === true)).toBe(true);
+
+    await ci.ok('record_session_start', { session_id: 'taken', environment: { os: 'Linux', python_version: '3.11' } });
+    const spool = join(work, 'taken.jsonl');
+    const conflict = await recordedRun(['--mcp-url', url, '--mcp-session-id', 'taken', '--mcp-spool', spool], { MCP_PYTEST_TOKEN: key });
+    expect(conflict.code).toBe(1);
+    expect(conflict.said).toHaveLength(1);
+    expect(conflict.said[0]).toMatch(
+      /^mcp-pytest: could not record to \S+ \(record_session_start refused: \[SESSION_ID_CONFLICT\] .*\); 3 calls spooled to /,
+    );
+    expectWholeSession(spool, 'taken', url, conflict);
+    expect((await ci.ok('get_session', { session_id: 'taken' })).counts.total).toBe(0);
+  });
+
+  describe('(d) the server unreachable (a closed port)', () => {
+    let run: PytestRun;
+    let spool: string;
+    const sessionId = 'unreachable-1';
+    let closed: string;
+
+    beforeAll(async () => {
+      closed = `http://127.0.0.1:${await freePort()}/mcp`;
+      run = await recordedRun(['--mcp-batch-size', '5'], { MCP_PYTEST_URL: closed, MCP_PYTEST_TOKEN: key, MCP_PYTEST_SESSION_ID: sessionId });
+      spool = join(suite, '.mcp-pytest', `spool-${sessionId}.jsonl`); // the default: under pytest's rootdir
+    });
+
+    it("keeps pytest's exit status, says so in one line, and spools the whole session in batches of --mcp-batch-size", async () => {
+      expect(run.code, run.output).toBe(1);
+      const calls = expectWholeSession(spool, sessionId, closed, run);
+      expect(run.said).toEqual([spoolWarning(closed, 'connection refused', calls.length, spool)]);
+      expect(calls.slice(1, -1).map((c) => c.arguments.outcomes!.length)).toEqual([5, 5, 5, 2]);
+    });
+
+    it.skipIf(!uploadAvailable)('[needs `mcp-pytest upload`, branch importers] uploading the spool records the session; uploading it again changes nothing', async () => {
+      await cli(['upload', spool, '--url', url, '--token', key]);
+      const view = await finishedView(sessionId);
+      expect(view).toMatchObject({ counts: countsOf(run.summary), exitstatus: run.code, summary_matches: true });
+      await cli(['upload', spool, '--url', url, '--token', key]);
+      expect(await ci.ok('get_session', { session_id: sessionId })).toMatchObject({ counts: view.counts, last_seq: view.last_seq });
+    });
+  });
+
+  describe('(e) the gateway killed during the run', () => {
+    let run: PytestRun;
+    const sessionId = 'killed-mid-run';
+    const spool = () => join(work, 'killed.jsonl');
+
+    beforeAll(async () => {
+      // test_stop_server.py SIGKILLs the gateway a second into the run; outcomes are sent as they come until then.
+      const args = ['--mcp-url', url, '--mcp-session-id', sessionId, '--mcp-flush-interval', '0', '--mcp-spool', spool()];
+      const env = { MCP_PYTEST_TOKEN: key, MCP_PYTEST_FIXTURE_KILL_PID: String(system.gateway.pid) };
+      run = await recordedRun(args, env, ['test_outcomes.py', 'test_stop_server.py']);
+      await system.gateway.restart();
+      // The restarted gateway knows no MCP session of before: this suite's reader connects again.
+      await ci.close();
+      ci = await McpTestClient.http(system.gateway.mcpUrl, { key });
+    });
+
+    it("keeps pytest's exit status and spools the whole session, what reached the server before included", async () => {
+      expect(run.code, run.output).toBe(1);
+      expect(run.summary.passed).toBe(7); // test_stop_server.py's test ran (and passed) too
+      expect(run.said).toHaveLength(1);
+      expect(run.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \((connection refused|connection lost .*)\); \d+ calls spooled to /);
+      expectWholeSession(spool(), sessionId, url, run);
+      // What had reached the server stays recorded; the session is not finished.
+      const partial = await eventually<Record<string, any>>(() => ci.ok('get_session', { session_id: sessionId }), 10_000, 'the partial session');
+      expect(partial.status).toBe('running');
+    });
+
+    it.skipIf(!uploadAvailable)('[needs `mcp-pytest upload`, branch importers] uploading the spool completes the session, each outcome counted once', async () => {
+      await cli(['upload', spool(), '--token', key]); // the spool's own URL: the gateway is back at the same one
+      const view = await finishedView(sessionId);
+      expect(view).toMatchObject({ counts: countsOf(run.summary), exitstatus: run.code, summary_matches: true });
+      await cli(['upload', spool(), '--token', key]);
+      expect(await ci.ok('get_session', { session_id: sessionId })).toMatchObject({ counts: view.counts, last_seq: view.last_seq });
+    });
+  });
+});
