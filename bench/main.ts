@@ -1,7 +1,8 @@
 // `npm run bench`: the system's speed beside references measured in the same run, on this machine.
 // Starts its own nats-server and apps, stops them at the end (also on failure or Ctrl-C), prints a
 // table, and writes it as markdown to bench/results.md. Knobs: the BENCH_* variables in `cfg` below.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -11,6 +12,7 @@ import { NatsServer } from '../test/harness/nats-server.js';
 import { eventually, freePort, Proc, sleep } from '../test/harness/processes.js';
 import { App, distEntry, root } from '../test/harness/apps.js';
 import { batchIngest, rawPublishInFlight } from './batch-ingest.js';
+import { generateJUnit, generateSuite, importJUnit, medianRun, pytestVersion, runPytest } from './ci-clients.js';
 import { BACKLOG_OWNER, backlogEvent, buildBacklog, publishAll } from './lib/backlog.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient, type LoadResult } from './lib/load.js';
 import { childPids, CLK_TCK, cpuMicros, cpuModel, CpuWindow, natsServerVersion, rssKiB } from './lib/proc-stats.js';
@@ -32,6 +34,9 @@ const cfg = {
   rttRequests: num('BENCH_RTT_REQUESTS', 5000),
   visibleWrites: num('BENCH_VISIBLE_WRITES', 500),
   batchClients: num('BENCH_BATCH_CLIENTS', 8),
+  suiteTests: num('BENCH_SUITE_TESTS', 5000),
+  suiteRounds: num('BENCH_SUITE_ROUNDS', 3),
+  junitCases: num('BENCH_JUNIT_CASES', 50_000),
 };
 
 type Json = Record<string, any>;
@@ -598,6 +603,48 @@ async function main(): Promise<void> {
   out(`  = ${fmtRate(batchRate, 'outcomes/s')}`);
   const batchVerified = await step('verify batch ingest', () => verifyStored('batch ingest', batch.sessions));
   describeStore(beforeBatch, await storeCounters(), batch.sessions.reduce((a, x) => a + x.acked + 1, 0));
+  out();
+
+  // 6
+  out(`6. A generated ${cfg.suiteTests.toLocaleString('en-US')}-test pytest suite (python3 -m pytest -q), median of ${cfg.suiteRounds} runs each`);
+  const suite = await step('pytest with and without the plugin', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-suite-'));
+    onCleanup('generated suite', async () => rmSync(dir, { recursive: true, force: true }));
+    generateSuite(dir, cfg.suiteTests);
+    const closed = `http://127.0.0.1:${await freePort()}/mcp`;
+    const plain = medianRun(cfg.suiteRounds, () => runPytest(dir, []));
+    const plugin = medianRun(cfg.suiteRounds, () => runPytest(dir, ['--mcp-url', apps.gateway!.mcpUrl.href]));
+    const unreachable = medianRun(cfg.suiteRounds, () => runPytest(dir, ['--mcp-url', closed, '--mcp-spool', join(dir, 'spool.jsonl')]));
+    return { plain, plugin, unreachable };
+  });
+  for (const [label, run] of Object.entries(suite)) {
+    out(`  ${label.padEnd(12)} ${run.median.toFixed(2)} s   exit ${run.status}   ${run.stdout.trim().split('\n').at(-1)}`);
+  }
+  const pluginSession = /session (\S+) recorded/.exec(suite.plugin.stdout + suite.plugin.stderr)?.[1];
+  const pluginView = pluginSession ? (await getSession({ session_id: pluginSession, owner: BACKLOG_OWNER })).response : undefined;
+  const suiteCounted = pluginView?.counts.total === cfg.suiteTests && suite.plugin.status === suite.plain.status && suite.unreachable.status === suite.plain.status;
+  out(`  plugin's session ${pluginSession ?? '(not named)'}: counts.total ${pluginView?.counts.total ?? '—'} of ${cfg.suiteTests}; exit statuses ${suiteCounted ? 'equal' : 'DIFFER'}`);
+  if (!suiteCounted) failures.push('plugin run: the session does not hold every test, or the exit status changed');
+  out();
+
+  // 7
+  out(`7. mcp-pytest import junit of a generated ${cfg.junitCases.toLocaleString('en-US')}-case JUnit XML file, through the gateway`);
+  const junit = await step('JUnit import', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-junit-'));
+    onCleanup('generated JUnit file', async () => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'junit.xml');
+    const expected = generateJUnit(path, cfg.junitCases);
+    const first = importJUnit(path, apps.gateway!.mcpUrl);
+    const again = importJUnit(path, apps.gateway!.mcpUrl);
+    return { expected, first, again, bytes: statSync(path).size };
+  });
+  for (const [label, run] of [['import', junit.first], ['again', junit.again]] as const) {
+    out(`  ${label.padEnd(8)} ${run.seconds.toFixed(2)} s   exit ${run.status}   ${(run.stdout || run.stderr).trim().split('\n').at(-1)}`);
+  }
+  const junitRate = cfg.junitCases / junit.first.seconds;
+  out(`  = ${fmtRate(junitRate, 'cases/s')} (${(junit.bytes / 1024 / 1024).toFixed(1)} MiB of XML)`);
+  const junitImported = junit.first.status === 0 && junit.again.status === 0 && new RegExp(`${cfg.junitCases} outcomes \\(0 recorded`).test(junit.again.stdout);
+  if (!junitImported) failures.push(`JUnit import: ${junit.first.stderr || junit.again.stderr || junit.again.stdout}`);
   await recordRss('end');
   out();
 
@@ -638,6 +685,17 @@ async function main(): Promise<void> {
   report.add({ figure: '3 write ack → visible, p50 / p99', value: `${ms(visible.visible.p50)} / ${ms(visible.visible.p99)}` });
   report.compare('5 batch ingest, outcomes/s', batchRate, rawInFlight.rate, (n) => fmtRate(n, '/s'), { kind: 'higher', bound: 0.5 }, '(raw publish msgs, 256 in flight)');
   report.add({ figure: '5 batch ingest, acked = stored', value: batchVerified ? 'verified' : 'NOT VERIFIED', met: batchVerified ? 'yes' : 'NO', target: 'no loss' });
+  report.compare('6 pytest suite with the plugin, wall time', suite.plugin.median, suite.plain.median, (n) => `${n.toFixed(2)} s`, { kind: 'lower', bound: 1.1 }, '(without)');
+  const unreachableAdded = suite.unreachable.median - suite.plain.median;
+  report.add({
+    figure: '6 … server unreachable, time added',
+    value: `${unreachableAdded.toFixed(2)} s`,
+    reference: `${suite.plain.median.toFixed(2)} s (without)`,
+    target: '< 3 s',
+    met: unreachableAdded < 3 ? 'yes' : 'NO',
+  });
+  report.compare('7 JUnit import, cases/s', junitRate, batchRate, (n) => fmtRate(n, '/s'), undefined, '(batch ingest outcomes)');
+  report.add({ figure: '7 JUnit import twice, counted once', value: junitImported ? 'verified' : 'NOT VERIFIED', met: junitImported ? 'yes' : 'NO', target: 'idempotent' });
   const first = rssRows[0]!;
   const last = rssRows[rssRows.length - 1]!;
   report.add({
@@ -671,6 +729,9 @@ async function main(): Promise<void> {
       'Reference: a bare durable pull consumer, `consume({max_messages: 2000})` + `ack()` per message, over a copy of the same messages.',
     `- CI ingest: ${cfg.batchClients} MCP SDK clients over Streamable HTTP, each its own pytest session, each sending record_test_outcomes calls of ${LIMITS.batchOutcomes} new outcomes (one call in flight each); ` +
       'outcomes acknowledged per second, every one checked in get-session afterwards. Reference: one-result events published raw to JetStream with 256 publishes in flight.',
+    `- pytest: a generated suite of ${cfg.suiteTests.toLocaleString('en-US')} quick tests (2% failing, 2% skipped) run with \`python3 -m pytest -q\` (pytest ${pytestVersion()}), ` +
+      `the median wall time of ${cfg.suiteRounds} runs without the plugin, with it (\`--mcp-url\` to the gateway; the session's counts checked), and with it pointed at a closed port (everything spooled).`,
+    `- JUnit import: \`mcp-pytest import junit\` of a generated file of ${cfg.junitCases.toLocaleString('en-US')} cases (5% failing with a traceback), wall time of the whole command (Node start, parse, send, finish); then imported again, which must record nothing.`,
     `- get-session: ${cfg.rttRequests} sequential requests (plain JSON body) against finished sessions whose views the query app has cached (it drops a view when its change notice arrives), after a first read of each; the first reads (view from the KV bucket: two round trips) are a row of their own. Reference: a trivial responder in its own process with a reply of the same size (${rtt.replyBytes} B).`,
     '',
   ].join('\n');
