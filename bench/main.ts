@@ -613,8 +613,8 @@ async function main(): Promise<void> {
     generateSuite(dir, cfg.suiteTests);
     const closed = `http://127.0.0.1:${await freePort()}/mcp`;
     const plain = medianRun(cfg.suiteRounds, () => runPytest(dir, []));
-    const plugin = medianRun(cfg.suiteRounds, () => runPytest(dir, ['--mcp-url', apps.gateway!.mcpUrl.href]));
-    const unreachable = medianRun(cfg.suiteRounds, () => runPytest(dir, ['--mcp-url', closed, '--mcp-spool', join(dir, 'spool.jsonl')]));
+    const plugin = medianRun(cfg.suiteRounds, () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', apps.gateway!.mcpUrl.href]));
+    const unreachable = medianRun(cfg.suiteRounds, () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', closed, '--mcp-spool', join(dir, 'spool.jsonl')]));
     return { plain, plugin, unreachable };
   });
   for (const [label, run] of Object.entries(suite)) {

@@ -326,41 +326,6 @@ const hasPytest = (() => {
   }
 })();
 
-/** A conftest plugin doing what pytest-reportlog does (it is not installable here): every report as a JSON line. */
-const REPORT_LOG_PLUGIN = `
-import json
-import pytest
-
-class ReportLog:
-    def __init__(self, config, path):
-        self.config = config
-        self.file = open(path, "w", buffering=1)
-
-    def write(self, data):
-        self.file.write(json.dumps(data) + "\\n")
-
-    def pytest_sessionstart(self):
-        self.write({"pytest_version": pytest.__version__, "$report_type": "SessionStart"})
-
-    def pytest_sessionfinish(self, exitstatus):
-        self.write({"exitstatus": int(exitstatus), "$report_type": "SessionFinish"})
-        self.file.close()
-
-    def pytest_runtest_logreport(self, report):
-        self.write(self.config.hook.pytest_report_to_serializable(config=self.config, report=report))
-
-    def pytest_collectreport(self, report):
-        self.write(self.config.hook.pytest_report_to_serializable(config=self.config, report=report))
-
-def pytest_addoption(parser):
-    parser.addoption("--report-log", default=None)
-
-def pytest_configure(config):
-    path = config.getoption("--report-log")
-    if path:
-        config.pluginmanager.register(ReportLog(config, path), "report-log-stand-in")
-`;
-
 const SUITE = `
 import pytest
 
@@ -414,14 +379,14 @@ describe.skipIf(!hasPytest)('a real pytest run, imported from its JUnit XML and 
 
   it('gives pytest\'s own counts (the JUnit XML cannot tell an xpass from a pass)', async () => {
     mkdirSync(join(suite, 'tests'));
-    writeFileSync(join(suite, 'conftest.py'), REPORT_LOG_PLUGIN);
     writeFileSync(join(suite, 'tests', 'test_suite.py'), SUITE);
     writeFileSync(join(suite, 'tests', 'test_broken.py'), 'import no_such_module_here\n');
     const pytest = await new Promise<string>((done) =>
       execFile(
         'python3',
-        ['-m', 'pytest', '-p', 'no:cacheprovider', '--continue-on-collection-errors', '--junitxml=junit.xml', '--report-log=report.jsonl'],
-        { cwd: suite },
+        ['-m', 'pytest', '-p', 'no:cacheprovider', '-p', 'report_log_standin', '--continue-on-collection-errors', '--junitxml=junit.xml', '--report-log=report.jsonl'],
+        // pytest-reportlog cannot be installed here: its stand-in writes the same records.
+        { cwd: suite, env: testEnv({ PYTHONPATH: join(root, 'test/fixtures/pytest-plugins') }) },
         (_, stdout) => done(stdout),
       ),
     );

@@ -28,6 +28,8 @@ import { System } from './harness/system.js';
  */
 
 const SUITE_SOURCE = join(root, 'test/fixtures/pytest-suite');
+/** pytest-reportlog's stand-in (`-p report_log_standin --report-log=PATH`): that plugin cannot be installed here. */
+const FIXTURE_PLUGINS = join(root, 'test/fixtures/pytest-plugins');
 const PLUGIN_SOURCE = join(root, 'clients/pytest/src');
 const DEBIAN_PYTHON = '/usr/bin/python3';
 
@@ -49,6 +51,7 @@ interface PytestRun {
   /** pytest's final summary line, word → number ("3 failed, 6 passed, 2 errors, 4 rerun"). */
   summary: Tally;
   junit: { tests: number; failures: number; errors: number; skipped: number };
+  junitPath: string;
 }
 
 const files = PolicyFiles.create();
@@ -92,6 +95,7 @@ function pytest(python: string, args: string[], env: Record<string, string> = {}
         said: output.split('\n').filter((line) => line.startsWith('mcp-pytest:')),
         summary: summaryLine(output),
         junit: junitTotals(readFileSync(junit, 'utf8')),
+        junitPath: junit,
       });
     });
   });
@@ -256,8 +260,12 @@ describe('the pytest plugin records a run as pytest reports it', () => {
       CI_JOB_URL: 'https://gitlab.example/acme/shop/-/jobs/77',
     };
     const args = ['test_outcomes.py', '-n', '2', '--reruns', '1'];
+    const reportLog = join(work, 'report-b.jsonl');
     const [run, plain] = await Promise.all([
-      pytest(DEBIAN_PYTHON, [...args, '-p', 'mcp_pytest'], env),
+      pytest(DEBIAN_PYTHON, [...args, '-p', 'mcp_pytest', '-p', 'report_log_standin', `--report-log=${reportLog}`], {
+        ...env,
+        PYTHONPATH: `${PLUGIN_SOURCE}:${FIXTURE_PLUGINS}`,
+      }),
       pytest(DEBIAN_PYTHON, args, { PYTHONPATH: PLUGIN_SOURCE }),
     ]);
     expect(run.summary.rerun).toBeGreaterThan(0);
@@ -279,6 +287,14 @@ describe('the pytest plugin records a run as pytest reports it', () => {
     // pytest 7.2 says "reason: " before an imperative xfail's reason; pytest 9 does not.
     expect(recorded.find((r) => r.test === 'test_xfail_imperative')).toMatchObject({ outcome: 'xfailed', error: 'reason: xfailed from inside the test' });
     expect(recorded.find((r) => r.test === 'test_ünïcödé[π]')).toMatchObject({ outcome: 'passed' });
+
+    // The same run's report log and JUnit XML, imported: the same counts (JUnit cannot tell an xpass from a pass).
+    const imported = async (kind: string, file: string) => {
+      const { stdout } = await cli(['import', kind, file, '--url', url], { MCP_PYTEST_TOKEN: key });
+      return (await finishedView(/^session (\S+):/.exec(stdout)![1]!)).counts;
+    };
+    expect(await imported('reportlog', reportLog)).toEqual(view.counts);
+    expect(await imported('junit', run.junitPath)).toEqual({ ...view.counts, passed: view.counts.passed + view.counts.xpassed, xpassed: 0 });
   });
 
   it.skipIf(!debianVenv)('(c) installed with pip --no-build-isolation into a venv: the pytest11 entry point loads it, no -p', async () => {
