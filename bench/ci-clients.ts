@@ -44,11 +44,16 @@ export function runPytest(dir: string, args: string[], env: Record<string, strin
   return { seconds: (performance.now() - t0) / 1000, status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** The median wall time of `rounds` runs (the first result is kept to check its output). */
-export function medianRun(rounds: number, run: () => PytestRun): PytestRun & { median: number } {
-  const runs = Array.from({ length: rounds }, run);
-  const sorted = runs.map((r) => r.seconds).sort((a, b) => a - b);
-  return { ...runs[0]!, median: sorted[Math.floor(sorted.length / 2)]! };
+/**
+ * Runs each variant `rounds` times, one of each in turn (so that the machine's noise falls on all of them
+ * alike), and gives each one's median wall time beside its first run (kept to check its output).
+ */
+export function interleavedRuns<K extends string>(rounds: number, variants: Record<K, () => PytestRun>): Record<K, PytestRun & { median: number }> {
+  const names = Object.keys(variants) as K[];
+  const runs = new Map<K, PytestRun[]>(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) for (const name of names) runs.get(name)!.push(variants[name]());
+  const median = (list: PytestRun[]) => list.map((r) => r.seconds).sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+  return Object.fromEntries(names.map((name) => [name, { ...runs.get(name)![0]!, median: median(runs.get(name)!) }])) as Record<K, PytestRun & { median: number }>;
 }
 
 const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);

@@ -12,7 +12,7 @@ import { NatsServer } from '../test/harness/nats-server.js';
 import { eventually, freePort, Proc, sleep } from '../test/harness/processes.js';
 import { App, distEntry, root } from '../test/harness/apps.js';
 import { batchIngest, rawPublishInFlight } from './batch-ingest.js';
-import { generateJUnit, generateSuite, importJUnit, medianRun, pytestVersion, runPytest } from './ci-clients.js';
+import { generateJUnit, generateSuite, importJUnit, interleavedRuns, pytestVersion, runPytest } from './ci-clients.js';
 import { BACKLOG_OWNER, backlogEvent, buildBacklog, publishAll } from './lib/backlog.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient, type LoadResult } from './lib/load.js';
 import { childPids, CLK_TCK, cpuMicros, cpuModel, CpuWindow, natsServerVersion, rssKiB } from './lib/proc-stats.js';
@@ -35,7 +35,7 @@ const cfg = {
   visibleWrites: num('BENCH_VISIBLE_WRITES', 500),
   batchClients: num('BENCH_BATCH_CLIENTS', 8),
   suiteTests: num('BENCH_SUITE_TESTS', 5000),
-  suiteRounds: num('BENCH_SUITE_ROUNDS', 3),
+  suiteRounds: num('BENCH_SUITE_ROUNDS', 5),
   junitCases: num('BENCH_JUNIT_CASES', 50_000),
 };
 
@@ -606,16 +606,17 @@ async function main(): Promise<void> {
   out();
 
   // 6
-  out(`6. A generated ${cfg.suiteTests.toLocaleString('en-US')}-test pytest suite (python3 -m pytest -q), median of ${cfg.suiteRounds} runs each`);
+  out(`6. A generated ${cfg.suiteTests.toLocaleString('en-US')}-test pytest suite (python3 -m pytest -q), median of ${cfg.suiteRounds} runs each, taken in turn`);
   const suite = await step('pytest with and without the plugin', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-suite-'));
     onCleanup('generated suite', async () => rmSync(dir, { recursive: true, force: true }));
     generateSuite(dir, cfg.suiteTests);
     const closed = `http://127.0.0.1:${await freePort()}/mcp`;
-    const plain = medianRun(cfg.suiteRounds, () => runPytest(dir, []));
-    const plugin = medianRun(cfg.suiteRounds, () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', apps.gateway!.mcpUrl.href]));
-    const unreachable = medianRun(cfg.suiteRounds, () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', closed, '--mcp-spool', join(dir, 'spool.jsonl')]));
-    return { plain, plugin, unreachable };
+    return interleavedRuns(cfg.suiteRounds, {
+      plain: () => runPytest(dir, []),
+      plugin: () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', apps.gateway!.mcpUrl.href]),
+      unreachable: () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', closed, '--mcp-spool', join(dir, 'spool.jsonl')]),
+    });
   });
   for (const [label, run] of Object.entries(suite)) {
     out(`  ${label.padEnd(12)} ${run.median.toFixed(2)} s   exit ${run.status}   ${run.stdout.trim().split('\n').at(-1)}`);
@@ -730,7 +731,7 @@ async function main(): Promise<void> {
     `- CI ingest: ${cfg.batchClients} MCP SDK clients over Streamable HTTP, each its own pytest session, each sending record_test_outcomes calls of ${LIMITS.batchOutcomes} new outcomes (one call in flight each); ` +
       'outcomes acknowledged per second, every one checked in get-session afterwards. Reference: one-result events published raw to JetStream with 256 publishes in flight.',
     `- pytest: a generated suite of ${cfg.suiteTests.toLocaleString('en-US')} quick tests (2% failing, 2% skipped) run with \`python3 -m pytest -q\` (pytest ${pytestVersion()}), ` +
-      `the median wall time of ${cfg.suiteRounds} runs without the plugin, with it (\`--mcp-url\` to the gateway; the session's counts checked), and with it pointed at a closed port (everything spooled).`,
+      `the median wall time of ${cfg.suiteRounds} runs each, taken in turn, without the plugin, with it (\`--mcp-url\` to the gateway; the session's counts checked), and with it pointed at a closed port (everything spooled).`,
     `- JUnit import: \`mcp-pytest import junit\` of a generated file of ${cfg.junitCases.toLocaleString('en-US')} cases (5% failing with a traceback), wall time of the whole command (Node start, parse, send, finish); then imported again, which must record nothing.`,
     `- get-session: ${cfg.rttRequests} sequential requests (plain JSON body) against finished sessions whose views the query app has cached (it drops a view when its change notice arrives), after a first read of each; the first reads (view from the KV bucket: two round trips) are a row of their own. Reference: a trivial responder in its own process with a reply of the same size (${rtt.replyBytes} B).`,
     '',

@@ -2,7 +2,6 @@
 
 import json
 import os
-import queue
 import threading
 import time
 
@@ -10,8 +9,6 @@ from .mcp_client import CallFailed
 
 MAX_BODY_BYTES = 900 * 1024  # one call's arguments, well under the server's 1 MiB event and 4 MiB body bounds
 RETRY_PAUSES = (0.2, 0.5)  # pauses before trying a call again after a transient failure
-
-_FLUSH = object()
 
 
 def item_bytes(item):
@@ -35,8 +32,11 @@ def batches(items, size):
 class Sender:
     """Calls the server in order: the start, outcome batches (by size or after `interval` seconds), the finish.
 
-    The first call that fails opens the circuit: nothing more goes to the network for the rest of the run,
-    so a server that is down or slow costs the run one timeout at most, and that off the test thread.
+    Outcomes are handed over in a list that the thread takes whole when a batch is full or due: waking it
+    for every outcome would hand the GIL back and forth once per test, which costs a quick suite more than
+    the sending itself. The first call that fails opens the circuit: nothing more goes to the network for
+    the rest of the run, so a server that is down or slow costs the run one timeout at most, and that off
+    the test thread.
     """
 
     def __init__(self, client, session_id, batch_size, interval):
@@ -45,20 +45,29 @@ class Sender:
         self._session_id = session_id
         self._batch_size = batch_size
         self._interval = interval
-        self._queue = queue.Queue()
+        self._start = None
+        self._finish = None
+        self._pending = []  # outcomes not yet taken by the thread
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mcp-pytest-sender", daemon=True)
 
     def start(self, start_arguments):
-        self._queue.put(("record_session_start", start_arguments))
+        self._start = start_arguments
         self._thread.start()
 
     def add(self, item):
-        self._queue.put(item)
+        with self._lock:
+            self._pending.append(item)
+            full = len(self._pending) >= self._batch_size
+        if full:
+            self._wake.set()
 
     def finish(self, finish_arguments, wait):
-        """Sends what is queued and the finish, waiting `wait` seconds at most; True when all of it was recorded."""
-        self._queue.put(("record_session_finish", finish_arguments))
+        """Sends what is pending and the finish, waiting `wait` seconds at most; True when all of it was recorded."""
+        self._finish = finish_arguments
+        self._wake.set()
         if not self._done.wait(wait) and self.failure is None:
             self.failure = "no answer within %g s at the end of the run" % wait
         return self._done.is_set() and self.failure is None
@@ -73,31 +82,19 @@ class Sender:
             self._done.set()
 
     def _loop(self):
-        batch, used, due = [], 0, None
+        self._send("record_session_start", self._start)
         while True:
-            try:
-                message = self._queue.get(timeout=None if due is None else max(0.0, due - time.monotonic()))
-            except queue.Empty:
-                message = _FLUSH
-            if isinstance(message, dict):
-                cost = item_bytes(message)
-                if batch and used + cost > MAX_BODY_BYTES:
-                    self._send_batch(batch)
-                    batch, used = [], 0
-                if not batch:
-                    due = time.monotonic() + self._interval
-                batch.append(message)
-                used += cost
-                if len(batch) < self._batch_size:
-                    continue
-            # The batch is full or due, or a start or finish comes next: outcomes go first, in order.
-            if batch:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            # The finish is set after the last outcome was added: seen before the take, it follows all of them.
+            finish = self._finish
+            with self._lock:
+                taken, self._pending = self._pending, []
+            for batch in batches(taken, self._batch_size):
                 self._send_batch(batch)
-                batch, used, due = [], 0, None
-            if isinstance(message, tuple):
-                self._send(*message)
-                if message[0] == "record_session_finish":
-                    return
+            if finish is not None:
+                self._send("record_session_finish", finish)
+                return
 
     def _send_batch(self, batch):
         self._send("record_test_outcomes", {"session_id": self._session_id, "outcomes": batch})
