@@ -82,7 +82,7 @@ describe('record_test_outcomes: many outcomes in one call, all or nothing', () =
     const refusal = await ci.refusal('record_test_outcomes', { session_id: 'conflict', outcomes });
     expect(refusal).toEqual({
       code: 'OUTCOME_CONFLICT',
-      message: expect.stringMatching(/^outcomes\.3 \(tests\/test_batch\.py::test_3\): .*pass attempt: 2\. Nothing of this call was written\.$/),
+      message: expect.stringMatching(/^outcomes\.3: tests\/test_batch\.py::test_3 \(call, attempt 1\) is already recorded .*pass attempt: 2\.$/),
     });
     expect(await system.probe.results('conflict', 'ci')).toHaveLength(1);
   });

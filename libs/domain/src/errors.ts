@@ -58,10 +58,9 @@ export class OutcomeItemRefused extends DomainError {
   readonly code: RefusalCode;
   constructor(
     readonly index: number,
-    nodeid: string,
     refusal: DomainError,
   ) {
-    super(`outcomes.${index} (${nodeid}): ${refusal.message} Nothing of this call was written.`, { cause: refusal });
+    super(`outcomes.${index}: ${refusal.message}`, { cause: refusal });
     this.code = refusal.code;
   }
 }

@@ -226,7 +226,7 @@ describe('recording a batch of outcomes', () => {
     const batch = given(start()).when(outcomes(ok(1), ok(2), ok(3)));
     const singles = given(start()).when(outcome(ok(1)), outcome(ok(2)), outcome(ok(3)));
     expect(batch.events.map((e) => e.data)).toEqual(singles.events.map((e) => e.data));
-    expect(batch.verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false, duplicates: 0 }]);
+    expect(batch.verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false, duplicates: 0, itemEvents: [0, 0, 0] }]);
   });
 
   it('refuses the whole batch for one bad item, naming its index, and writes nothing of it', () => {
@@ -238,19 +238,19 @@ describe('recording a batch of outcomes', () => {
     expect(codes(decision)).toEqual(['append', 'OUTCOME_CONFLICT', 'append']);
     expect(resultsOf(decision.events[0]).map((r) => r.nodeid)).toEqual(['t::0', 't::4']);
     const refusal = decision.verdicts[1];
-    expect(refusal?.kind === 'rejected' && refusal.error.message).toMatch(/^outcomes\.1 \(t::2\): .*attempt: 2/);
+    expect(refusal?.kind === 'rejected' && refusal.error.message).toMatch(/^outcomes\.1: t::2 \(call, attempt 1\) .*attempt: 2/);
   });
 
   it('takes back what the refused batch had remembered: its items can be sent again', () => {
     const decision = given(start()).when(outcomes(ok(1), ok(1), { nodeid: 't::1', outcome: 'failed' }), outcomes(ok(1)));
     expect(codes(decision)).toEqual(['OUTCOME_CONFLICT', 'append']);
-    expect(decision.verdicts[1]).toEqual({ kind: 'append', event: 0, duplicate: false, duplicates: 0 });
+    expect(decision.verdicts[1]).toEqual({ kind: 'append', event: 0, duplicate: false, duplicates: 0, itemEvents: [0] });
     expect(resultsOf(decision.events[0])).toHaveLength(1);
   });
 
   it('counts items already recorded, by earlier calls or earlier in the batch, and stores the rest once', () => {
     const decision = given(start(), outcome(ok(1))).when(outcomes(ok(1), ok(2), ok(2), ok(3)));
-    expect(decision.verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false, duplicates: 2 }]);
+    expect(decision.verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false, duplicates: 2, itemEvents: [0, 0] }]);
     expect(resultsOf(decision.events[0]).map((r) => r.nodeid)).toEqual(['t::2', 't::3']);
   });
 
@@ -271,7 +271,9 @@ describe('recording a batch of outcomes', () => {
     const decision = given(start()).when(outcomes(...items));
     const perEvent = Math.floor(LIMITS.batchBytes / (2 * LIMITS.errorBytes + 200));
     expect(decision.events).toHaveLength(Math.ceil(items.length / perEvent));
-    expect(decision.verdicts).toEqual([{ kind: 'append', event: decision.events.length - 1, duplicate: false, duplicates: 0 }]);
+    expect(decision.verdicts).toEqual([
+      { kind: 'append', event: decision.events.length - 1, duplicate: false, duplicates: 0, itemEvents: items.map((_, i) => Math.floor(i / perEvent)) },
+    ]);
   });
 
   it('fits a full batch of small items in one event', () => {

@@ -79,9 +79,10 @@ export function initialState({ owner, sessionId }: SessionRef): SessionState {
 export type Verdict =
   /**
    * Accepted: answered once `events[event]` (and every event before it) is stored. `duplicate` when
-   * nothing new was written for it; `duplicates` counts a RecordOutcomes command's items already recorded.
+   * nothing new was written for it; `duplicates` counts a RecordOutcomes command's items already recorded,
+   * `itemEvents` holds the event of each of its new items (so a writer can tell how many a partial store kept).
    */
-  | { kind: 'append'; event: number; duplicate: boolean; duplicates?: number }
+  | { kind: 'append'; event: number; duplicate: boolean; duplicates?: number; itemEvents?: number[] }
   /** Already in the log at `seq`: answer it again, write nothing. */
   | { kind: 'duplicate'; seq: number; duplicates?: number }
   | { kind: 'rejected'; error: DomainError };
@@ -260,24 +261,28 @@ class BatchDecision {
     let lastEvent = -1;
     let lastSeq = 0;
     let duplicates = 0;
+    const itemEvents: number[] = [];
     for (const [index, outcome] of command.outcomes.entries()) {
       const verdict = this.recordOutcome(command, outcome);
       switch (verdict.kind) {
         case 'rejected':
           this.rollback(savepoint);
-          return rejected(new OutcomeItemRefused(index, outcome.nodeid, verdict.error));
+          return rejected(new OutcomeItemRefused(index, verdict.error));
         case 'duplicate':
           duplicates++;
           lastSeq = Math.max(lastSeq, verdict.seq);
           break;
         case 'append':
           if (verdict.duplicate) duplicates++;
+          else itemEvents.push(verdict.event);
           lastEvent = Math.max(lastEvent, verdict.event);
           break;
       }
     }
     const duplicate = duplicates === command.outcomes.length;
-    return lastEvent >= 0 ? { kind: 'append', event: lastEvent, duplicate, duplicates } : { kind: 'duplicate', seq: lastSeq, duplicates };
+    return lastEvent >= 0
+      ? { kind: 'append', event: lastEvent, duplicate, duplicates, itemEvents }
+      : { kind: 'duplicate', seq: lastSeq, duplicates };
   }
 
   /** Sets a key in one of the batch's own indexes, journalled so that a refused batch can take it back. */

@@ -24,6 +24,11 @@ interface Pending {
   command: SessionCommand;
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
+  /**
+   * Items of a RecordOutcomes command stored by an earlier round: a command spread over several events
+   * can see its first ones stored and the rest decided again after another writer moved the session on.
+   */
+  stored?: number;
 }
 
 interface Slot {
@@ -133,6 +138,7 @@ export class SessionWriter {
       const unstored: Pending[] = [];
       todo.forEach((pending, i) => {
         const verdict = verdicts[i]!;
+        if (verdict.kind === 'append' && verdict.event >= seqs.length) keepStoredItems(pending, verdict, seqs.length);
         if (verdict.kind === 'append' && verdict.event < seqs.length) settle(pending, verdict, seqs);
         // Another writer moved the session on: what was decided against the old state is decided again.
         else if (conflict) retry.push(pending);
@@ -151,7 +157,7 @@ export class SessionWriter {
     const refusal = refusalFor(error, failedIn);
     if (refusal.code === 'INTERNAL') this.log.error(`write failed: ${refusal.message}`, error instanceof Error ? error.stack : undefined);
     else if (refusal.code === 'WRITE_UNAVAILABLE') this.log.warn(refusal.message);
-    for (const p of pending) p.reject(refusal);
+    for (const p of pending) p.reject(partlyStored(p, refusal));
   }
 
   /**
@@ -190,13 +196,33 @@ function refusalFor(error: unknown, failedIn: FailedIn): Refused {
 
 const refusedAsUnknown = (verdict: Verdict) => verdict.kind === 'rejected' && verdict.error instanceof SessionNotFound;
 
+function keepStoredItems(pending: Pending, verdict: Extract<Verdict, { kind: 'append' }>, storedEvents: number): void {
+  const stored = verdict.itemEvents?.filter((event) => event < storedEvents).length ?? 0;
+  if (stored > 0) pending.stored = (pending.stored ?? 0) + stored;
+}
+
+/** Items an earlier round stored are this call's own writes, not duplicates found in the log. */
+const duplicatesOf = (pending: Pending, verdict: { duplicates?: number }) =>
+  verdict.duplicates === undefined ? undefined : verdict.duplicates - (pending.stored ?? 0);
+
+/** A refusal of a call part of which is stored already says so: a refused call otherwise wrote nothing. */
+function partlyStored(pending: Pending, refusal: { code: string; message: string }): unknown {
+  if (!pending.stored || pending.command.type !== 'RecordOutcomes') return refusal;
+  return new Refused(
+    'PARTLY_STORED',
+    `${pending.stored} of this call's ${pending.command.outcomes.length} outcomes were stored before the rest was refused ` +
+      `([${refusal.code}] ${refusal.message}); once that is resolved, resending the same call stores the rest and counts nothing twice`,
+  );
+}
+
 function settle(pending: Pending, verdict: Verdict, seqs: number[]): void {
   switch (verdict.kind) {
     case 'append':
-      return pending.resolve({ seq: seqs[verdict.event]!, duplicate: verdict.duplicate, duplicates: verdict.duplicates });
+      return pending.resolve({ seq: seqs[verdict.event]!, duplicate: verdict.duplicate, duplicates: duplicatesOf(pending, verdict) });
     case 'duplicate':
-      return pending.resolve({ seq: verdict.seq, duplicate: true, duplicates: verdict.duplicates });
+      // Everything is in the log; what an earlier round of this call stored is not "already recorded" to the caller.
+      return pending.resolve({ seq: verdict.seq, duplicate: !pending.stored, duplicates: duplicatesOf(pending, verdict) });
     case 'rejected':
-      return pending.reject(verdict.error);
+      return pending.reject(partlyStored(pending, verdict.error));
   }
 }
