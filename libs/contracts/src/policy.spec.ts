@@ -35,6 +35,17 @@ describe('PolicyFile', () => {
     expect(problems({ version: '1', tools: { get_session: { rate: 5 } } })[0]).toMatch(/^tools.get_session: Unrecognized key/);
   });
 
+  it('refuses rules on record_test_outcome that record_test_outcomes would walk around', () => {
+    const single = { record_test_outcome: { limits: [{ counter: 'outcomes', window: 'minute', max: 100 }] } };
+    expect(problems({ version: '1', default: 'allow', tools: single })).toEqual([
+      expect.stringMatching(/^tools.record_test_outcomes: record_test_outcome has limits, but record_test_outcomes .* would be allowed without them/),
+    ]);
+    expect(problems({ version: '1', grants: { ci: { default: 'allow', tools: single } } })[0]).toMatch(/^grants.ci.tools.record_test_outcomes: /);
+    expect(problems({ version: '1', default: 'allow', tools: { ...single, record_test_outcomes: {} } })).toEqual([]);
+    expect(problems({ version: '1', default: 'allow', hide: ['record_test_outcomes'], tools: single })).toEqual([]);
+    expect(problems({ version: '1', default: 'deny', tools: single })).toEqual([]);
+  });
+
   it('reads approval timeouts as milliseconds, at most a day', () => {
     const parsed = PolicyFile.parse({ version: '1', tools: { get_session: { require_approval: { timeout: '10m' } } } });
     expect(parsed.tools.get_session?.require_approval?.timeout).toBe(600_000);

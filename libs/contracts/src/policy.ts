@@ -104,8 +104,31 @@ const policyFields = {
     .describe('Tools allowed, each with its own rules.'),
 };
 
+/**
+ * record_test_outcomes records what record_test_outcome records, many at a time: where the single tool has
+ * rules and the batch would be allowed without any (`default: "allow"`, no entry of its own, not hidden),
+ * the rules could be walked around. Such a policy is refused, saying what to write instead.
+ */
+function batchToolCovered(
+  policy: { default: 'allow' | 'deny'; hide: ToolName[]; tools: Record<string, z.output<typeof ToolPolicy>> },
+  ctx: z.RefinementCtx,
+): void {
+  const single = policy.tools.record_test_outcome;
+  const rules = single && (['deny_if', 'limits', 'require_approval'] as const).filter((rule) => single[rule] !== undefined);
+  const batchOpen = policy.default === 'allow' && !Object.hasOwn(policy.tools, 'record_test_outcomes') && !policy.hide.includes('record_test_outcomes');
+  if (!rules?.length || !batchOpen) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['tools', 'record_test_outcomes'],
+    message:
+      `record_test_outcome has ${rules.join(', ')}, but record_test_outcomes (the same outcomes, up to 1000 a call) would be allowed ` +
+      'without them under default "allow": give it an entry of its own (deny_if paths through args.outcomes hold for any item, ' +
+      'e.g. "args.outcomes.nodeid"), or hide it',
+  });
+}
+
 /** The policy of one grant (or of everyone without their own). */
-export const GrantPolicy = z.strictObject(policyFields);
+export const GrantPolicy = z.strictObject(policyFields).superRefine(batchToolCovered);
 export type GrantPolicy = z.output<typeof GrantPolicy>;
 
 /** The policy file (POLICY_FILE), in the shape PolicyLayer uses, plus per-grant policies. */
@@ -114,7 +137,7 @@ export const PolicyFile = z.strictObject({
   version: z.literal('1', { error: 'version must be "1"' }),
   ...policyFields,
   grants: z.record(GrantName, GrantPolicy).default({}).describe('A grant listed here gets this policy instead of the top-level one.'),
-});
+}).superRefine(batchToolCovered);
 export type PolicyFile = z.output<typeof PolicyFile>;
 
 /** No policy file: every tool allowed, no limits. */
