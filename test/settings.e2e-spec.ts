@@ -10,7 +10,10 @@ import { environment } from './harness/fixtures.js';
 const denyXpassed = {
   version: '1',
   default: 'allow',
-  tools: { record_test_outcome: { deny_if: [{ path: 'args.outcome', op: 'eq', value: 'xpassed' }], on_deny: 'xpassed outcomes go through CI' } },
+  tools: {
+    record_test_outcome: { deny_if: [{ path: 'args.outcome', op: 'eq', value: 'xpassed' }], on_deny: 'xpassed outcomes go through CI' },
+    record_test_outcomes: { deny_if: [{ path: 'args.outcomes.outcome', op: 'eq', value: 'xpassed' }], on_deny: 'xpassed outcomes go through CI' },
+  },
 };
 const xpassed = { nodeid: 't.py::x', outcome: 'xpassed', duration: 1 };
 const DENIED = '[POLICY_DENIED] record_test_outcome: xpassed outcomes go through CI (rule: tools.record_test_outcome.deny_if[0])';
