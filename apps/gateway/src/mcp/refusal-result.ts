@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { Refusal, REFUSAL_META_KEY, refusalText, type RefusalCode } from '#contracts';
+import { boundedReason, Refusal, REFUSAL_META_KEY, refusalText, type RefusalCode } from '#contracts';
 
 /** A refusal that is not a session rule's (those are DomainErrors): unavailability, missing context, reads. */
 export class Refused extends Error {
@@ -11,8 +11,12 @@ export class Refused extends Error {
   }
 }
 
-/** A refused call's result: the code as data in `_meta` (clients key on it), code and message as text for people. */
-export function refusalResult(refusal: Refusal): CallToolResult {
+/**
+ * A refused call's result: the code as data in `_meta` (clients key on it), code and message as text for people.
+ * Messages may quote caller data (node ids of up to 4,096 characters): they are bounded here, once for every refusal.
+ */
+export function refusalResult({ code, message }: Refusal): CallToolResult {
+  const refusal = { code, message: boundedReason(message) };
   return { content: [{ type: 'text', text: refusalText(refusal) }], isError: true, _meta: { [REFUSAL_META_KEY]: refusal } };
 }
 

@@ -210,8 +210,8 @@ function partlyStored(pending: Pending, refusal: { code: string; message: string
   if (!pending.stored || pending.command.type !== 'RecordOutcomes') return refusal;
   return new Refused(
     'PARTLY_STORED',
-    `${pending.stored} of this call's ${pending.command.outcomes.length} outcomes were stored before the rest was refused ` +
-      `([${refusal.code}] ${refusal.message}); once that is resolved, resending the same call stores the rest and counts nothing twice`,
+    `${pending.stored} of this call's ${pending.command.outcomes.length} outcomes were stored before the rest was refused; once the cause ` +
+      `is resolved, resending the same call stores the rest and counts nothing twice. The cause: [${refusal.code}] ${refusal.message}`,
   );
 }
 
