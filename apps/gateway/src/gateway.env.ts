@@ -53,7 +53,7 @@ export const GatewayEnv = NatsEnv.extend({
     .number()
     .min(0)
     .default(10)
-    .describe('A session written within this many seconds stays cached even beyond WRITE_CACHE_RESULTS.'),
+    .describe('A session written within this many seconds stays cached even beyond WRITE_CACHE_RESULTS (up to twice it).'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 

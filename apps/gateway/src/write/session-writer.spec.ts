@@ -33,7 +33,10 @@ class MemoryLog {
     return { seq, stream: 'PYTEST_EVENTS', duplicate: false };
   }
 
+  catchUps = 0;
+
   async catchUp(state: SessionState) {
+    this.catchUps++;
     return this.fold(state);
   }
 
@@ -61,7 +64,8 @@ class MemoryLog {
   }
 }
 
-const config = { get: (key: keyof GatewayEnv) => ({ WRITE_CACHE_RESULTS: 1000, WRITE_CACHE_KEEP_SECONDS: 60 })[key as string] } as ConfigService<GatewayEnv, true>;
+const configOf = (settings: Partial<GatewayEnv>) => ({ get: (key: keyof GatewayEnv) => settings[key] }) as ConfigService<GatewayEnv, true>;
+const config = configOf({ WRITE_CACHE_RESULTS: 1000, WRITE_CACHE_KEEP_SECONDS: 60 });
 const base = { owner, sessionId, at };
 const traceback = 'x'.repeat(LIMITS.errorBytes);
 const item = (i: number): OutcomeInput => ({ nodeid: `t::${i}`, outcome: 'failed', duration: 1, error: 'E', longrepr: traceback });
@@ -102,5 +106,20 @@ describe('SessionWriter: a batch spread over several events while another writer
     const storedFirst = (log.events[1]!.event as Extract<PytestEvent, { type: 'TestOutcomesRecorded' }>).data.results.length;
     expect(code).toBe('PARTLY_STORED');
     expect(message).toMatch(new RegExp(`^${storedFirst} of this call's 20 outcomes were stored before the rest was refused; .* The cause: \\[SESSION_FINISHED\\] outcomes\\.${storedFirst}: `));
+  });
+});
+
+describe('SessionWriter: the write cache', () => {
+  it('keeps a session written within WRITE_CACHE_KEEP_SECONDS beyond the budget, but not beyond twice it', async () => {
+    const passed = (i: number): OutcomeInput => ({ nodeid: `n::${i}`, outcome: 'passed', duration: 0 });
+    const small = (count: number): SessionCommand => ({ ...base, type: 'RecordOutcomes', actor: us, outcomes: Array.from({ length: count }, (_, i) => passed(i)) });
+    for (const [results, reloads] of [[15, 1], [25, 2]] as const) {
+      const { log } = await setUp();
+      const writer = new SessionWriter(log as unknown as SessionEventLog, configOf({ WRITE_CACHE_RESULTS: 10, WRITE_CACHE_KEEP_SECONDS: 60 }));
+      await writer.execute(small(results));
+      await new Promise((drained) => setImmediate(drained)); // the writer settles calls before it trims its cache
+      await writer.execute({ ...base, type: 'RecordOutcome', actor: us, outcome: passed(0) });
+      expect(log.catchUps, `${results} results cached against a budget of 10`).toBe(reloads);
+    }
   });
 });

@@ -161,15 +161,16 @@ export class SessionWriter {
   }
 
   /**
-   * Drops the least recently written sessions beyond the budget, but none written within keepMs: a
-   * large session being written would otherwise be dropped and reloaded again and again.
+   * Drops the least recently written sessions beyond the budget, but none written within keepMs while the
+   * cache holds less than twice its budget: a large session being written would otherwise be dropped and
+   * reloaded again and again, and batches of a thousand results must not grow the cache without bound.
    */
   private evictBeyondBudget(): void {
     const keepAfter = Date.now() - this.keepMs;
     for (const [key, slot] of this.slots) {
       if (this.cachedResults <= this.cacheBudget && this.slots.size <= MAX_CACHED_SESSIONS) return;
       // Insertion order is recency: from here on every session was written within keepMs.
-      if (slot.usedAt > keepAfter) return;
+      if (slot.usedAt > keepAfter && this.cachedResults <= 2 * this.cacheBudget) return;
       if (slot.draining) continue;
       this.cachedResults -= slot.state?.results.size ?? 0;
       this.slots.delete(key);
