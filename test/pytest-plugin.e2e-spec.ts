@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -321,14 +322,42 @@ describe('the pytest plugin records a run as pytest reports it', () => {
   });
 });
 
+const pythonWithPlugin = pytest9 ? 'python3' : DEBIAN_PYTHON;
+/** pytest with the plugin from the source tree, on `files` (default: test_outcomes.py). */
+const recordedRun = (args: string[], env: Record<string, string>, files = ['test_outcomes.py']) =>
+  pytest(pythonWithPlugin, [...files, '-p', 'mcp_pytest', ...args], { PYTHONPATH: PLUGIN_SOURCE, ...env });
+/** The same files without the plugin: pytest's own account of the run. */
+const plainRun = (files = ['test_outcomes.py']) => pytest(pythonWithPlugin, files, { PYTHONPATH: PLUGIN_SOURCE });
+
+describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin with --mcp-flush-interval 0: each outcome sent as soon as the thread gets to it', () => {
+  // The sender thread waits without a timeout while nothing is pending: an interval of 0 must not spin
+  // (it once held the GIL in a loop, and a 2,000-test suite took 91 s instead of 3). The per-test timeout
+  // (60 s, vitest.config.ts) catches a run that takes minutes.
+  it('against the live gateway: every outcome recorded', async () => {
+    const sessionId = 'flush-interval-0';
+    const [run, plain] = await Promise.all([
+      recordedRun(['--mcp-url', url, '--mcp-session-id', sessionId, '--mcp-flush-interval', '0'], { MCP_PYTEST_TOKEN: key }),
+      plainRun(),
+    ]);
+    await expectRecorded(run, plain, sessionId);
+  });
+
+  it('against a closed port: the whole session spooled', async () => {
+    const sessionId = 'flush-interval-0-closed';
+    const closed = `http://127.0.0.1:${await freePort()}/mcp`;
+    const spool = join(work, 'flush-interval-0-closed.jsonl');
+    const run = await recordedRun(['--mcp-url', closed, '--mcp-session-id', sessionId, '--mcp-flush-interval', '0', '--mcp-spool', spool], {});
+    expect(run.code, run.output).toBe(1);
+    const calls = expectWholeSession(spool, sessionId, closed, run);
+    expect(run.said).toEqual([spoolWarning(closed, 'connection refused', calls.length, spool)]);
+  });
+});
+
+const spoolWarning = (target: string, reason: string, calls: number, path: string) =>
+  `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
+
 describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server cannot take the session', () => {
-  const pythonWithPlugin = pytest9 ? 'python3' : DEBIAN_PYTHON;
-  /** pytest with the plugin from the source tree, on `files` (default: test_outcomes.py). */
-  const recordedRun = (args: string[], env: Record<string, string>, files = ['test_outcomes.py']) =>
-    pytest(pythonWithPlugin, [...files, '-p', 'mcp_pytest', ...args], { PYTHONPATH: PLUGIN_SOURCE, ...env });
   const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>);
-  const spoolWarning = (target: string, reason: string, calls: number, path: string) =>
-    `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
 
   it('refused (a wrong key, a session id reused with other content): one warning line, the spool kept, exit status untouched', async () => {
     const wrongKeySpool = join(work, 'wrong-key.jsonl');
@@ -354,6 +383,30 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
     );
     expectWholeSession(spool, 'taken', url, conflict);
     expect((await ci.ok('get_session', { session_id: 'taken' })).counts.total).toBe(0);
+  });
+
+  it('accepting connections and never answering (blackholed): one warning line, the spool kept, exit status untouched', async () => {
+    const sockets = new Set<Socket>();
+    const blackhole = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}/mcp`;
+      const spool = join(work, 'blackholed.jsonl');
+      const run = await recordedRun(['--mcp-url', target, '--mcp-session-id', 'blackholed', '--mcp-spool', spool], { MCP_PYTEST_TOKEN: key });
+      expect(run.code, run.output).toBe(1);
+      expect(sockets.size).toBeGreaterThan(0); // it did connect
+      const calls = expectWholeSession(spool, 'blackholed', target, run);
+      // Whichever bound ends the wait first: a call's 5 s, or the end of the run's --mcp-timeout (3 s).
+      expect(run.said).toHaveLength(1);
+      expect(run.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \(no answer within \d+ s( at the end of the run)?\); (\d+) calls spooled to /);
+      expect(run.said[0]).toContain(`; ${calls.length} calls spooled to ${spool} — `);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => blackhole.close(resolve));
+    }
   });
 
   describe('(d) the server unreachable (a closed port)', () => {

@@ -34,7 +34,8 @@ class Sender:
 
     Outcomes are handed over in a list that the thread takes whole when a batch is full or due: waking it
     for every outcome would hand the GIL back and forth once per test, which costs a quick suite more than
-    the sending itself. The first call that fails opens the circuit: nothing more goes to the network for
+    the sending itself. The thread is woken only when the list stops being empty, when it holds a batch,
+    and at the finish; with nothing pending it waits without a timeout, so no interval (0 included) spins. The first call that fails opens the circuit: nothing more goes to the network for
     the rest of the run, so a server that is down or slow costs the run one timeout at most, and that off
     the test thread.
     """
@@ -60,8 +61,8 @@ class Sender:
     def add(self, item):
         with self._lock:
             self._pending.append(item)
-            full = len(self._pending) >= self._batch_size
-        if full:
+            count = len(self._pending)
+        if count == 1 or count == self._batch_size:  # the interval starts now, or the batch is full
             self._wake.set()
 
     def finish(self, finish_arguments, wait):
@@ -84,8 +85,7 @@ class Sender:
     def _loop(self):
         self._send("record_session_start", self._start)
         while True:
-            self._wake.wait(self._interval)
-            self._wake.clear()
+            self._wait_until_due()
             # The finish is set after the last outcome was added: seen before the take, it follows all of them.
             finish = self._finish
             with self._lock:
@@ -95,6 +95,20 @@ class Sender:
             if finish is not None:
                 self._send("record_session_finish", finish)
                 return
+
+    def _wait_until_due(self):
+        """Until what is pending is due: the interval after the first outcome arrived, or sooner when a batch
+        is full or the run ends. Each condition is checked after the clear, so a wake that the clear swallows
+        is not lost; a stale wake costs one empty round, never a spin."""
+        self._wake.wait()  # set by the first pending outcome, a full batch or the finish
+        self._wake.clear()
+        due = time.monotonic() + self._interval
+        while self._finish is None and len(self._pending) < self._batch_size:
+            left = due - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.wait(left)
+            self._wake.clear()
 
     def _send_batch(self, batch):
         self._send("record_test_outcomes", {"session_id": self._session_id, "outcomes": batch})
