@@ -1,11 +1,14 @@
 """Sends a session's calls from a background thread, and writes them to a spool when the server cannot take them."""
 
+import contextlib
 import json
 import os
+import tempfile
 import threading
 import time
 
 from .mcp_client import CallFailed
+from .outcomes import described
 
 MAX_BODY_BYTES = 900 * 1024  # one call's arguments, well under the server's 1 MiB event and 4 MiB body bounds
 RETRY_PAUSES = (0.2, 0.5)  # pauses before trying a call again after a transient failure
@@ -77,7 +80,7 @@ class Sender:
         try:
             self._loop()
         except Exception as error:  # a bug here must not go unnoticed, nor stop pytest
-            self.failure = self.failure or "internal error: %r" % (error,)
+            self.failure = self.failure or "internal error: %s" % described(error)
         finally:
             self._client.close()
             self._done.set()
@@ -131,9 +134,18 @@ def write_spool(path, url, session_id, calls):
     """The session's calls as JSON Lines, the format `mcp-pytest upload` reads; never the token."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    partial = path + ".partial"
-    with open(partial, "w", encoding="utf-8", newline="\n") as out:
-        out.write(json.dumps({"mcp_pytest_spool": 1, "url": url, "session_id": session_id}) + "\n")
-        for tool, arguments in calls:
-            out.write(json.dumps({"tool": tool, "arguments": arguments}, ensure_ascii=False) + "\n")
-    os.replace(partial, path)  # a reader never sees half a spool
+    # A file of our own beside it, renamed when complete: a reader never sees half a spool, and a spool
+    # that could not be written (a full disk, text JSON cannot encode) leaves nothing behind.
+    handle, partial = tempfile.mkstemp(prefix=".spool-", suffix=".partial", dir=folder)
+    try:
+        with open(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(json.dumps({"mcp_pytest_spool": 1, "url": url, "session_id": session_id}) + "\n")
+            for tool, arguments in calls:
+                out.write(json.dumps({"tool": tool, "arguments": arguments}, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())  # the spool is what is left of the session: on disk before it is named
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
