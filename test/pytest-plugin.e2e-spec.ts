@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,8 @@ const runs = (python: string, code: string) => spawnSync(python, ['-c', code], {
 const pytest9 = runs('python3', 'import pytest, sys; sys.exit(int(pytest.__version__.split(".")[0]) < 8)');
 // .ci/run installs these from Debian's packages where they are missing, so CI always runs (b) and (c).
 const debianPytest = runs(DEBIAN_PYTHON, 'import pytest, xdist, pytest_rerunfailures');
+// pytest ≥ 9 has subtests built in; test_subtests.py is skipped as a whole elsewhere.
+const builtinSubtests = pytest9 && runs('python3', 'import _pytest.subtests');
 const debianVenv = debianPytest && runs(DEBIAN_PYTHON, 'import ensurepip, setuptools, wheel');
 // `mcp-pytest upload` is written on another branch (importers): these checks run once it is merged.
 
@@ -86,17 +89,21 @@ function pytest(python: string, args: string[], env: Record<string, string> = {}
   const state = mkdtempSync(join(work, 'state-'));
   const argv = ['-m', 'pytest', '-p', 'no:cacheprovider', `--junitxml=${junit}`, ...args];
   const fullEnv = testEnv({ PYTHONDONTWRITEBYTECODE: '1', MCP_PYTEST_FIXTURE_STATE: state, ...env });
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(python, argv, { cwd: suite, env: fullEnv }, (error, stdout, stderr) => {
       const output = stdout + stderr;
-      resolve({
-        code: error ? Number(error.code) : 0,
-        output,
-        said: output.split('\n').filter((line) => line.startsWith('mcp-pytest:')),
-        summary: summaryLine(output),
-        junit: junitTotals(readFileSync(junit, 'utf8')),
-        junitPath: junit,
-      });
+      try {
+        resolve({
+          code: error ? Number(error.code) : 0,
+          output,
+          said: output.split('\n').filter((line) => line.startsWith('mcp-pytest:')),
+          summary: summaryLine(output),
+          junit: junitTotals(readFileSync(junit, 'utf8')),
+          junitPath: junit,
+        });
+      } catch (failure) {
+        reject(failure as Error); // a run that ended before its summary (a usage error): fail now, not at the timeout
+      }
     });
   });
 }
@@ -135,14 +142,22 @@ const finishedView = (session_id: string) =>
 
 const recordedLine = (id: string) => `mcp-pytest: session ${id} recorded at ${url} — read it with get_session {"session_id": "${id}"}`;
 
-/** Everything the plugin recorded agrees with pytest's own account of the run, and the plugin changed nothing. */
-async function expectRecorded(run: PytestRun, plain: PytestRun, sessionId: string) {
+/**
+ * Everything the plugin recorded agrees with pytest's own account of the run, and the plugin changed nothing.
+ * `junitBeyond`: what JUnit counts that pytest's summary does not (a testcase for every subtest, passed ones too).
+ */
+async function expectRecorded(run: PytestRun, plain: PytestRun, sessionId: string, junitBeyond = { tests: 0, skipped: 0 }) {
   expect(run.code, run.output).toBe(plain.code);
   expect(run.summary).toEqual(plain.summary);
   expect(plain.said).toEqual([]);
   expect(run.said).toEqual([recordedLine(sessionId)]);
   const counts = countsOf(run.summary);
-  expect(run.junit).toEqual({ tests: counts.total, failures: counts.failed, errors: counts.error, skipped: counts.skipped + counts.xfailed });
+  expect(run.junit).toEqual({
+    tests: counts.total + junitBeyond.tests,
+    failures: counts.failed,
+    errors: counts.error,
+    skipped: counts.skipped + counts.xfailed + junitBeyond.skipped,
+  });
   const view = await finishedView(sessionId);
   expect(view).toMatchObject({ counts, exitstatus: run.code, reruns: run.summary.rerun ?? 0, summary_matches: true });
   const { passed, failed, skipped, error: errors, xfailed, xpassed, total: total_tests } = counts;
@@ -179,6 +194,18 @@ const singleRunResults = [
   { test: 'test_ünïcödé[π]', when: 'call', attempt: 1, outcome: 'passed' },
   { test: 'test_flaky', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('first attempt fails on purpose') },
 ];
+/** What pytest reports for test_subtests.py at its default verbosity: a failed subtest is a result of its own. */
+const subtestResults = builtinSubtests
+  ? [
+      { test: 'test_subtests.py::test_subtests [n is not 1] (n=1)', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('one subtest fails on purpose') },
+      { test: 'test_subtests.py::test_subtests', when: 'call', attempt: 1, outcome: 'failed', error: 'contains 1 failed subtest' },
+      { test: 'test_subtests.py::test_subtests_pass', when: 'call', attempt: 1, outcome: 'passed' },
+      // Two subtests of the same name are two results in pytest's summary: the second is told apart by " #2".
+      { test: 'test_subtests.py::test_same_subtest_twice (<subtest>)', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('fails twice') },
+      { test: 'test_subtests.py::test_same_subtest_twice (<subtest>) #2', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('fails twice') },
+      { test: 'test_subtests.py::test_same_subtest_twice', when: 'call', attempt: 1, outcome: 'failed', error: 'contains 2 failed subtests' },
+    ]
+  : [{ test: 'test_subtests.py', when: 'setup', attempt: 1, outcome: 'skipped', error: expect.stringContaining('no built-in subtests') }];
 const byTest = (a: { test: string; when: string; attempt: number }, b: typeof a) =>
   a.test.localeCompare(b.test) || a.when.localeCompare(b.when) || a.attempt - b.attempt;
 const sorted = <T extends { test: string; when: string; attempt: number }>(list: T[]) => [...list].sort(byTest);
@@ -222,11 +249,13 @@ describe('the pytest plugin records a run as pytest reports it', () => {
       GITHUB_REPOSITORY: 'acme/shop',
     };
     const flags = ['-p', 'mcp_pytest', '--mcp-url', url, '--mcp-token', key, '--mcp-session-id', sessionId, '--mcp-project', 'shop-api'];
+    const files = ['test_outcomes.py', 'test_subtests.py'];
     const [run, plain] = await Promise.all([
-      pytest('python3', ['test_outcomes.py', ...flags], { ...source, ...github }),
-      pytest('python3', ['test_outcomes.py'], source),
+      pytest('python3', [...files, ...flags], { ...source, ...github }),
+      pytest('python3', files, source),
     ]);
-    const view = await expectRecorded(run, plain, sessionId);
+    // test_subtests.py's four passed subtests, and its skipped and xfailed one, which pytest counts only with -v.
+    const view = await expectRecorded(run, plain, sessionId, builtinSubtests ? { tests: 6, skipped: 2 } : undefined);
     expect(view).toMatchObject({
       project: 'shop-api',
       environment: { os: expect.any(String), python_version: expect.stringMatching(/^3\./), pytest: expect.stringMatching(/^(8|9)\./) },
@@ -239,10 +268,31 @@ describe('the pytest plugin records a run as pytest reports it', () => {
         url: 'https://github.example/acme/shop/actions/runs/4242',
       },
     });
-    expect(sorted(await results(sessionId))).toEqual(sorted(singleRunResults));
+    expect(sorted(await results(sessionId))).toEqual(sorted([...singleRunResults, ...subtestResults]));
     const failed = (await system.probe.results(sessionId, 'ci')).find((r) => r.nodeid.endsWith('::test_fails'))!;
     expect(failed.longrepr).toContain('assert (2 + 2) == 5');
     expect(failed.location).toEqual({ path: 'test_outcomes.py', lineno: 9, domain: 'test_fails' });
+  });
+
+  it.skipIf(!builtinSubtests)("pytest 9's subtests with -v: skipped and xfailed subtests count too, passed ones do not", async () => {
+    const sessionId = 'pytest9-subtests-verbose';
+    const [run, plain] = await Promise.all([
+      pytest('python3', ['test_subtests.py', '-v', '-p', 'mcp_pytest', '--mcp-url', url, '--mcp-session-id', sessionId], {
+        PYTHONPATH: PLUGIN_SOURCE,
+        MCP_PYTEST_TOKEN: key,
+      }),
+      pytest('python3', ['test_subtests.py', '-v'], { PYTHONPATH: PLUGIN_SOURCE }),
+    ]);
+    // "4 subtests passed": a category of its own in pytest's summary, none of the six outcomes.
+    expect(run.summary.subtests).toBe(4);
+    await expectRecorded(run, plain, sessionId, { tests: 4, skipped: 0 });
+    expect(sorted(await results(sessionId))).toEqual(
+      sorted([
+        ...subtestResults,
+        { test: 'test_subtests.py::test_subtests [skips]', when: 'call', attempt: 1, outcome: 'skipped', error: 'Skipped: a subtest skipped' },
+        { test: "test_subtests.py::test_subtests (clef='𝄞')", when: 'call', attempt: 1, outcome: 'xfailed', error: 'a subtest xfailed' },
+      ]),
+    );
   });
 
   it.skipIf(!debianPytest)('(b) pytest 7.2 with xdist (-n 2) and rerunfailures (--reruns 1): one session, last attempts counted', async () => {
@@ -321,14 +371,90 @@ describe('the pytest plugin records a run as pytest reports it', () => {
   });
 });
 
+const pythonWithPlugin = pytest9 ? 'python3' : DEBIAN_PYTHON;
+/** pytest with the plugin from the source tree, on `files` (default: test_outcomes.py). */
+const recordedRun = (args: string[], env: Record<string, string>, files = ['test_outcomes.py']) =>
+  pytest(pythonWithPlugin, [...files, '-p', 'mcp_pytest', ...args], { PYTHONPATH: PLUGIN_SOURCE, ...env });
+/** The same files without the plugin: pytest's own account of the run. */
+const plainRun = (files = ['test_outcomes.py']) => pytest(pythonWithPlugin, files, { PYTHONPATH: PLUGIN_SOURCE });
+
+describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin with --mcp-flush-interval 0: each outcome sent as soon as the thread gets to it', () => {
+  // The sender thread waits without a timeout while nothing is pending: an interval of 0 must not spin
+  // (it once held the GIL in a loop, and a 2,000-test suite took 91 s instead of 3). The per-test timeout
+  // (60 s, vitest.config.ts) catches a run that takes minutes.
+  it('against the live gateway: every outcome recorded', async () => {
+    const sessionId = 'flush-interval-0';
+    const [run, plain] = await Promise.all([
+      recordedRun(['--mcp-url', url, '--mcp-session-id', sessionId, '--mcp-flush-interval', '0'], { MCP_PYTEST_TOKEN: key }),
+      plainRun(),
+    ]);
+    await expectRecorded(run, plain, sessionId);
+  });
+
+  it('against a closed port: the whole session spooled', async () => {
+    const sessionId = 'flush-interval-0-closed';
+    const closed = `http://127.0.0.1:${await freePort()}/mcp`;
+    const spool = join(work, 'flush-interval-0-closed.jsonl');
+    const run = await recordedRun(['--mcp-url', closed, '--mcp-session-id', sessionId, '--mcp-flush-interval', '0', '--mcp-spool', spool], {});
+    expect(run.code, run.output).toBe(1);
+    const calls = expectWholeSession(spool, sessionId, closed, run);
+    expect(run.said).toEqual([spoolWarning(closed, 'connection refused', calls.length, spool)]);
+  });
+});
+
+describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin with input it must make fit, or refuse without failing the run', () => {
+  it('a CI variable that is not UTF-8, a node id of 6,000 UTF-16 units: recorded, clipped, counted', async () => {
+    // Node passes a child's environment as UTF-8; a shell sets the undecodable byte, as a CI may from a branch name.
+    const python = join(work, 'python-with-undecodable-branch');
+    writeFileSync(python, `#!/bin/sh\nGITHUB_HEAD_REF="$(printf 'feature-\\377')"\nexport GITHUB_HEAD_REF\nexec ${pythonWithPlugin} "$@"\n`, { mode: 0o755 });
+    const sessionId = 'odd-text';
+    const files = ['test_outcomes.py', 'test_long_ids.py'];
+    const [run, plain] = await Promise.all([
+      pytest(python, [...files, '-p', 'mcp_pytest', '--mcp-url', url, '--mcp-session-id', sessionId], {
+        PYTHONPATH: PLUGIN_SOURCE,
+        MCP_PYTEST_TOKEN: key,
+        GITHUB_ACTIONS: 'true',
+        GITHUB_RUN_ID: '77',
+      }),
+      plainRun(files),
+    ]);
+    const view = await expectRecorded(run, plain, sessionId);
+    // A lone surrogate (Python's stand-in for the byte) is kept as its escape: JSON cannot encode it as UTF-8.
+    expect(view.ci).toMatchObject({ provider: 'github-actions', run_id: '77', branch: 'feature-\\udcff' });
+    const long = (await system.probe.results(sessionId, 'ci')).find((r) => r.nodeid.startsWith('test_long_ids.py::'))!;
+    expect(long.outcome).toBe('passed');
+    expect(long.nodeid.length).toBeLessThanOrEqual(4096); // JavaScript's length: UTF-16 units, as the server counts
+    expect(long.nodeid).toMatch(/^test_long_ids\.py::test_long_astral_id\[(𝄞)+…(𝄞)+\]$/u);
+    expect(long.location.domain.length).toBeLessThanOrEqual(4096);
+  });
+
+  it('a malformed MCP_PYTEST_* variable: one line, nothing recorded, the run as without the plugin; a malformed flag: a usage error', async () => {
+    const [run, plain] = await Promise.all([recordedRun([], { MCP_PYTEST_URL: '127.0.0.1:3000/mcp', MCP_PYTEST_TOKEN: key }), plainRun()]);
+    expect(run.code, run.output).toBe(plain.code);
+    expect(run.summary).toEqual(plain.summary);
+    expect(run.said).toEqual([
+      "mcp-pytest: MCP_PYTEST_URL must be an http(s) URL such as http://127.0.0.1:3000/mcp, not '127.0.0.1:3000/mcp'; not recording this run",
+    ]);
+    const batch = await recordedRun([], { MCP_PYTEST_URL: url, MCP_PYTEST_TOKEN: key, MCP_PYTEST_BATCH_SIZE: '0', MCP_PYTEST_SESSION_ID: 'bad-batch-size' });
+    expect(batch.code, batch.output).toBe(plain.code);
+    expect(batch.said).toEqual(["mcp-pytest: MCP_PYTEST_BATCH_SIZE must be a number from 1 to 1000, not '0'; not recording this run"]);
+    expect((await ci.refusal('get_session', { session_id: 'bad-batch-size' })).code).toBe('SESSION_NOT_FOUND');
+
+    const flag = spawnSync(pythonWithPlugin, ['-m', 'pytest', '-p', 'no:cacheprovider', 'test_outcomes.py', '-p', 'mcp_pytest', '--mcp-url', '127.0.0.1:3000/mcp'], {
+      cwd: suite,
+      env: testEnv({ PYTHONPATH: PLUGIN_SOURCE, PYTHONDONTWRITEBYTECODE: '1' }),
+      encoding: 'utf8',
+    });
+    expect(flag.status).toBe(4);
+    expect(flag.stderr).toContain("mcp-pytest: --mcp-url must be an http(s) URL such as http://127.0.0.1:3000/mcp, not '127.0.0.1:3000/mcp'");
+  });
+});
+
+const spoolWarning = (target: string, reason: string, calls: number, path: string) =>
+  `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
+
 describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server cannot take the session', () => {
-  const pythonWithPlugin = pytest9 ? 'python3' : DEBIAN_PYTHON;
-  /** pytest with the plugin from the source tree, on `files` (default: test_outcomes.py). */
-  const recordedRun = (args: string[], env: Record<string, string>, files = ['test_outcomes.py']) =>
-    pytest(pythonWithPlugin, [...files, '-p', 'mcp_pytest', ...args], { PYTHONPATH: PLUGIN_SOURCE, ...env });
   const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>);
-  const spoolWarning = (target: string, reason: string, calls: number, path: string) =>
-    `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
 
   it('refused (a wrong key, a session id reused with other content): one warning line, the spool kept, exit status untouched', async () => {
     const wrongKeySpool = join(work, 'wrong-key.jsonl');
@@ -354,6 +480,30 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
     );
     expectWholeSession(spool, 'taken', url, conflict);
     expect((await ci.ok('get_session', { session_id: 'taken' })).counts.total).toBe(0);
+  });
+
+  it('accepting connections and never answering (blackholed): one warning line, the spool kept, exit status untouched', async () => {
+    const sockets = new Set<Socket>();
+    const blackhole = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}/mcp`;
+      const spool = join(work, 'blackholed.jsonl');
+      const run = await recordedRun(['--mcp-url', target, '--mcp-session-id', 'blackholed', '--mcp-spool', spool], { MCP_PYTEST_TOKEN: key });
+      expect(run.code, run.output).toBe(1);
+      expect(sockets.size).toBeGreaterThan(0); // it did connect
+      const calls = expectWholeSession(spool, 'blackholed', target, run);
+      // Whichever bound ends the wait first: a call's 5 s, or the end of the run's --mcp-timeout (3 s).
+      expect(run.said).toHaveLength(1);
+      expect(run.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \(no answer within \d+ s( at the end of the run)?\); (\d+) calls spooled to /);
+      expect(run.said[0]).toContain(`; ${calls.length} calls spooled to ${spool} — `);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => blackhole.close(resolve));
+    }
   });
 
   describe('(d) the server unreachable (a closed port)', () => {

@@ -1,5 +1,7 @@
 """Where in CI this run is, from the variables each CI system sets; None outside CI."""
 
+from .outcomes import head_units, text
+
 # (provider, variable that says we are in it, {field: variables tried in order}); url may be a function of env.
 _PROVIDERS = (
     (
@@ -59,7 +61,7 @@ _PROVIDERS = (
     ),
 )
 
-# The server's bounds on each field (longer is refused, and a refused start loses the session).
+# The server's bounds on each field, in UTF-16 units (longer is refused, and a refused start loses the session).
 BOUNDS = {"provider": 128, "run_id": 128, "job": 128, "commit": 128, "branch": 512, "url": 2048}
 
 
@@ -74,5 +76,6 @@ def detect_ci(env):
                 ci[field] = value
         if provider == "github-actions" and all(env.get(n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")):
             ci["url"] = "%s/%s/actions/runs/%s" % (env["GITHUB_SERVER_URL"].rstrip("/"), env["GITHUB_REPOSITORY"], env["GITHUB_RUN_ID"])
-        return {field: value[: BOUNDS[field]] for field, value in ci.items()}
+        # A variable of undecodable bytes is a str with lone surrogates, which JSON cannot encode as UTF-8.
+        return {field: head_units(text(value), BOUNDS[field]) for field, value in ci.items()}
     return None

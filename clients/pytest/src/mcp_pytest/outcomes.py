@@ -7,7 +7,7 @@ the server would refuse it, never left out.
 import math
 
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
-NODEID_CHARS = 4096  # the server refuses longer node ids (and location paths, domains)
+NODEID_UNITS = 4096  # the server refuses longer node ids (and location paths, domains), in UTF-16 units
 ERROR_BYTES = 4 * 1024  # the crash message; a session view keeps 4 KiB of it anyway
 LONGREPR_BYTES = 16 * 1024  # the traceback, head and tail (where the assertion is)
 MAX_SECONDS = 31536000.0  # one year: the server's bound on a duration
@@ -40,9 +40,26 @@ def default_category(report):
     return {"failed": "error", "skipped": "skipped"}.get(report.outcome, "")
 
 
-def item_of(report, outcome, when, attempt):
+def subtest_nodeid(report):
+    """The node id of a subtest's report as pytest's summary names it, "<test's node id> [msg] (k=v, …)";
+    None for any other report. (pytest ≥ 9's subtests fixture; pytest-subtests reports the same way.)"""
+    context = getattr(report, "context", None)
+    if not (hasattr(context, "msg") and hasattr(context, "kwargs")):
+        return None
+    describe = getattr(report, "_sub_test_description", None)  # pytest's own words, where it has them
+    if callable(describe):
+        description = describe()
+    else:
+        parts = ["[%s]" % context.msg] if context.msg is not None else []
+        if context.kwargs:
+            parts.append("(%s)" % ", ".join("%s=%r" % item for item in context.kwargs.items()))
+        description = " ".join(parts) or "(<subtest>)"
+    return "%s %s" % (report.nodeid, description)
+
+
+def item_of(report, outcome, when, attempt, nodeid=None):
     item = {
-        "nodeid": clip_chars(report.nodeid or "(collection)", NODEID_CHARS),
+        "nodeid": clip_units(nodeid or report.nodeid or "(collection)", NODEID_UNITS),
         "outcome": outcome,
         "duration": seconds(getattr(report, "duration", 0)),
         "when": when,
@@ -89,10 +106,10 @@ def location_of(report):
     if not location or len(location) != 3 or location[0] is None:
         return None
     path, lineno, domain = location
-    result = {"path": clip_chars(str(path), NODEID_CHARS)}
+    result = {"path": clip_units(str(path), NODEID_UNITS)}
     result["lineno"] = lineno if isinstance(lineno, int) and lineno >= 0 else None
     if domain is not None:
-        result["domain"] = clip_chars(str(domain), NODEID_CHARS)
+        result["domain"] = clip_units(str(domain), NODEID_UNITS)
     return result
 
 
@@ -138,13 +155,36 @@ def text(value):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def clip_chars(value, limit):
+def described(error):
+    """An error for the one line at the end of a run: its type and the start of its message (a repr may run
+    to pages, and may hold text that the terminal cannot show)."""
+    return "%s: %s" % (type(error).__name__, " ".join(text(error).split())[:200])
+
+
+def units(value):
+    """The length of a str as the server counts it (zod's .max, JavaScript's .length): UTF-16 code units,
+    two for a character beyond the BMP. By code points, one long astral node id would refuse its batch."""
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def head_units(value, limit):
+    """The longest start of `value` of at most `limit` UTF-16 units (never half a character)."""
+    used = 0
+    for index, char in enumerate(value):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return value[:index]
+    return value
+
+
+def clip_units(value, limit):
+    """At most `limit` UTF-16 units: the head and the tail around "…" (a node id's end says which case it is)."""
     value = text(value)
-    if len(value) <= limit:
+    if units(value) <= limit:
         return value
-    marker = "…"
-    head = (limit - len(marker)) // 2
-    return value[:head] + marker + value[len(value) - (limit - len(marker) - head):]
+    room = limit - 1  # "…" is one unit
+    tail = head_units(value[::-1], room - room // 2)[::-1]
+    return head_units(value, room // 2) + "…" + tail
 
 
 def clip_bytes(value, limit):

@@ -17,7 +17,7 @@ import pytest
 from . import __version__
 from .ci import detect_ci
 from .mcp_client import McpClient
-from .outcomes import clip_chars, default_category, item_of, outcome_of, summary_of, text
+from .outcomes import OUTCOMES, clip_units, default_category, described, item_of, outcome_of, subtest_nodeid, summary_of, text
 from .sender import Sender, batches, write_spool
 
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection to the server
@@ -49,9 +49,24 @@ def pytest_configure(config):
         return
     if config.getoption("collectonly", False):  # nothing runs: no session to record
         return
-    settings = _settings(config)
+    try:
+        settings = _settings(config)
+    except _Malformed as error:
+        if error.source.startswith("--"):  # given for this run: the caller is there to fix it
+            raise pytest.UsageError("mcp-pytest: %s" % error)
+        # A variable is set for every job (org-wide in CI, say): one typo must not fail them all.
+        config.pluginmanager.register(_Notice("mcp-pytest: %s; not recording this run" % error), "mcp_pytest_notice")
+        return
     if settings:
         config.pluginmanager.register(Recorder(config, settings), "mcp_pytest_recorder")
+
+
+class _Malformed(ValueError):
+    """A setting's value that is not valid, from `source` (its flag or its variable)."""
+
+    def __init__(self, source, must, value):
+        super().__init__("%s must be %s, not %r" % (source, must, value))
+        self.source = source
 
 
 def _dest(flag):
@@ -73,7 +88,7 @@ def _settings(config):
                 return value
         except (TypeError, ValueError):
             pass
-        raise pytest.UsageError("mcp-pytest: %s must be a number from %g to %g, not %r" % (source, low, high, raw))
+        raise _Malformed(source, "a number from %g to %g" % (low, high), raw)
 
     url, source = values["--mcp-url"]
     if not url:
@@ -81,10 +96,10 @@ def _settings(config):
     try:
         McpClient(url)
     except ValueError:
-        raise pytest.UsageError("mcp-pytest: %s must be an http(s) URL such as http://127.0.0.1:3000/mcp, not %r" % (source, url))
+        raise _Malformed(source, "an http(s) URL such as http://127.0.0.1:3000/mcp", url)
     session_id, source = values["--mcp-session-id"]
     if session_id and not SESSION_ID.match(session_id):
-        raise pytest.UsageError("mcp-pytest: %s must be 1-128 of A-Z a-z 0-9 _ -, not %r" % (source, session_id))
+        raise _Malformed(source, "1-128 of A-Z a-z 0-9 _ -", session_id)
     return {
         "url": url,
         "token": values["--mcp-token"][0],
@@ -97,18 +112,38 @@ def _settings(config):
     }
 
 
-class Recorder:
+class _Notice:
+    """The plugin's one line, told at the end of the run: in pytest's terminal summary, else on stderr."""
+
+    def __init__(self, line=None):
+        self.line = line
+        self._told = False
+
+    def pytest_terminal_summary(self, terminalreporter):
+        self._tell(terminalreporter.write_line)
+
+    def pytest_unconfigure(self, config):
+        # Where no terminal summary was shown (an internal error, -p no:terminal).
+        self._tell(lambda line: sys.stderr.write(line + "\n"))
+
+    def _tell(self, write):
+        if self.line and not self._told:
+            self._told = True
+            write(self.line)
+
+
+class Recorder(_Notice):
     def __init__(self, config, settings):
+        super().__init__()
         self.config = config
         self.settings = settings
         self.session_id = settings["session_id"]
         self.internal_error = None
-        self.line = None  # what to tell at the end
-        self._told = False
         self._start = None
         self._outcomes = []  # every outcome, for a spool that reproduces the whole session
         self._attempt = {}  # nodeid -> the attempt running now (pytest-rerunfailures runs a test again)
         self._sent = {}  # (nodeid, when) -> the last attempt recorded for that phase
+        self._subtests = {}  # (subtest's node id, attempt of its test) -> how many were recorded under it
         self._stats = {}  # category -> reports, where there is no terminal reporter to count them
         self._started_at = time.time()
         client = McpClient(settings["url"], settings["token"], CONNECT_TIMEOUT, REQUEST_TIMEOUT, __version__)
@@ -117,15 +152,17 @@ class Recorder:
     def pytest_sessionstart(self, session):
         with self._guard("pytest_sessionstart"):
             self._started_at = time.time()
-            self._start = {
+            start = {
                 "session_id": self.session_id,
                 "environment": _environment(self.config),
-                "project": clip_chars(self.settings["project"] or os.path.basename(str(self.config.rootpath)) or "pytest", 128),
+                "project": clip_units(self.settings["project"] or os.path.basename(str(self.config.rootpath)) or "pytest", 128),
             }
             ci = detect_ci(os.environ)
             if ci:
-                self._start["ci"] = ci
-            self._sender.start(self._start)
+                start["ci"] = ci
+            self._sender.start(start)
+            # Last: a set start means a running thread, which the finish waits for (else --mcp-timeout in vain).
+            self._start = start
 
     def pytest_runtest_logreport(self, report):
         with self._guard("pytest_runtest_logreport"):
@@ -136,6 +173,10 @@ class Recorder:
             category = status[0] if status else default_category(report)
             self._count(category, report)
             attempt = self._attempt.get(nodeid, 1)
+            subtest = subtest_nodeid(report)
+            if subtest is not None:
+                self._record_subtest(report, category, subtest, attempt)
+                return
             if category == "rerun":
                 self._attempt[nodeid] = attempt + 1
             outcome = outcome_of(category, report)
@@ -178,25 +219,17 @@ class Recorder:
             path = os.path.abspath(self.settings["spool"] or os.path.join(str(self.config.rootpath), ".mcp-pytest", "spool-%s.jsonl" % self.session_id))
             try:
                 write_spool(path, url, self.session_id, calls)
-            except OSError as error:
-                self.line = "mcp-pytest: could not record to %s (%s); could not write the spool %s either (%s)" % (url, reason, path, error)
+            except (OSError, ValueError) as error:  # ValueError: text that JSON cannot encode
+                self.line = "mcp-pytest: could not record to %s (%s); could not write the spool %s either (%s)" % (
+                    url, reason, path, described(error))
                 return
             self.line = "mcp-pytest: could not record to %s (%s); %d calls spooled to %s — send them later with: npx mcp-pytest upload %s" % (
                 url, reason, len(calls), path, path)
 
-    def pytest_terminal_summary(self, terminalreporter):
-        self._tell(terminalreporter.write_line)
-
-    def pytest_unconfigure(self, config):
-        # Where no terminal summary was shown (an internal error, -p no:terminal).
-        self._tell(lambda line: sys.stderr.write(line + "\n"))
-
     def _tell(self, write):
         if self.line is None and self.internal_error:
             self.line = "mcp-pytest: could not record the session (internal error in %s)" % self.internal_error
-        if self.line and not self._told:
-            self._told = True
-            write(self.line)
+        super()._tell(write)
 
     @contextlib.contextmanager
     def _guard(self, hook):
@@ -207,7 +240,23 @@ class Recorder:
         try:
             yield
         except Exception as error:
-            self.internal_error = self.internal_error or "%s: %r" % (hook, error)
+            self.internal_error = self.internal_error or "%s: %s" % (hook, described(error))
+
+    def _record_subtest(self, report, category, nodeid, attempt):
+        """A subtest under a node id of its own, in the attempt of its test (a rerun runs it again).
+
+        Recorded only where pytest's summary counts it among the six outcomes: a failed subtest always; a
+        passed, skipped or xfailed one only with -v or -q ("subtests passed" is a category of its own, and
+        at the default verbosity those three are no category at all).
+        """
+        if category not in OUTCOMES and category != "rerun":
+            return
+        # The same name twice in one run of the test counts twice in pytest: a second one must not replace it.
+        seen = self._subtests[(nodeid, attempt)] = self._subtests.get((nodeid, attempt), 0) + 1
+        if seen > 1:
+            nodeid = "%s #%d" % (nodeid, seen)
+        item = item_of(report, outcome_of(category, report), "call", self._attempt_for(nodeid, "call", attempt), nodeid)
+        self._record(item)
 
     def _record(self, item):
         self._outcomes.append(item)
@@ -226,10 +275,10 @@ class Recorder:
 
 def _environment(config):
     return {
-        "os": clip_chars(platform.system() or "unknown", 200),
-        "python_version": clip_chars(platform.python_version(), 100),
+        "os": clip_units(platform.system() or "unknown", 200),
+        "python_version": clip_units(platform.python_version(), 100),
         "pytest": pytest.__version__,
-        "platform": clip_chars(platform.platform(), 512),
+        "platform": clip_units(platform.platform(), 512),
         "implementation": platform.python_implementation(),
         "plugins": _plugins(config),
     }
@@ -241,7 +290,7 @@ def _plugins(config, limit=100, chars=8 * 1024):
     for _plugin, dist in config.pluginmanager.list_plugin_distinfo():
         name = getattr(dist, "project_name", None) or dist.metadata["name"]
         name = name[len("pytest-"):] if name.startswith("pytest-") else name
-        names.add(clip_chars(text("%s-%s" % (name, dist.version)), 200))
+        names.add(clip_units(text("%s-%s" % (name, dist.version)), 200))
     plugins, used = [], 0
     for name in sorted(names)[:limit]:
         used += len(name) + 4
