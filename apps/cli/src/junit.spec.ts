@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EXCERPT_CHARS } from './cli.js';
 import { junitNodeId, parseJunit } from './junit.js';
 
 /** What pytest 9 writes with -o junit_family=xunit1 (trimmed): file and line on every case. */
@@ -141,6 +142,21 @@ describe('JUnit XML import', () => {
     const badTime = '<testsuite name="s">\n<testcase classname="c" name="t" time="fast"/>\n</testsuite>';
     expect(() => parseJunit(badTime, 'time.xml')).toThrow('time.xml: line 2: <testcase classname="c" name="t">: time "fast" is not a number of seconds');
     const longName = `<testsuite>\n\n<testcase classname="c" name="${'n'.repeat(5000)}"/></testsuite>`;
-    expect(() => parseJunit(longName, 'long.xml')).toThrow(/^long\.xml: line 3: <testcase classname="c" name="n+">: nodeid: must be at most 4096 characters$/);
+    expect(() => parseJunit(longName, 'long.xml')).toThrow(`long.xml: line 3: <testcase classname="c" name="${'n'.repeat(EXCERPT_CHARS - 1)}…">: nodeid: must be at most 4096 characters`);
+  });
+
+  it('quotes only the start of a huge attribute in its message: a 5 MB classname makes a short line', () => {
+    const huge = 'C'.repeat(5_000_000);
+    const xml = `<testsuites><testsuite name="${huge}" time="slow">\n<testcase classname="${huge}" name="t"/></testsuite></testsuites>`;
+    expect(() => parseJunit(xml, 'huge.xml')).toThrow(`huge.xml: line 1: <testsuite name="${'C'.repeat(EXCERPT_CHARS - 1)}…">: time "slow" is not a number of seconds`);
+    const caseXml = `<testsuite>\n<testcase classname="${huge}" name="t" time="${huge}"/></testsuite>`;
+    const message = (() => {
+      try {
+        parseJunit(caseXml, 'huge.xml');
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })()!;
+    expect(message).toBe(`huge.xml: line 2: <testcase classname="${'C'.repeat(EXCERPT_CHARS - 1)}…" name="t">: time "${'C'.repeat(EXCERPT_CHARS - 1)}…" is not a number of seconds`);
   });
 });

@@ -1,6 +1,6 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import type { Environment, OutcomeItem } from '#contracts';
-import { printable, quoted } from './cli.js';
+import { excerpt, printable, quotedExcerpt } from './cli.js';
 import { checkedOutcome, FileProblem, UNKNOWN_ENVIRONMENT, type ImportedRun, type OutcomeDraft, type Place } from './imported-run.js';
 import { OutcomeTally } from './outcome-tally.js';
 
@@ -100,7 +100,7 @@ export class JunitReader {
 
   private openedRoot(name: string, attributes: Record<string, string>): void {
     if (name !== 'testsuites' && name !== 'testsuite') {
-      throw this.problem(`<${printable(name)}>`, 'not JUnit XML: the root element must be <testsuites> or <testsuite>');
+      throw this.problem(`<${printable(excerpt(name))}>`, 'not JUnit XML: the root element must be <testsuites> or <testsuite>');
     }
     this.rootTime = this.seconds(attributes.time, `<${name}>`, 'time');
     if (name === 'testsuite') this.openedSuite(name, attributes);
@@ -113,7 +113,7 @@ export class JunitReader {
     // The first suite that says where it ran describes the run (pytest writes one suite).
     if (!this.sawSuite && attributes.hostname) this.environment = { ...this.environment, hostname: attributes.hostname };
     this.sawSuite = true;
-    const time = this.seconds(attributes.time, `<testsuite${attributes.name ? ` name=${quoted(attributes.name)}` : ''}>`, 'time');
+    const time = this.seconds(attributes.time, `<testsuite${attributes.name ? ` name=${quotedExcerpt(attributes.name)}` : ''}>`, 'time');
     if (this.open.length === 2 && time !== undefined) this.topSuiteTime = (this.topSuiteTime ?? 0) + time;
   }
 
@@ -177,7 +177,7 @@ export class JunitReader {
   private location({ file, line }: Record<string, string>, place: Place): OutcomeItem['location'] {
     if (!file) return undefined;
     if (line === undefined) return { path: file };
-    if (!/^\d+$/.test(line)) throw new FileProblem(this.source, place, `line ${quoted(line)} is not a line number`);
+    if (!/^\d+$/.test(line)) throw new FileProblem(this.source, place, `line ${quotedExcerpt(line)} is not a line number`);
     return { path: file, lineno: Number(line) };
   }
 
@@ -185,7 +185,7 @@ export class JunitReader {
   private seconds(text: string | undefined, what: string, attribute: string): number | undefined {
     if (text === undefined || text.trim() === '') return undefined;
     const seconds = Number(text);
-    if (!Number.isFinite(seconds) || seconds < 0) throw this.problem(what, `${attribute} ${quoted(text)} is not a number of seconds`);
+    if (!Number.isFinite(seconds) || seconds < 0) throw this.problem(what, `${attribute} ${quotedExcerpt(text)} is not a number of seconds`);
     return seconds;
   }
 
@@ -197,9 +197,9 @@ export class JunitReader {
 /** The whole of a JUnit XML text as one run (what the tests use; the command feeds the file in chunks). */
 export const parseJunit = (xml: string, source = 'junit.xml'): ImportedRun => new JunitReader(source).write(xml).close();
 
-/** `<testcase classname="…" name="…">`, as an error message names it. */
+/** `<testcase classname="…" name="…">`, as an error message names it (each attribute clipped: a file can hold a 5 MB one). */
 function describeCase({ classname, name }: Record<string, string>): string {
-  return `<testcase${classname ? ` classname=${quoted(classname)}` : ''}${name === undefined ? '' : ` name=${quoted(name)}`}>`;
+  return `<testcase${classname ? ` classname=${quotedExcerpt(classname)}` : ''}${name === undefined ? '' : ` name=${quotedExcerpt(name)}`}>`;
 }
 
 const failed = (verdict: VerdictElement) => ({ error: verdict.message ?? firstLine(verdict.text), longrepr: verdict.text || undefined });

@@ -13,7 +13,8 @@ Sends a spool the pytest plugin wrote (where it could not reach the gateway) thr
 MCP tools, as an MCP client with a bearer key, in the spool's order. The spool is JSON Lines: first
 {"mcp_pytest_spool": 1, "url": "<MCP URL>", "session_id": "<id>"}, then one line per tool call,
 {"tool": "record_session_start" | "record_test_outcomes" | "record_session_finish", "arguments": {…}},
-each naming the header's session. Every line is checked against its tool's contract before anything
+each naming the header's session, the first a record_session_start (a spool holds a whole session)
+and a finish, if any, the last. Every line is checked against its tool's contract before anything
 is sent: a bad line is refused, naming it, and nothing is sent. Every call is idempotent: uploading a
 spool again changes nothing and reports its outcomes as already recorded. Prints:
   session <id>: N outcomes (R recorded, D already recorded), finished
