@@ -155,7 +155,7 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
     });
     expect(await finishedView(id)).toMatchObject({
       project: 'shop',
-      environment: { os: 'unknown', python_version: 'unknown', pytest_version: '9.0.3' },
+      environment: { os: 'unknown', python_version: 'unknown', pytest: '9.0.3' },
       counts: { passed: 2, failed: 0, xfailed: 1, total: 3 },
       reruns: 1,
       summary_matches: true,

@@ -85,7 +85,7 @@ describe('pytest report log import', () => {
     expect(items[3]).toMatchObject({ error: 'AssertionError: one is not two', longrepr: '>   assert 1 == 2\nE   AssertionError\n\ntests/test_a.py:13: AssertionError' });
     expect(items[4]).toMatchObject({ error: 'not today', longrepr: '/src/tests/test_a.py:14: Skipped: not today' });
     expect(reader.summary()).toEqual({ total_tests: 11, passed: 2, failed: 1, skipped: 3, errors: 3, xfailed: 1, xpassed: 1, exitstatus: 1 });
-    expect(reader.environment()).toEqual({ os: 'unknown', python_version: 'unknown', pytest_version: '9.0.3' });
+    expect(reader.environment()).toEqual({ os: 'unknown', python_version: 'unknown', pytest: '9.0.3' });
     expect(reader.finished).toBe(true);
   });
 

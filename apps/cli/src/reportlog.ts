@@ -126,8 +126,9 @@ export class ReportLogReader {
     return `${this.startRecord}\n${this.firstReport ?? ''}`;
   }
 
+  /** Where the run was: unknown but for pytest's version, under `pytest` as the pytest plugin sends it. */
   environment(): Environment {
-    return this.pytestVersion === undefined ? { ...UNKNOWN_ENVIRONMENT } : { ...UNKNOWN_ENVIRONMENT, pytest_version: this.pytestVersion };
+    return this.pytestVersion === undefined ? { ...UNKNOWN_ENVIRONMENT } : { ...UNKNOWN_ENVIRONMENT, pytest: this.pytestVersion };
   }
 
   /** pytest's summary of the run, once SessionFinish said its exit status. */
