@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '#contracts';
+import { clipUtf8 } from '#domain';
 import { EXCERPT_CHARS } from './cli.js';
 import { junitNodeId, parseJunit } from './junit.js';
 
@@ -136,6 +138,35 @@ describe('JUnit XML import', () => {
     expect(() => parseJunit('<testsuite><testcase name="a" name="b"/></testsuite>', 'dup.xml')).toThrow(/^dup\.xml: line 1, column \d+: duplicate attribute: name/);
     expect(() => parseJunit('', 'empty.xml')).toThrow(/^empty\.xml: line 1, column 0: document must contain a root element/);
     expect(() => parseJunit('<html><body/></html>', 'page.xml')).toThrow('page.xml: line 1: <html>: not JUnit XML: the root element must be <testsuites> or <testsuite>');
+  });
+
+  // These hold the parser to what this import relies on, so that a change of parser cannot quietly undo it.
+  it('expands no entity a document declares: an internal one or an external SYSTEM one is refused, naming line and column', () => {
+    const internal = '<!DOCTYPE x [<!ENTITY a "b">]>\n<testsuite><testcase name="t"><failure>&a;</failure></testcase></testsuite>';
+    expect(() => parseJunit(internal, 'dtd.xml')).toThrow(/^dtd\.xml: line 2, column \d+: undefined entity\.?$/);
+    const external = '<!DOCTYPE x [\n<!ENTITY e SYSTEM "file:///etc/passwd">\n]>\n<testsuite>\n<testcase name="&e;"/></testsuite>';
+    expect(() => parseJunit(external, 'xxe.xml')).toThrow(/^xxe\.xml: line 5, column \d+: undefined entity\.?$/);
+  });
+
+  it('reads 100,000 nested elements without running out of stack', () => {
+    const levels = 100_000;
+    const deep = `<testsuite><testcase name="t"/>${'<x>'.repeat(levels)}${'</x>'.repeat(levels)}</testsuite>`;
+    expect(parseJunit(deep).outcomes).toMatchObject([{ nodeid: 't', outcome: 'passed' }]);
+  });
+
+  it('keeps a verdict text of any length in bounded memory, storing what the clip of the whole text would', () => {
+    // 20,000 CDATA pieces (1.2 MB): only the head and tail are kept while reading, and the clip keeps those.
+    const pieces = Array.from({ length: 20_000 }, (_, i) => `frame ${String(i).padStart(5, '0')} ${'.'.repeat(48)}\n`);
+    const whole = `${pieces.join('')}E   AssertionError: the end`;
+    const xml = `<testsuite><testcase name="t"><failure message="m">${pieces.map((piece) => `<![CDATA[${piece}]]>`).join('')}E   AssertionError: the end</failure></testcase></testsuite>`;
+    const { longrepr } = parseJunit(xml).outcomes[0]!;
+    // Head and tail as the clip of the whole text cuts them (the marker's count, and so the cut, differ by a few bytes).
+    const [head, tail] = longrepr!.split(/\n… \[\d+ bytes cut\] …\n/) as [string, string];
+    const [wholeHead, wholeTail] = clipUtf8(whole, LIMITS.errorBytes).split(/\n… \[\d+ bytes cut\] …\n/) as [string, string];
+    expect(whole.startsWith(head) && whole.endsWith(tail)).toBe(true);
+    expect(Math.abs(head.length - wholeHead.length) + Math.abs(tail.length - wholeTail.length)).toBeLessThan(8);
+    expect(Buffer.byteLength(longrepr!)).toBeLessThanOrEqual(LIMITS.errorBytes);
+    expect(tail).toMatch(/E {3}AssertionError: the end$/);
   });
 
   it('refuses an element whose attributes make no outcome, naming its line and the test case', () => {

@@ -1,5 +1,5 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
-import type { Environment, OutcomeItem } from '#contracts';
+import { LIMITS, type Environment, type OutcomeItem } from '#contracts';
 import { excerpt, printable, quotedExcerpt } from './cli.js';
 import { checkedOutcome, FileProblem, UNKNOWN_ENVIRONMENT, type ImportedRun, type OutcomeDraft, type Place } from './imported-run.js';
 import { OutcomeTally } from './outcome-tally.js';
@@ -9,6 +9,30 @@ interface VerdictElement {
   message: string | undefined;
   type: string | undefined;
   text: string;
+}
+
+/** Characters kept of each end of a verdict's text while it is read: more than its clip keeps of either end. */
+const KEPT_CHARS = LIMITS.errorBytes;
+
+/**
+ * A verdict's text as it is read, in bounded memory: its first and last KEPT_CHARS characters (2 × LIMITS.errorBytes
+ * in all), however many text and CDATA pieces a file splits it into. The middle dropped of a longer text lies within
+ * what the clip to LIMITS.errorBytes (head and tail, in checkedOutcome) cuts anyway, so the same text is stored; only
+ * the clip's "[N bytes cut]" then counts what was kept and cut, not what was dropped here.
+ */
+class HeadAndTail {
+  private head = '';
+  private tail = '';
+
+  add(text: string): void {
+    const room = KEPT_CHARS - this.head.length;
+    if (room > 0) this.head += text.slice(0, room);
+    if (text.length > room) this.tail = (this.tail + text.slice(Math.max(room, 0))).slice(-KEPT_CHARS);
+  }
+
+  toString(): string {
+    return this.head + this.tail;
+  }
 }
 
 /** A `<testcase>` being read: its attributes, where it is, and its verdicts (none: it passed). */
@@ -50,7 +74,7 @@ export class JunitReader {
   private environment: Environment = { ...UNKNOWN_ENVIRONMENT };
   private sawSuite = false;
   private testcase: CaseDraft | undefined;
-  private verdict: VerdictElement | undefined;
+  private verdict: { message: string | undefined; type: string | undefined; text: HeadAndTail } | undefined;
 
   constructor(private readonly source: string) {
     this.parser.on('error', (error) => {
@@ -94,7 +118,7 @@ export class JunitReader {
     }
     if (name === 'property' && parent === 'properties' && this.open.at(-3) === 'testsuite' && !this.testcase) return this.property(attributes);
     if (this.testcase && parent === 'testcase' && VERDICTS.has(name)) {
-      this.verdict = { message: attributes.message, type: attributes.type, text: '' };
+      this.verdict = { message: attributes.message, type: attributes.type, text: new HeadAndTail() };
     }
   }
 
@@ -125,7 +149,7 @@ export class JunitReader {
   }
 
   private text(text: string): void {
-    if (this.verdict && this.open.at(-2) === 'testcase') this.verdict.text += text;
+    if (this.verdict && this.open.at(-2) === 'testcase') this.verdict.text.add(text);
   }
 
   private closed({ name }: SaxesTagPlain): void {
@@ -133,10 +157,11 @@ export class JunitReader {
     if (name === 'testsuite') this.suites.pop();
     if (this.verdict && VERDICTS.has(name) && this.open.at(-1) === 'testcase') {
       const draft = this.testcase!;
-      if (name === 'error') draft.errors.push(this.verdict);
+      const verdict: VerdictElement = { ...this.verdict, text: this.verdict.text.toString() };
+      if (name === 'error') draft.errors.push(verdict);
       // A second <failure> or <skipped> (some runners write one per assertion) adds nothing to the outcome.
-      else if (name === 'failure') draft.failure ??= this.verdict;
-      else draft.skipped ??= this.verdict;
+      else if (name === 'failure') draft.failure ??= verdict;
+      else draft.skipped ??= verdict;
       this.verdict = undefined;
     }
     if (name === 'testcase') {
