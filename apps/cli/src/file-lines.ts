@@ -68,10 +68,9 @@ export async function* fileLines(path: string, { follow, signal, pollMs = 200, m
     if (number === 1 && text.startsWith('\uFEFF')) text = text.slice(1);
     return { text: text.endsWith('\r') ? text.slice(0, -1) : text, number };
   };
+  const buffer = Buffer.alloc(CHUNK_BYTES);
   try {
     for (;;) {
-      // A buffer per read: the pieces of an unfinished line point into it.
-      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
       const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, offset);
       if (bytesRead > 0) {
         offset += bytesRead;
@@ -83,7 +82,9 @@ export async function* fileLines(path: string, { follow, signal, pollMs = 200, m
           lines.push(end());
           from = lf + 1;
         }
-        if (from < bytesRead) add(read.subarray(from));
+        // The unfinished line's piece is copied: the next read reuses the buffer (and a slowly written line must not
+        // hold a whole buffer per read).
+        if (from < bytesRead) add(Buffer.from(read.subarray(from)));
         if (lines.length > 0) yield lines;
         continue;
       }
