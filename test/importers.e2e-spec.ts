@@ -1,22 +1,16 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
-import { PolicyFiles } from './harness/policy-files.js';
-import { eventually, freePort, Proc, sleep, testEnv } from './harness/processes.js';
+import { cliProcess, cliRun, PolicyFiles, type CliRun } from './harness/policy-files.js';
+import { eventually, freePort, sleep, testEnv } from './harness/processes.js';
+import { summaryCounts } from './harness/pytest-run.js';
 import { System } from './harness/system.js';
-
-const BIN = join(root, 'bin', 'mcp-pytest.mjs');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** A JUnit XML file as pytest writes it with xunit1: 7 outcomes of 6 cases (one passed call with a teardown error). */
 const JUNIT = `<?xml version="1.0" encoding="utf-8"?>
@@ -84,13 +78,7 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
   /** The gateway and ci's key, as a user's environment gives them. */
   const env = (extra: Record<string, string> = {}) => ({ MCP_PYTEST_URL: system.gateway.mcpUrl.href, MCP_PYTEST_TOKEN: ciKey, ...extra });
 
-  function mcpPytest(args: string[], extra: Record<string, string | undefined> = env()): Promise<Run> {
-    return new Promise((done) => {
-      execFile(process.execPath, [BIN, ...args], { cwd: dir, env: testEnv(extra) }, (error, stdout, stderr) =>
-        done({ code: error ? Number(error.code) : 0, stdout, stderr }),
-      );
-    });
-  }
+  const mcpPytest = (args: string[], extra: Record<string, string | undefined> = env()): Promise<CliRun> => cliRun(args, { env: extra, cwd: dir });
 
   const write = (name: string, text: string) => {
     const path = join(dir, name);
@@ -167,7 +155,7 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
     });
     expect(await finishedView(id)).toMatchObject({
       project: 'shop',
-      environment: { os: 'unknown', python_version: 'unknown', pytest_version: '9.0.3' },
+      environment: { os: 'unknown', python_version: 'unknown', pytest: '9.0.3' },
       counts: { passed: 2, failed: 0, xfailed: 1, total: 3 },
       reruns: 1,
       summary_matches: true,
@@ -190,7 +178,7 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
 
   it('follows a report log as pytest writes it: outcomes are sent as they come, the SessionFinish ends it', async () => {
     const file = join(dir, 'live.jsonl');
-    const follow = Proc.spawn('import --follow', process.execPath, [BIN, 'import', 'reportlog', file, '--follow', '--session-id', 'live-run'], env());
+    const follow = cliProcess(['import', 'reportlog', file, '--follow', '--session-id', 'live-run'], env());
     try {
       await follow.waitFor(/waiting for .*live\.jsonl to appear/);
       writeFileSync(file, jsonl([START, ...reports('t.py::one', 'passed', 1), ...reports('t.py::two', 'failed', 5)]));
@@ -218,7 +206,7 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
 
   it('leaves a followed session running on Ctrl-C, and says so', async () => {
     const file = write('stopped.jsonl', jsonl([START, ...reports('t.py::one', 'passed', 1)]));
-    const follow = Proc.spawn('import --follow', process.execPath, [BIN, 'import', 'reportlog', file, '--follow', '--session-id', 'stopped-run'], env());
+    const follow = cliProcess(['import', 'reportlog', file, '--follow', '--session-id', 'stopped-run'], env());
     try {
       await eventually(async () => (await ci.ok('get_session', { session_id: 'stopped-run' })).counts.total === 1, 20_000, 'the outcome');
       expect(await follow.stop('SIGINT')).toBe(1);
@@ -228,32 +216,70 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
     }
   });
 
-  it('uploads a spool to the url in its header, in order; a second upload changes nothing', async () => {
-    const session_id = 'spooled-1';
-    const outcomes = Array.from({ length: 1500 }, (_, i) => ({ nodeid: `tests/test_many.py::test_${i}`, outcome: i % 100 ? 'passed' : 'failed', duration: 0.001 }));
-    const spool = jsonl([
-      { mcp_pytest_spool: 1, url: system.gateway.mcpUrl.href, session_id },
+  /** A spool as the pytest plugin writes it: header, start, outcomes in calls of `perCall`, finish. */
+  const spoolOf = (url: string, session_id: string, outcomes: Array<{ nodeid: string; outcome: string; duration: number }>, perCall = 1000) => {
+    const failed = outcomes.filter((o) => o.outcome === 'failed').length;
+    return jsonl([
+      { mcp_pytest_spool: 1, url, session_id },
       { tool: 'record_session_start', arguments: { session_id, environment: { os: 'Linux', python_version: '3.12.3' }, labels: { via: 'spool' } } },
-      { tool: 'record_test_outcomes', arguments: { session_id, outcomes: outcomes.slice(0, 1000) } },
-      { tool: 'record_test_outcomes', arguments: { session_id, outcomes: outcomes.slice(1000) } },
+      ...Array.from({ length: Math.ceil(outcomes.length / perCall) }, (_, i) => ({
+        tool: 'record_test_outcomes',
+        arguments: { session_id, outcomes: outcomes.slice(i * perCall, (i + 1) * perCall) },
+      })),
       {
         tool: 'record_session_finish',
-        arguments: { session_id, summary: { total_tests: 1500, passed: 1485, failed: 15, skipped: 0, exitstatus: 1 } },
+        arguments: { session_id, summary: { total_tests: outcomes.length, passed: outcomes.length - failed, failed, skipped: 0, exitstatus: failed ? 1 : 0 } },
       },
     ]);
-    write('spool.jsonl', spool);
-    const keyOnly = { MCP_PYTEST_URL: undefined, MCP_PYTEST_TOKEN: undefined };
-    expect(await mcpPytest(['upload', 'spool.jsonl', '--token', ciKey], keyOnly)).toEqual({
+  };
+
+  it('uploads a spool to the gateway the user names, in order; a second upload changes nothing', async () => {
+    const session_id = 'spooled-1';
+    const outcomes = Array.from({ length: 1500 }, (_, i) => ({ nodeid: `tests/test_many.py::test_${i}`, outcome: i % 100 ? 'passed' : 'failed', duration: 0.001 }));
+    write('spool.jsonl', spoolOf(system.gateway.mcpUrl.href, session_id, outcomes));
+    expect(await mcpPytest(['upload', 'spool.jsonl'])).toEqual({
       code: 0,
       stdout: `session ${session_id}: 1500 outcomes (1500 recorded, 0 already recorded), finished\n`,
       stderr: '',
     });
     expect(await finishedView(session_id)).toMatchObject({ labels: { via: 'spool' }, counts: { passed: 1485, failed: 15, total: 1500 }, summary_matches: true });
     const events = await system.probe.eventCount();
-    expect((await mcpPytest(['upload', 'spool.jsonl', '--token', ciKey], keyOnly)).stdout).toBe(
+    const flagsOnly = ['--url', system.gateway.mcpUrl.href, '--token', ciKey];
+    expect((await mcpPytest(['upload', 'spool.jsonl', ...flagsOnly], { MCP_PYTEST_URL: undefined, MCP_PYTEST_TOKEN: undefined })).stdout).toBe(
       `session ${session_id}: 1500 outcomes (0 recorded, 1500 already recorded), finished\n`,
     );
     expect(await system.probe.eventCount()).toBe(events);
+  });
+
+  it("never sends the key to the URL a spool names: with a key and no URL of the user's it refuses; without a key it goes there", async () => {
+    // A spool is a CI artifact: whoever can change the job can write it, and name a listener of their own.
+    const received: IncomingHttpHeaders[] = [];
+    const listener = createServer((request, response) => {
+      received.push(request.headers);
+      request.resume();
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((listening) => listener.listen(0, '127.0.0.1', listening));
+    const url = `http://127.0.0.1:${(listener.address() as { port: number }).port}/mcp`;
+    try {
+      write('planted.jsonl', spoolOf(url, 'planted', [{ nodeid: 't.py::a', outcome: 'passed', duration: 0 }]));
+      expect(await mcpPytest(['upload', 'planted.jsonl'], { MCP_PYTEST_TOKEN: ciKey })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `mcp-pytest upload: a key is sent only to a URL you configured: give --url or MCP_PYTEST_URL; the spool planted.jsonl names "${url}", a URL its writer chose\n`,
+      });
+      expect((await mcpPytest(['upload', 'planted.jsonl', '--token', ciKey], {})).code).toBe(1);
+      expect(received).toEqual([]);
+
+      // Without a key nothing secret goes out: the spool's own URL is used.
+      const keyless = await mcpPytest(['upload', 'planted.jsonl'], {});
+      expect(keyless).toMatchObject({ code: 1, stderr: expect.stringContaining(`the gateway at ${url} answered HTTP 404`) });
+      expect(received.length).toBeGreaterThan(0);
+      expect(received.map((headers) => headers.authorization)).toEqual(received.map(() => undefined));
+    } finally {
+      listener.closeAllConnections();
+      await new Promise((closed) => listener.close(closed));
+    }
   });
 
   it("keeps an imported session the importing key's grant's: another grant's key does not find it", async () => {
@@ -300,9 +326,7 @@ describe('import --follow through a gateway that closes idle MCP sessions', () =
   it('opens a new MCP session when a long test left the old one idle, and goes on', async () => {
     const file = join(dir, 'slow.jsonl');
     writeFileSync(file, jsonl([START, ...reports('t.py::quick', 'passed', 1)]));
-    const follow = Proc.spawn('import --follow', process.execPath, [BIN, 'import', 'reportlog', file, '--follow', '--session-id', 'slow-run'], {
-      MCP_PYTEST_URL: system.gateway.mcpUrl.href,
-    });
+    const follow = cliProcess(['import', 'reportlog', file, '--follow', '--session-id', 'slow-run'], { MCP_PYTEST_URL: system.gateway.mcpUrl.href });
     try {
       const outcomes = async () => (await client.ok('get_session', { session_id: 'slow-run' })).counts.total;
       await eventually(async () => (await outcomes()) === 1, 20_000, 'the first outcome');
@@ -369,14 +393,6 @@ describe.skipIf(!hasPytest)('a real pytest run, imported from its JUnit XML and 
     rmSync(suite, { recursive: true, force: true });
   });
 
-  /** pytest's terminal summary line ("1 failed, 5 passed, … in 0.12s") as counts. */
-  function terminalCounts(output: string): Record<string, number> {
-    const line = output.trim().split('\n').at(-1)!;
-    const counts: Record<string, number> = { passed: 0, failed: 0, skipped: 0, error: 0, xfailed: 0, xpassed: 0 };
-    for (const [, n, word] of line.matchAll(/(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)\b/g)) counts[word!.startsWith('error') ? 'error' : word!] = Number(n);
-    return counts;
-  }
-
   it('gives pytest\'s own counts (the JUnit XML cannot tell an xpass from a pass)', async () => {
     mkdirSync(join(suite, 'tests'));
     writeFileSync(join(suite, 'tests', 'test_suite.py'), SUITE);
@@ -390,16 +406,11 @@ describe.skipIf(!hasPytest)('a real pytest run, imported from its JUnit XML and 
         (_, stdout) => done(stdout),
       ),
     );
-    const expected = terminalCounts(pytest);
-    expect(expected).toEqual({ passed: 5, failed: 2, skipped: 1, error: 3, xfailed: 1, xpassed: 1 });
+    const expected = summaryCounts(pytest).counts;
+    expect(expected).toEqual({ passed: 5, failed: 2, skipped: 1, error: 3, xfailed: 1, xpassed: 1, total: 13 });
 
-    const cli = (args: string[]) =>
-      new Promise<Run>((done) =>
-        execFile(process.execPath, [BIN, ...args], { cwd: suite, env: testEnv({ MCP_PYTEST_URL: system.gateway.mcpUrl.href }) }, (error, stdout, stderr) =>
-          done({ code: error ? Number(error.code) : 0, stdout, stderr }),
-        ),
-      );
-    const sessionOf = (run: Run) => run.stdout.match(/^session (\S+):/)?.[1];
+    const cli = (args: string[]) => cliRun(args, { env: { MCP_PYTEST_URL: system.gateway.mcpUrl.href }, cwd: suite });
+    const sessionOf = (run: CliRun) => run.stdout.match(/^session (\S+):/)?.[1];
     const [junit, reportlog] = [await cli(['import', 'junit', 'junit.xml']), await cli(['import', 'reportlog', 'report.jsonl'])];
     expect([junit.code, junit.stderr, reportlog.code, reportlog.stderr]).toEqual([0, '', 0, '']);
     const countsOf = (session_id: string) =>
@@ -407,7 +418,7 @@ describe.skipIf(!hasPytest)('a real pytest run, imported from its JUnit XML and 
         const view = await client.ok('get_session', { session_id });
         return view.status === 'finished' && view.counts;
       }, 20_000, session_id);
-    expect(await countsOf(sessionOf(reportlog)!)).toEqual({ ...expected, total: expect.any(Number) });
-    expect(await countsOf(sessionOf(junit)!)).toEqual({ ...expected, passed: expected.passed! + expected.xpassed!, xpassed: 0, total: expect.any(Number) });
+    expect(await countsOf(sessionOf(reportlog)!)).toEqual(expected);
+    expect(await countsOf(sessionOf(junit)!)).toEqual({ ...expected, passed: expected.passed + expected.xpassed, xpassed: 0 });
   });
 });

@@ -8,14 +8,36 @@ import { Proc, testEnv } from './processes.js';
 
 const run = promisify(execFile);
 
-/** The `mcp-pytest` command line, as a user runs it; resolves with its stdout and stderr. */
+const BIN = join(root, 'bin/mcp-pytest.mjs');
+
+/** The `mcp-pytest` command line, as a user runs it; resolves with its stdout and stderr (rejects where it exits non-zero). */
 export async function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [join(root, 'bin/mcp-pytest.mjs'), ...args], { cwd: root, env: testEnv(env) });
+  return run(process.execPath, [BIN, ...args], { cwd: root, env: testEnv(env) });
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The `mcp-pytest` command line run to its end whatever its exit code, for tests of its failures: its code,
+ * stdout and stderr. `cwd` (the repository by default) is where relative file names are read; an `undefined`
+ * in `env` leaves that variable out.
+ */
+export function cliRun(args: string[], { env = {}, cwd = root }: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliRun> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: testEnv(env) }, (error, stdout, stderr) =>
+      // A process ended by a signal has no exit code: -1, never a false 0.
+      done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 /** A long-running `mcp-pytest` command (e.g. `audit tail`). */
 export const cliProcess = (args: string[], env: Record<string, string> = {}): Proc =>
-  Proc.spawn(`mcp-pytest ${args.join(' ')}`, process.execPath, [join(root, 'bin/mcp-pytest.mjs'), ...args], env);
+  Proc.spawn(`mcp-pytest ${args.join(' ')}`, process.execPath, [BIN, ...args], env);
 
 /** A temporary folder with a suite's POLICY_FILE and KEYS_FILE, written as a user would. */
 export class PolicyFiles {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, jsonText, oneLine, parse, parseDuration, printable, printableJson, quoted, table, UsageError } from './cli.js';
+import { excerpt, EXCERPT_CHARS, formatDuration, jsonText, oneLine, parse, parseDuration, printable, printableJson, quoted, quotedExcerpt, table, UsageError } from './cli.js';
 
 describe('cli helpers', () => {
   it('reads durations with a unit and refuses others, naming the flag', () => {
@@ -11,6 +11,13 @@ describe('cli helpers', () => {
 
   it('shows durations in whole units, never negative', () => {
     expect([-5, 59_999, 60_000, 3_599_999, 3_600_000, 86_400_000 * 3].map(formatDuration)).toEqual(['0s', '59s', '1m', '59m', '1h', '3d']);
+  });
+
+  it('quotes caller text in messages clipped: printable, and at most EXCERPT_CHARS of it', () => {
+    expect(excerpt('short')).toBe('short');
+    expect(excerpt('x'.repeat(EXCERPT_CHARS))).toBe('x'.repeat(EXCERPT_CHARS));
+    expect(excerpt('x'.repeat(5_000_000))).toBe(`${'x'.repeat(EXCERPT_CHARS - 1)}…`);
+    expect(quotedExcerpt(`a"b\n${'x'.repeat(5_000_000)}`)).toBe(`"a\\"b\\n${'x'.repeat(EXCERPT_CHARS - 5)}…"`);
   });
 
   it('puts a multi-line message on one line', () => {

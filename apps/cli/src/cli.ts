@@ -78,6 +78,18 @@ export const jsonText = (value: unknown, indent?: number): string => JSON.string
 /** Text in double quotes, printable, its quotes escaped. */
 export const quoted = (text: string): string => `"${printable(text).replaceAll('"', '\\"')}"`;
 
+/** Characters of caller text an error message quotes, at most: enough to recognise it, never a file's worth. */
+export const EXCERPT_CHARS = 200;
+
+/** The first EXCERPT_CHARS characters of `text`, "…" where it goes on. */
+export const excerpt = (text: string): string => (text.length <= EXCERPT_CHARS ? text : `${text.slice(0, EXCERPT_CHARS - 1)}…`);
+
+/**
+ * Caller text (a file's classname, a spool's url) as an error message names it: quoted, printable and clipped,
+ * so a 5 MB attribute makes a line of a few hundred characters, not a 5 MB one.
+ */
+export const quotedExcerpt = (text: string): string => quoted(excerpt(text));
+
 /** A multi-line message (zod issues, env problems) as one line. */
 export function oneLine(message: string): string {
   const [head = '', ...rest] = message.split('\n').map((line) => line.trim()).filter(Boolean);

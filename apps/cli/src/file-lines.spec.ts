@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileLines, type Line } from './file-lines.js';
+import { fileLines, MAX_LINE_BYTES, type Line } from './file-lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-lines-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +29,44 @@ describe('fileLines', () => {
     await expect(all(join(dir, 'missing.txt'))).rejects.toThrow(/^cannot read .*missing\.txt: ENOENT/);
     const path = join(dir, 'latin1.txt');
     writeFileSync(path, Buffer.from([0x6f, 0x6b, 0x0a, 0xe9, 0x0a]));
-    await expect(all(path)).rejects.toThrow(/latin1\.txt: not UTF-8 text$/);
+    await expect(all(path)).rejects.toThrow(/latin1\.txt: line 2: not UTF-8 text$/);
+  });
+
+  it('takes off a BOM at the start of the file only', async () => {
+    const path = join(dir, 'bom.txt');
+    writeFileSync(path, '\uFEFFone\n\uFEFFtwo');
+    expect(await all(path)).toEqual([
+      { text: 'one', number: 1 },
+      { text: '\uFEFFtwo', number: 2 },
+    ]);
+  });
+
+  it('reads a line that spans many reads, and characters split between two reads', async () => {
+    const path = join(dir, 'long.txt');
+    // 1 MiB of three-byte characters (16 reads of 64 KiB, most cutting a character in two), then short lines.
+    const long = '€'.repeat((1024 * 1024) / 3);
+    writeFileSync(path, `first\n${long}\r\nafter\n`);
+    const lines = await all(path);
+    expect(lines.map(({ text, number }) => [text.length, number])).toEqual([
+      [5, 1],
+      [long.length, 2],
+      [5, 3],
+    ]);
+    expect(lines[1]!.text === long).toBe(true);
+  });
+
+  it('refuses a line longer than the bound, naming it, also while it is still being written', async () => {
+    const path = join(dir, 'too-long.txt');
+    writeFileSync(path, `short\n${'x'.repeat(200 * 1024)}\nnever read\n`);
+    const read = async () => {
+      for await (const _ of fileLines(path, { follow: false, maxLineBytes: 128 * 1024 }));
+    };
+    await expect(read()).rejects.toThrow(/too-long\.txt: line 2: longer than 131072 bytes, the most a line may hold$/);
+    // No line break needed: a follow refuses the line once it is too long.
+    writeFileSync(path, 'x'.repeat(200 * 1024));
+    const followed = fileLines(path, { follow: true, pollMs: 10, maxLineBytes: 128 * 1024 });
+    await expect(followed.next()).rejects.toThrow(/too-long\.txt: line 1: longer than 131072 bytes/);
+    expect(MAX_LINE_BYTES).toBe(64 * 1024 * 1024);
   });
 
   it('follows a growing file, giving a line once its line break is written', async () => {

@@ -14,9 +14,19 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** How often a followed file is looked at for more. */
   pollMs?: number;
+  /** The longest line taken, in bytes (MAX_LINE_BYTES unless a test says otherwise). */
+  maxLineBytes?: number;
 }
 
 const CHUNK_BYTES = 64 * 1024;
+
+/** A line longer than this is refused: no report record or spool line comes near it, and each line is held whole in memory. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+const LF = 0x0a;
+
+const MiB = 1024 * 1024;
+const sizeText = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`);
 
 /**
  * A UTF-8 text file's lines, as many at a time as one read brings (the consumer may act on each group,
@@ -24,35 +34,62 @@ const CHUNK_BYTES = 64 * 1024;
  * without its line break. With `follow` it waits for the file to appear and then to grow, looking every
  * `pollMs` (polling behaves the same on every file system, where change events do not), and gives only
  * complete lines: one being written is given once its line break is there. A file that shrinks under a
- * follow (truncated, or replaced by another run) is an error.
+ * follow (truncated, or replaced by another run) is an error, and so is a line longer than `maxLineBytes`
+ * or one that is not UTF-8, each named by its number.
+ *
+ * Line breaks are looked for in each read's bytes only (UTF-8 never has the byte 0x0A inside a character),
+ * and a line's pieces are kept as they came and joined once, when its break arrives: a long line costs
+ * its length, not its length times the reads it took.
  */
-export async function* fileLines(path: string, { follow, signal, pollMs = 200 }: FollowOptions): AsyncGenerator<Line[]> {
+export async function* fileLines(path: string, { follow, signal, pollMs = 200, maxLineBytes = MAX_LINE_BYTES }: FollowOptions): AsyncGenerator<Line[]> {
   const handle = follow ? await openWhenThere(path, pollMs, signal) : await openFile(path);
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  const buffer = Buffer.alloc(CHUNK_BYTES);
+  // Each line is decoded on its own, so no BOM is taken off per line: only the file's may be (below).
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let offset = 0;
-  let partial = '';
   let number = 0;
-  const decode = (bytes: Uint8Array, stream: boolean) => {
-    try {
-      return decoder.decode(bytes, { stream });
-    } catch {
-      throw new CliError(`${path}: not UTF-8 text${number > 0 ? ` (after line ${number})` : ''}`);
-    }
+  /** The line being read: its pieces so far, and their bytes. */
+  let pieces: Uint8Array[] = [];
+  let bytes = 0;
+  const add = (piece: Uint8Array) => {
+    bytes += piece.length;
+    if (bytes > maxLineBytes) throw new CliError(`${path}: line ${number + 1}: longer than ${sizeText(maxLineBytes)}, the most a line may hold`);
+    pieces.push(piece);
   };
+  const end = (): Line => {
+    number++;
+    let text: string;
+    try {
+      text = decoder.decode(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+    } catch {
+      throw new CliError(`${path}: line ${number}: not UTF-8 text`);
+    }
+    pieces = [];
+    bytes = 0;
+    if (number === 1 && text.startsWith('\uFEFF')) text = text.slice(1);
+    return { text: text.endsWith('\r') ? text.slice(0, -1) : text, number };
+  };
+  const buffer = Buffer.alloc(CHUNK_BYTES);
   try {
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, offset);
       if (bytesRead > 0) {
         offset += bytesRead;
-        const lines = (partial + decode(buffer.subarray(0, bytesRead), true)).split('\n');
-        partial = lines.pop()!;
-        if (lines.length > 0) yield lines.map((text) => ({ text: text.replace(/\r$/, ''), number: ++number }));
+        const read = buffer.subarray(0, bytesRead);
+        const lines: Line[] = [];
+        let from = 0;
+        for (let lf = read.indexOf(LF); lf !== -1; lf = read.indexOf(LF, from)) {
+          add(read.subarray(from, lf));
+          lines.push(end());
+          from = lf + 1;
+        }
+        // The unfinished line's piece is copied: the next read reuses the buffer (and a slowly written line must not
+        // hold a whole buffer per read).
+        if (from < bytesRead) add(Buffer.from(read.subarray(from)));
+        if (lines.length > 0) yield lines;
         continue;
       }
       if (!follow) {
-        const last = partial + decode(new Uint8Array(), false);
-        if (last) yield [{ text: last.replace(/\r$/, ''), number: ++number }];
+        if (bytes > 0) yield [end()];
         return;
       }
       if ((await handle.stat()).size < offset) throw new CliError(`${path} became shorter while it was followed (truncated or replaced)`);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { describeIssues, Environment, LIMITS, OutcomeItem, RecordSessionStartInput, type Summary } from '#contracts';
+import { boundedReason, describeAt, describeIssues, Environment, jsonBoundsViolation, LIMITS, OutcomeItem, RecordSessionStartInput, type JsonBounds, type Summary } from '#contracts';
 import { clipUtf8 } from '#domain';
 import { CliError } from './cli.js';
 import type { SessionPlan } from './session-upload.js';
@@ -20,10 +20,13 @@ export interface Place {
   what?: string;
 }
 
-/** Something in an imported file that cannot be taken, named by file, line (and column) and element or record. */
+/**
+ * Something in an imported file that cannot be taken, named by file, line (and column) and element or record.
+ * What it says of the file is bounded (LIMITS.reasonChars): it may quote the file's names and keys.
+ */
 export class FileProblem extends CliError {
   constructor(source: string, { line, column, what }: Place, problem: string) {
-    super(`${source}: line ${line}${column === undefined ? '' : `, column ${column}`}: ${what ? `${what}: ` : ''}${problem}`);
+    super(`${source}: line ${line}${column === undefined ? '' : `, column ${column}`}: ${boundedReason(`${what ? `${what}: ` : ''}${problem}`)}`);
   }
 }
 
@@ -32,6 +35,16 @@ export function checkedRecord<S extends z.ZodType>(schema: S, record: unknown, s
   const parsed = schema.safeParse(record);
   if (!parsed.success) throw new FileProblem(source, place, describeIssues(parsed.error));
   return parsed.data;
+}
+
+/**
+ * Checks a record's nesting and entries against `bounds`, walking it without recursion, before any schema or
+ * JSON.stringify recurses over it (a line of 100,000 nested arrays would exhaust the call stack): a FileProblem
+ * names the place and the field (under `at`) where it breaks them.
+ */
+export function checkBounds(record: unknown, bounds: JsonBounds, source: string, place: Place, at: (string | number)[] = []): void {
+  const violation = jsonBoundsViolation(record, bounds);
+  if (violation) throw new FileProblem(source, place, describeAt([...at, ...violation.path], violation.message));
 }
 
 /** A line of JSON, or a FileProblem naming it. */

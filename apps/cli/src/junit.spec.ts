@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '#contracts';
+import { clipUtf8 } from '#domain';
+import { EXCERPT_CHARS } from './cli.js';
 import { junitNodeId, parseJunit } from './junit.js';
 
 /** What pytest 9 writes with -o junit_family=xunit1 (trimmed): file and line on every case. */
@@ -137,10 +140,54 @@ describe('JUnit XML import', () => {
     expect(() => parseJunit('<html><body/></html>', 'page.xml')).toThrow('page.xml: line 1: <html>: not JUnit XML: the root element must be <testsuites> or <testsuite>');
   });
 
+  // These hold the parser to what this import relies on, so that a change of parser cannot quietly undo it.
+  it('expands no entity a document declares: an internal one or an external SYSTEM one is refused, naming line and column', () => {
+    const internal = '<!DOCTYPE x [<!ENTITY a "b">]>\n<testsuite><testcase name="t"><failure>&a;</failure></testcase></testsuite>';
+    expect(() => parseJunit(internal, 'dtd.xml')).toThrow(/^dtd\.xml: line 2, column \d+: undefined entity\.?$/);
+    const external = '<!DOCTYPE x [\n<!ENTITY e SYSTEM "file:///etc/passwd">\n]>\n<testsuite>\n<testcase name="&e;"/></testsuite>';
+    expect(() => parseJunit(external, 'xxe.xml')).toThrow(/^xxe\.xml: line 5, column \d+: undefined entity\.?$/);
+  });
+
+  it('reads 100,000 nested elements without running out of stack', () => {
+    const levels = 100_000;
+    const deep = `<testsuite><testcase name="t"/>${'<x>'.repeat(levels)}${'</x>'.repeat(levels)}</testsuite>`;
+    expect(parseJunit(deep).outcomes).toMatchObject([{ nodeid: 't', outcome: 'passed' }]);
+  });
+
+  it('keeps a verdict text of any length in bounded memory, storing what the clip of the whole text would', () => {
+    // 20,000 CDATA pieces (1.2 MB): only the head and tail are kept while reading, and the clip keeps those.
+    const pieces = Array.from({ length: 20_000 }, (_, i) => `frame ${String(i).padStart(5, '0')} ${'.'.repeat(48)}\n`);
+    const whole = `${pieces.join('')}E   AssertionError: the end`;
+    const xml = `<testsuite><testcase name="t"><failure message="m">${pieces.map((piece) => `<![CDATA[${piece}]]>`).join('')}E   AssertionError: the end</failure></testcase></testsuite>`;
+    const { longrepr } = parseJunit(xml).outcomes[0]!;
+    // Head and tail as the clip of the whole text cuts them (the marker's count, and so the cut, differ by a few bytes).
+    const [head, tail] = longrepr!.split(/\n… \[\d+ bytes cut\] …\n/) as [string, string];
+    const [wholeHead, wholeTail] = clipUtf8(whole, LIMITS.errorBytes).split(/\n… \[\d+ bytes cut\] …\n/) as [string, string];
+    expect(whole.startsWith(head) && whole.endsWith(tail)).toBe(true);
+    expect(Math.abs(head.length - wholeHead.length) + Math.abs(tail.length - wholeTail.length)).toBeLessThan(8);
+    expect(Buffer.byteLength(longrepr!)).toBeLessThanOrEqual(LIMITS.errorBytes);
+    expect(tail).toMatch(/E {3}AssertionError: the end$/);
+  });
+
   it('refuses an element whose attributes make no outcome, naming its line and the test case', () => {
     const badTime = '<testsuite name="s">\n<testcase classname="c" name="t" time="fast"/>\n</testsuite>';
     expect(() => parseJunit(badTime, 'time.xml')).toThrow('time.xml: line 2: <testcase classname="c" name="t">: time "fast" is not a number of seconds');
     const longName = `<testsuite>\n\n<testcase classname="c" name="${'n'.repeat(5000)}"/></testsuite>`;
-    expect(() => parseJunit(longName, 'long.xml')).toThrow(/^long\.xml: line 3: <testcase classname="c" name="n+">: nodeid: must be at most 4096 characters$/);
+    expect(() => parseJunit(longName, 'long.xml')).toThrow(`long.xml: line 3: <testcase classname="c" name="${'n'.repeat(EXCERPT_CHARS - 1)}…">: nodeid: must be at most 4096 characters`);
+  });
+
+  it('quotes only the start of a huge attribute in its message: a 5 MB classname makes a short line', () => {
+    const huge = 'C'.repeat(5_000_000);
+    const xml = `<testsuites><testsuite name="${huge}" time="slow">\n<testcase classname="${huge}" name="t"/></testsuite></testsuites>`;
+    expect(() => parseJunit(xml, 'huge.xml')).toThrow(`huge.xml: line 1: <testsuite name="${'C'.repeat(EXCERPT_CHARS - 1)}…">: time "slow" is not a number of seconds`);
+    const caseXml = `<testsuite>\n<testcase classname="${huge}" name="t" time="${huge}"/></testsuite>`;
+    const message = (() => {
+      try {
+        parseJunit(caseXml, 'huge.xml');
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })()!;
+    expect(message).toBe(`huge.xml: line 2: <testcase classname="${'C'.repeat(EXCERPT_CHARS - 1)}…" name="t">: time "${'C'.repeat(EXCERPT_CHARS - 1)}…" is not a number of seconds`);
   });
 });

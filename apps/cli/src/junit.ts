@@ -1,6 +1,6 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
-import type { Environment, OutcomeItem } from '#contracts';
-import { printable, quoted } from './cli.js';
+import { LIMITS, type Environment, type OutcomeItem } from '#contracts';
+import { excerpt, printable, quotedExcerpt } from './cli.js';
 import { checkedOutcome, FileProblem, UNKNOWN_ENVIRONMENT, type ImportedRun, type OutcomeDraft, type Place } from './imported-run.js';
 import { OutcomeTally } from './outcome-tally.js';
 
@@ -9,6 +9,30 @@ interface VerdictElement {
   message: string | undefined;
   type: string | undefined;
   text: string;
+}
+
+/** Characters kept of each end of a verdict's text while it is read: more than its clip keeps of either end. */
+const KEPT_CHARS = LIMITS.errorBytes;
+
+/**
+ * A verdict's text as it is read, in bounded memory: its first and last KEPT_CHARS characters (2 × LIMITS.errorBytes
+ * in all), however many text and CDATA pieces a file splits it into. The middle dropped of a longer text lies within
+ * what the clip to LIMITS.errorBytes (head and tail, in checkedOutcome) cuts anyway, so the same text is stored; only
+ * the clip's "[N bytes cut]" then counts what was kept and cut, not what was dropped here.
+ */
+class HeadAndTail {
+  private head = '';
+  private tail = '';
+
+  add(text: string): void {
+    const room = KEPT_CHARS - this.head.length;
+    if (room > 0) this.head += text.slice(0, room);
+    if (text.length > room) this.tail = (this.tail + text.slice(Math.max(room, 0))).slice(-KEPT_CHARS);
+  }
+
+  toString(): string {
+    return this.head + this.tail;
+  }
 }
 
 /** A `<testcase>` being read: its attributes, where it is, and its verdicts (none: it passed). */
@@ -50,7 +74,7 @@ export class JunitReader {
   private environment: Environment = { ...UNKNOWN_ENVIRONMENT };
   private sawSuite = false;
   private testcase: CaseDraft | undefined;
-  private verdict: VerdictElement | undefined;
+  private verdict: { message: string | undefined; type: string | undefined; text: HeadAndTail } | undefined;
 
   constructor(private readonly source: string) {
     this.parser.on('error', (error) => {
@@ -94,13 +118,13 @@ export class JunitReader {
     }
     if (name === 'property' && parent === 'properties' && this.open.at(-3) === 'testsuite' && !this.testcase) return this.property(attributes);
     if (this.testcase && parent === 'testcase' && VERDICTS.has(name)) {
-      this.verdict = { message: attributes.message, type: attributes.type, text: '' };
+      this.verdict = { message: attributes.message, type: attributes.type, text: new HeadAndTail() };
     }
   }
 
   private openedRoot(name: string, attributes: Record<string, string>): void {
     if (name !== 'testsuites' && name !== 'testsuite') {
-      throw this.problem(`<${printable(name)}>`, 'not JUnit XML: the root element must be <testsuites> or <testsuite>');
+      throw this.problem(`<${printable(excerpt(name))}>`, 'not JUnit XML: the root element must be <testsuites> or <testsuite>');
     }
     this.rootTime = this.seconds(attributes.time, `<${name}>`, 'time');
     if (name === 'testsuite') this.openedSuite(name, attributes);
@@ -113,7 +137,7 @@ export class JunitReader {
     // The first suite that says where it ran describes the run (pytest writes one suite).
     if (!this.sawSuite && attributes.hostname) this.environment = { ...this.environment, hostname: attributes.hostname };
     this.sawSuite = true;
-    const time = this.seconds(attributes.time, `<testsuite${attributes.name ? ` name=${quoted(attributes.name)}` : ''}>`, 'time');
+    const time = this.seconds(attributes.time, `<testsuite${attributes.name ? ` name=${quotedExcerpt(attributes.name)}` : ''}>`, 'time');
     if (this.open.length === 2 && time !== undefined) this.topSuiteTime = (this.topSuiteTime ?? 0) + time;
   }
 
@@ -125,7 +149,7 @@ export class JunitReader {
   }
 
   private text(text: string): void {
-    if (this.verdict && this.open.at(-2) === 'testcase') this.verdict.text += text;
+    if (this.verdict && this.open.at(-2) === 'testcase') this.verdict.text.add(text);
   }
 
   private closed({ name }: SaxesTagPlain): void {
@@ -133,10 +157,11 @@ export class JunitReader {
     if (name === 'testsuite') this.suites.pop();
     if (this.verdict && VERDICTS.has(name) && this.open.at(-1) === 'testcase') {
       const draft = this.testcase!;
-      if (name === 'error') draft.errors.push(this.verdict);
+      const verdict: VerdictElement = { ...this.verdict, text: this.verdict.text.toString() };
+      if (name === 'error') draft.errors.push(verdict);
       // A second <failure> or <skipped> (some runners write one per assertion) adds nothing to the outcome.
-      else if (name === 'failure') draft.failure ??= this.verdict;
-      else draft.skipped ??= this.verdict;
+      else if (name === 'failure') draft.failure ??= verdict;
+      else draft.skipped ??= verdict;
       this.verdict = undefined;
     }
     if (name === 'testcase') {
@@ -177,7 +202,7 @@ export class JunitReader {
   private location({ file, line }: Record<string, string>, place: Place): OutcomeItem['location'] {
     if (!file) return undefined;
     if (line === undefined) return { path: file };
-    if (!/^\d+$/.test(line)) throw new FileProblem(this.source, place, `line ${quoted(line)} is not a line number`);
+    if (!/^\d+$/.test(line)) throw new FileProblem(this.source, place, `line ${quotedExcerpt(line)} is not a line number`);
     return { path: file, lineno: Number(line) };
   }
 
@@ -185,7 +210,7 @@ export class JunitReader {
   private seconds(text: string | undefined, what: string, attribute: string): number | undefined {
     if (text === undefined || text.trim() === '') return undefined;
     const seconds = Number(text);
-    if (!Number.isFinite(seconds) || seconds < 0) throw this.problem(what, `${attribute} ${quoted(text)} is not a number of seconds`);
+    if (!Number.isFinite(seconds) || seconds < 0) throw this.problem(what, `${attribute} ${quotedExcerpt(text)} is not a number of seconds`);
     return seconds;
   }
 
@@ -197,9 +222,9 @@ export class JunitReader {
 /** The whole of a JUnit XML text as one run (what the tests use; the command feeds the file in chunks). */
 export const parseJunit = (xml: string, source = 'junit.xml'): ImportedRun => new JunitReader(source).write(xml).close();
 
-/** `<testcase classname="…" name="…">`, as an error message names it. */
+/** `<testcase classname="…" name="…">`, as an error message names it (each attribute clipped: a file can hold a 5 MB one). */
 function describeCase({ classname, name }: Record<string, string>): string {
-  return `<testcase${classname ? ` classname=${quoted(classname)}` : ''}${name === undefined ? '' : ` name=${quoted(name)}`}>`;
+  return `<testcase${classname ? ` classname=${quotedExcerpt(classname)}` : ''}${name === undefined ? '' : ` name=${quotedExcerpt(name)}`}>`;
 }
 
 const failed = (verdict: VerdictElement) => ({ error: verdict.message ?? firstLine(verdict.text), longrepr: verdict.text || undefined });

@@ -3,7 +3,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import { McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { Refusal, REFUSAL_META_KEY, TOOLS, type ToolName } from '#contracts';
-import { CliError, note, oneLine, UsageError } from './cli.js';
+import { CliError, note, oneLine, quotedExcerpt, UsageError } from './cli.js';
 
 export const DEFAULT_MCP_URL = 'http://127.0.0.1:3000/mcp';
 
@@ -19,23 +19,41 @@ export interface GatewayTarget {
 /** The connection flags every command that talks to the gateway takes. */
 export const gatewayOptions = { url: { type: 'string' }, token: { type: 'string' } } as const;
 
+/** Where a URL came from: the user's own configuration, or a file anyone who can write the file chose. */
+interface UrlSource {
+  text: string;
+  from: string;
+  inFile?: boolean;
+}
+
 /**
  * --url, else MCP_PYTEST_URL, else `fallback` (a spool's own URL), else the local gateway; --token, else
- * MCP_PYTEST_TOKEN. A URL that is not http(s) is named with where it came from: a usage error when the
- * command line or environment gave it, an error of the file when a file did.
+ * MCP_PYTEST_TOKEN (the environment or .env). A URL that is not http(s) is named with where it came from: a
+ * usage error when the command line or environment gave it, an error of the file when a file did.
+ *
+ * A key goes only to a URL the user configured. A spool is a CI artifact that anyone able to change the job
+ * (a pull request) can write: were its URL trusted, its writer would receive the key. So with a key and only
+ * the file naming the URL, this refuses, naming that URL; without a key nothing secret goes out, and the
+ * file's URL is used.
  */
 export function gatewayTarget(values: { url?: string; token?: string }, fallback?: { url: string; from: string }): GatewayTarget {
-  const { text, from, inFile = false } =
+  const key = values.token ?? (process.env.MCP_PYTEST_TOKEN || undefined);
+  const source: UrlSource =
     values.url !== undefined ? { text: values.url, from: '--url' }
     : process.env.MCP_PYTEST_URL ? { text: process.env.MCP_PYTEST_URL, from: 'MCP_PYTEST_URL' }
     : fallback ? { text: fallback.url, from: fallback.from, inFile: true }
     : { text: DEFAULT_MCP_URL, from: 'the default' };
-  const url = URL.parse(text);
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    const problem = `invalid ${from} "${text}": give the gateway's MCP endpoint, e.g. ${DEFAULT_MCP_URL}`;
-    throw inFile ? new CliError(problem) : new UsageError(problem);
+  if (source.inFile && key !== undefined) {
+    throw new CliError(
+      `a key is sent only to a URL you configured: give --url or MCP_PYTEST_URL; ${source.from} names ${quotedExcerpt(source.text)}, a URL its writer chose`,
+    );
   }
-  return { url, key: values.token ?? (process.env.MCP_PYTEST_TOKEN || undefined) };
+  const url = URL.parse(source.text);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    const problem = `invalid URL ${quotedExcerpt(source.text)} (${source.from}): give the gateway's MCP endpoint, e.g. ${DEFAULT_MCP_URL}`;
+    throw source.inFile ? new CliError(problem) : new UsageError(problem);
+  }
+  return { url, key };
 }
 
 /** A call the gateway refused: its code and message, as the result carried them in `_meta`. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OutcomeItem } from '#contracts';
-import { failureTexts, ReportLogReader } from './reportlog.js';
+import { EXCERPT_CHARS } from './cli.js';
+import { failureTexts, RECORD_BOUNDS, ReportLogReader } from './reportlog.js';
 
 const START = { pytest_version: '9.0.3', $report_type: 'SessionStart' };
 const FINISH = (exitstatus: number) => ({ exitstatus, $report_type: 'SessionFinish' });
@@ -84,7 +85,7 @@ describe('pytest report log import', () => {
     expect(items[3]).toMatchObject({ error: 'AssertionError: one is not two', longrepr: '>   assert 1 == 2\nE   AssertionError\n\ntests/test_a.py:13: AssertionError' });
     expect(items[4]).toMatchObject({ error: 'not today', longrepr: '/src/tests/test_a.py:14: Skipped: not today' });
     expect(reader.summary()).toEqual({ total_tests: 11, passed: 2, failed: 1, skipped: 3, errors: 3, xfailed: 1, xpassed: 1, exitstatus: 1 });
-    expect(reader.environment()).toEqual({ os: 'unknown', python_version: 'unknown', pytest_version: '9.0.3' });
+    expect(reader.environment()).toEqual({ os: 'unknown', python_version: 'unknown', pytest: '9.0.3' });
     expect(reader.finished).toBe(true);
   });
 
@@ -155,6 +156,28 @@ describe('pytest report log import', () => {
       'r.jsonl: line 3: a record after the SessionFinish record',
     );
     expect(lines(start, start)).toThrow('r.jsonl: line 2: SessionStart: a second SessionStart record: one file holds one run');
+    // A 5 MB node id or record type is named by its start only.
+    const huge = 'n'.repeat(5_000_000);
+    expect(lines(start, JSON.stringify(report(huge, 'call', 'passed')))).toThrow(
+      `r.jsonl: line 2: TestReport ${'n'.repeat(EXCERPT_CHARS - 1)}…: nodeid: must be at most 4096 characters;`,
+    );
+    expect(lines(start, JSON.stringify({ $report_type: huge, exitstatus: 0 }), start)).toThrow(/^r\.jsonl: line 3: SessionStart: a second SessionStart record/);
+    expect(lines(JSON.stringify({ $report_type: huge }))).toThrow(`r.jsonl: line 1: ${'n'.repeat(EXCERPT_CHARS - 1)}…: a report log begins with a SessionStart record`);
+  });
+
+  it('refuses a record nested too deep or too large before anything walks it, naming the line and the field', () => {
+    const reader = read([START]);
+    const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    // 100,000 nested arrays: JSON.stringify (a longrepr of unknown shape) or a schema would exhaust the stack.
+    const nested = JSON.stringify(report('a.py::t', 'call', 'failed')).replace('"longrepr":null', `"longrepr":${deep(100_000)}`);
+    expect(() => reader.add(nested, 2)).toThrow(new RegExp(`^report\\.jsonl: line 2: longrepr(\\.0){${RECORD_BOUNDS.depth - 1}}: nested deeper than ${RECORD_BOUNDS.depth} levels$`));
+    const wide = JSON.stringify({ ...report('a.py::t', 'call', 'passed'), keywords: Object.fromEntries(Array.from({ length: RECORD_BOUNDS.entries }, (_, i) => [`k${i}`, 1])) });
+    expect(() => reader.add(wide, 3)).toThrow(`report.jsonl: line 3: keywords: more than ${RECORD_BOUNDS.entries} keys and items in all`);
+    // A deep, long traceback as pytest writes it is within bounds: 2,000 frames of 10 lines.
+    const frames = Array.from({ length: 2000 }, (_, i) => ({ data: { lines: Array.from({ length: 10 }, (_, j) => `line ${i}.${j}`), reprfileloc: null } }));
+    const longrepr = { reprcrash: { message: 'RecursionError' }, reprtraceback: { reprentries: frames } };
+    reader.add(JSON.stringify(report('a.py::t', 'call', 'failed', { longrepr })), 4);
+    expect(reader.take()).toMatchObject([{ nodeid: 'a.py::t', outcome: 'failed', error: 'RecursionError' }]);
   });
 
   it('turns longreprs into an error line and pytest\'s text, keeping shapes it does not know as JSON', () => {

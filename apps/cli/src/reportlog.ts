@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { type Environment, type OutcomeItem, type Phase, type Summary } from '#contracts';
-import { printable } from './cli.js';
-import { checkedOutcome, checkedRecord, FileProblem, jsonLine, UNKNOWN_ENVIRONMENT, type OutcomeDraft, type Place } from './imported-run.js';
+import { LIMITS, type Environment, type OutcomeItem, type Phase, type Summary } from '#contracts';
+import { excerpt, printable } from './cli.js';
+import { checkBounds, checkedOutcome, checkedRecord, FileProblem, jsonLine, UNKNOWN_ENVIRONMENT, type OutcomeDraft, type Place } from './imported-run.js';
 import { OutcomeTally } from './outcome-tally.js';
 
 /*
@@ -31,6 +31,13 @@ const CollectReport = z.object({
 
 const SessionStart = z.object({ pytest_version: z.string().optional() });
 const SessionFinish = z.object({ exitstatus: z.int() });
+/**
+ * How deep a record may nest and how many keys and items it may hold in all, checked (without recursion) before
+ * a schema or JSON.stringify walks it. pytest's records nest about 8 levels; a long traceback or a -vv diff holds
+ * tens of thousands of lines, each an item: more than one tool call's arguments may (LIMITS.argumentEntries).
+ */
+export const RECORD_BOUNDS = { depth: LIMITS.argumentDepth, entries: 16 * LIMITS.argumentEntries };
+
 const Envelope = z.object(
   { $report_type: z.string({ error: 'must name the record\'s type, e.g. "TestReport"' }) },
   { error: 'not a report log record: a JSON object is expected' },
@@ -77,8 +84,9 @@ export class ReportLogReader {
     const place: Place = { line };
     if (this.finished) throw new FileProblem(this.source, place, 'a record after the SessionFinish record');
     const record = jsonLine(text, this.source, line);
+    checkBounds(record, RECORD_BOUNDS, this.source, place);
     const type = checkedRecord(Envelope, record, this.source, place).$report_type;
-    place.what = printable(type);
+    place.what = printable(excerpt(type));
     if (!this.started && type !== 'SessionStart') throw new FileProblem(this.source, place, 'a report log begins with a SessionStart record');
     switch (type) {
       case 'SessionStart':
@@ -118,8 +126,9 @@ export class ReportLogReader {
     return `${this.startRecord}\n${this.firstReport ?? ''}`;
   }
 
+  /** Where the run was: unknown but for pytest's version, under `pytest` as the pytest plugin sends it. */
   environment(): Environment {
-    return this.pytestVersion === undefined ? { ...UNKNOWN_ENVIRONMENT } : { ...UNKNOWN_ENVIRONMENT, pytest_version: this.pytestVersion };
+    return this.pytestVersion === undefined ? { ...UNKNOWN_ENVIRONMENT } : { ...UNKNOWN_ENVIRONMENT, pytest: this.pytestVersion };
   }
 
   /** pytest's summary of the run, once SessionFinish said its exit status. */
@@ -149,13 +158,13 @@ export class ReportLogReader {
         ...failureTexts(report.longrepr),
         location: path === undefined ? undefined : { path, lineno, domain },
       },
-      { ...place, what: `TestReport ${printable(report.nodeid)}` },
+      { ...place, what: `TestReport ${printable(excerpt(report.nodeid))}` },
     );
   }
 
   private collectReport({ nodeid, outcome, longrepr }: z.infer<typeof CollectReport>, place: Place): void {
     if (outcome === 'passed') return;
-    this.push({ nodeid, outcome: outcome === 'failed' ? 'error' : 'skipped', duration: 0, ...failureTexts(longrepr) }, { ...place, what: `CollectReport ${printable(nodeid)}` });
+    this.push({ nodeid, outcome: outcome === 'failed' ? 'error' : 'skipped', duration: 0, ...failureTexts(longrepr) }, { ...place, what: `CollectReport ${printable(excerpt(nodeid))}` });
   }
 
   private push(draft: OutcomeDraft, place: Place): void {
@@ -219,6 +228,7 @@ export function failureTexts(longrepr: unknown): { error?: string; longrepr?: st
     return { error: reason.replace(/^Skipped: /, ''), longrepr: `${path}:${lineno}: ${reason}` };
   }
   const failure = ExceptionRepr.safeParse(longrepr);
+  // Its nesting was bounded when its record was read (RECORD_BOUNDS): JSON.stringify cannot run out of stack.
   if (!failure.success) return { longrepr: JSON.stringify(longrepr) };
   const { reprcrash, reprtraceback, chain } = failure.data;
   const text = (chain ?? [[reprtraceback, null, null] as const])

@@ -13,14 +13,20 @@ Sends a spool the pytest plugin wrote (where it could not reach the gateway) thr
 MCP tools, as an MCP client with a bearer key, in the spool's order. The spool is JSON Lines: first
 {"mcp_pytest_spool": 1, "url": "<MCP URL>", "session_id": "<id>"}, then one line per tool call,
 {"tool": "record_session_start" | "record_test_outcomes" | "record_session_finish", "arguments": {…}},
-each naming the header's session. Every line is checked against its tool's contract before anything
+each naming the header's session, the first a record_session_start (a spool holds a whole session)
+and a finish, if any, the last. Every line is checked against its tool's contract before anything
 is sent: a bad line is refused, naming it, and nothing is sent. Every call is idempotent: uploading a
 spool again changes nothing and reports its outcomes as already recorded. Prints:
   session <id>: N outcomes (R recorded, D already recorded), finished
 
 Options:
-  --url URL     the gateway's MCP endpoint (default: $MCP_PYTEST_URL, else the spool's own url)
-  --token KEY   the bearer key (default: $MCP_PYTEST_TOKEN; prefer it: a flag shows in ps)`;
+  --url URL     the gateway's MCP endpoint (default: $MCP_PYTEST_URL, else the spool's own url,
+                used only without a key)
+  --token KEY   the bearer key (default: $MCP_PYTEST_TOKEN; prefer it: a flag shows in ps)
+
+A key is sent only to the URL you gave (--url or MCP_PYTEST_URL), never to the one the spool names:
+a spool is a file anyone who can change the job can write. With a key and no URL of your own, upload
+refuses and names the spool's URL.`;
 
 export const uploadCommand: CommandGroup = {
   name: 'upload',
@@ -32,7 +38,7 @@ export const uploadCommand: CommandGroup = {
     const lines: Line[] = [];
     for await (const group of fileLines(file, { follow: false })) lines.push(...group);
     const { header, calls } = parseSpool(lines, file);
-    const target = gatewayTarget(values, { url: header.url, from: `the url in ${file}'s header` });
+    const target = gatewayTarget(values, { url: header.url, from: `the spool ${file}` });
     const total = calls.reduce((sum, { call }) => sum + (call.tool === 'record_test_outcomes' ? call.arguments.outcomes.length : 0), 0);
     const progress = new Progress(basename(file), total);
     const result = await withGateway(target, async (gateway) => {

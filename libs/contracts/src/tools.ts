@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonBoundsViolation } from './bounded-json.js';
+import { jsonBoundsViolation, type JsonBounds } from './bounded-json.js';
 import { describeAt, describeIssues } from './issues.js';
 import { LIMITS } from './limits.js';
 import {
@@ -187,6 +187,9 @@ export const SERVER_INFO = {
     'read a session back with get_session. session_id may be left out after a start on the same connection.',
 } as const;
 
+/** The nesting and entries any tool call's raw arguments are held to, before a schema walks them. */
+export const ARGUMENT_BOUNDS: JsonBounds = { depth: LIMITS.argumentDepth, entries: LIMITS.argumentEntries };
+
 /**
  * What is wrong with a tool's raw arguments, naming each field and rule, or undefined when they
  * are valid. Before the schema (whose objects are rebuilt by assignment, where a `__proto__` key
@@ -194,7 +197,7 @@ export const SERVER_INFO = {
  * far beyond what any argument allows (so the schema's own checks never face unbounded input).
  */
 export function toolArgumentsProblems(name: ToolName, args: unknown): string | undefined {
-  const raw = jsonBoundsViolation(args ?? {}, { depth: LIMITS.argumentDepth, entries: LIMITS.argumentEntries });
+  const raw = jsonBoundsViolation(args ?? {}, ARGUMENT_BOUNDS);
   if (raw) return describeAt(raw.path, raw.message);
   const parsed = TOOLS[name].input.safeParse(args ?? {});
   return parsed.success ? undefined : describeIssues(parsed.error);
