@@ -32,7 +32,7 @@ _OPTIONS = (
     ("--mcp-project", "NAME", "MCP_PYTEST_PROJECT", None, "project name (default: the rootdir's name)"),
     ("--mcp-batch-size", "N", "MCP_PYTEST_BATCH_SIZE", "200", "outcomes per call, 1-1000 (default 200)"),
     ("--mcp-flush-interval", "SECONDS", "MCP_PYTEST_FLUSH_INTERVAL", "1", "seconds an outcome may wait for its batch to fill (default 1)"),
-    ("--mcp-timeout", "SECONDS", "MCP_PYTEST_TIMEOUT", "3", "seconds the end of the run waits for the server at most (default 3)"),
+    ("--mcp-timeout", "SECONDS", "MCP_PYTEST_TIMEOUT", "2", "seconds the end of the run waits for the server at most (default 2)"),
     ("--mcp-spool", "PATH", "MCP_PYTEST_SPOOL", None,
      "where the session's calls go when the server cannot take them (default: <rootdir>/.mcp-pytest/spool-<session id>.jsonl)"),
 )
