@@ -8,6 +8,7 @@ import { root } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { cli, PolicyFiles } from './harness/policy-files.js';
 import { eventually, freePort, testEnv } from './harness/processes.js';
+import { summaryCounts, type PytestCounts, type Tally } from './harness/pytest-run.js';
 import { System } from './harness/system.js';
 
 /*
@@ -41,11 +42,6 @@ const debianPytest = runs(DEBIAN_PYTHON, 'import pytest, xdist, pytest_rerunfail
 // pytest ≥ 9 has subtests built in; test_subtests.py is skipped as a whole elsewhere.
 const builtinSubtests = pytest9 && runs('python3', 'import _pytest.subtests');
 const debianVenv = debianPytest && runs(DEBIAN_PYTHON, 'import ensurepip, setuptools, wheel');
-// `mcp-pytest upload` is written on another branch (importers): these checks run once it is merged.
-
-interface Tally {
-  [word: string]: number;
-}
 interface PytestRun {
   code: number;
   output: string;
@@ -53,6 +49,8 @@ interface PytestRun {
   said: string[];
   /** pytest's final summary line, word → number ("3 failed, 6 passed, 2 errors, 4 rerun"). */
   summary: Tally;
+  /** The counts get_session must show for the run: the summary's outcomes (reruns are not counted, only last attempts). */
+  counts: PytestCounts;
   junit: { tests: number; failures: number; errors: number; skipped: number };
   junitPath: string;
 }
@@ -93,11 +91,13 @@ function pytest(python: string, args: string[], env: Record<string, string> = {}
     execFile(python, argv, { cwd: suite, env: fullEnv }, (error, stdout, stderr) => {
       const output = stdout + stderr;
       try {
+        const { counts, tally } = summaryCounts(output);
         resolve({
           code: error ? Number(error.code) : 0,
           output,
           said: output.split('\n').filter((line) => line.startsWith('mcp-pytest:')),
-          summary: summaryLine(output),
+          summary: tally,
+          counts,
           junit: junitTotals(readFileSync(junit, 'utf8')),
           junitPath: junit,
         });
@@ -108,29 +108,10 @@ function pytest(python: string, args: string[], env: Record<string, string> = {}
   });
 }
 
-function summaryLine(output: string): Tally {
-  const line = output.trimEnd().split('\n').reverse().find((l) => / in \d+(\.\d+)?s\b/.test(l));
-  if (!line) throw new Error(`no summary line in pytest's output:\n${output}`);
-  return Object.fromEntries([...line.matchAll(/(\d+) ([a-z]+)/g)].map(([, n, word]) => [word!, Number(n)]));
-}
-
 function junitTotals(xml: string): PytestRun['junit'] {
   const attributes = /<testsuite\b([^>]*)>/.exec(xml)![1]!;
   const total = (name: string) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(attributes)![1]);
   return { tests: total('tests'), failures: total('failures'), errors: total('errors'), skipped: total('skipped') };
-}
-
-/** The counts get_session must show for a run: pytest's summary line (reruns are not counted, only last attempts). */
-function countsOf(summary: Tally) {
-  const counts = {
-    passed: summary.passed ?? 0,
-    failed: summary.failed ?? 0,
-    skipped: summary.skipped ?? 0,
-    error: (summary.error ?? 0) + (summary.errors ?? 0),
-    xfailed: summary.xfailed ?? 0,
-    xpassed: summary.xpassed ?? 0,
-  };
-  return { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
 }
 
 /** The finished session as another client reads it (its view may lag the plugin's writes for a moment). */
@@ -151,7 +132,7 @@ async function expectRecorded(run: PytestRun, plain: PytestRun, sessionId: strin
   expect(run.summary).toEqual(plain.summary);
   expect(plain.said).toEqual([]);
   expect(run.said).toEqual([recordedLine(sessionId)]);
-  const counts = countsOf(run.summary);
+  const counts = run.counts;
   expect(run.junit).toEqual({
     tests: counts.total + junitBeyond.tests,
     failures: counts.failed,
@@ -230,7 +211,7 @@ function expectWholeSession(path: string, sessionId: string, spoolUrl: string, r
   expect(tools.at(-1)).toBe('record_session_finish');
   expect(new Set(tools.slice(1, -1))).toEqual(new Set(['record_test_outcomes']));
   expect(calls.every((c) => c.arguments.session_id === sessionId)).toBe(true);
-  expect(calls.flatMap((c) => c.arguments.outcomes ?? [])).toHaveLength(countsOf(run.summary).total);
+  expect(calls.flatMap((c) => c.arguments.outcomes ?? [])).toHaveLength(run.counts.total);
   expect(calls.at(-1)!.arguments.summary!.exitstatus).toBe(run.code);
   return calls;
 }
@@ -466,7 +447,7 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
     const calls = expectWholeSession(wrongKeySpool, 'wrong-key', url, wrongKey);
     for (const call of calls) await send(call);
     const view = await finishedView('wrong-key');
-    expect(view).toMatchObject({ counts: countsOf(wrongKey.summary), exitstatus: 1, summary_matches: true });
+    expect(view).toMatchObject({ counts: wrongKey.counts, exitstatus: 1, summary_matches: true });
     const again = await Promise.all(calls.map(send));
     expect(again.every((answer) => answer.duplicate === true)).toBe(true);
 
@@ -528,7 +509,7 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
     it('uploading the spool records the session; uploading it again changes nothing', async () => {
       await cli(['upload', spool, '--url', url, '--token', key]);
       const view = await finishedView(sessionId);
-      expect(view).toMatchObject({ counts: countsOf(run.summary), exitstatus: run.code, summary_matches: true });
+      expect(view).toMatchObject({ counts: run.counts, exitstatus: run.code, summary_matches: true });
       await cli(['upload', spool, '--url', url, '--token', key]);
       expect(await ci.ok('get_session', { session_id: sessionId })).toMatchObject({ counts: view.counts, last_seq: view.last_seq });
     });
@@ -564,7 +545,7 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
     it('uploading the spool completes the session, each outcome counted once', async () => {
       await cli(['upload', spool(), '--url', url, '--token', key]); // a key goes only to a URL the user names
       const view = await finishedView(sessionId);
-      expect(view).toMatchObject({ counts: countsOf(run.summary), exitstatus: run.code, summary_matches: true });
+      expect(view).toMatchObject({ counts: run.counts, exitstatus: run.code, summary_matches: true });
       await cli(['upload', spool(), '--url', url, '--token', key]);
       expect(await ci.ok('get_session', { session_id: sessionId })).toMatchObject({ counts: view.counts, last_seq: view.last_seq });
     });
