@@ -5,6 +5,7 @@ export * from './subjects.js';
 export * from './fields.js';
 export * from './events.js';
 export * from './views.js';
+export * from './reads.js';
 export * from './tools.js';
 export * from './json-schemas.js';
 export * from './identity.js';

@@ -43,12 +43,37 @@ export const PROJECTOR_PRESENCE_SUBJECT = 'pytest.projector.presence';
 export const CHANGES_SUBJECT_PREFIX = 'pytest.changes.session';
 export const CHANGES_SUBJECTS = `${CHANGES_SUBJECT_PREFIX}.*.*`;
 export const changeSubject = (ref: SessionRef): string => `${CHANGES_SUBJECT_PREFIX}.${sessionKey(ref)}`;
+/** Change notices of the sessions one grant owns (every owner's: `*`), for a filtered subscription. */
+export const ownerChangeSubjects = (owner: string | '*'): string => `${CHANGES_SUBJECT_PREFIX}.${owner}.*`;
+
+/**
+ * The same notices again per project, on `pytest.changes.project.<owner>.<project token>`, for a
+ * dashboard following one project. A project name may hold any character: outside
+ * `A–Z a–z 0–9 _ -` each UTF-8 byte is written `~XX` (hex), so the token is one subject token.
+ */
+export const PROJECT_CHANGES_SUBJECT_PREFIX = 'pytest.changes.project';
+export const projectToken = (project: string): string =>
+  [...new TextEncoder().encode(project)]
+    .map((byte) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(byte)) && byte < 0x80 ? String.fromCharCode(byte) : `~${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
+export const projectChangeSubject = (owner: string, project: string): string => `${PROJECT_CHANGES_SUBJECT_PREFIX}.${owner}.${projectToken(project)}`;
+
+/**
+ * The session change notices, kept a while in a stream: the live feeds (`/api/events`, MCP resource
+ * subscriptions) resume from it by sequence, so a client that reconnects misses nothing.
+ */
+export const CHANGES_STREAM = 'PYTEST_CHANGES';
 /** The view key a change subject names. */
 export const sessionKeyOfChangeSubject = (subject: string): string => subject.slice(CHANGES_SUBJECT_PREFIX.length + 1);
 
 /** Request/reply message patterns answered by the query app (NestJS NATS transport). */
 export const QUERY_PATTERNS = {
   getSession: 'get-session',
+  listSessions: 'list-sessions',
+  getSessionTests: 'get-session-tests',
+  getTestHistory: 'get-test-history',
+  getFlakyTests: 'get-flaky-tests',
+  getFailureGroups: 'get-failure-groups',
   queryAudit: 'query-audit',
 } as const;
 

@@ -17,6 +17,18 @@ import {
   Summary,
 } from './fields.js';
 import { GrantName } from './identity.js';
+import {
+  GetFailureGroupsInput,
+  GetFailureGroupsOutput,
+  GetFlakyTestsInput,
+  GetFlakyTestsOutput,
+  GetSessionTestsInput,
+  GetSessionTestsOutput,
+  GetTestHistoryInput,
+  GetTestHistoryOutput,
+  ListSessionsInput,
+  ListSessionsOutput,
+} from './reads.js';
 import { SessionView } from './views.js';
 
 const OptionalSessionId = SessionId.optional().describe(
@@ -169,6 +181,47 @@ export const TOOLS = {
       'durations, and the reported summary beside the recorded counts.',
     input: GetSessionInput,
     output: GetSessionOutput,
+    annotations: annotations('read', true),
+  },
+  list_sessions: {
+    title: 'List pytest sessions',
+    description:
+      'List recent sessions, newest first, with status, counts, times, CI and labels; filter by project, status, branch, ' +
+      'label ("key=value") and start time. Page on with next_cursor.',
+    input: ListSessionsInput,
+    output: ListSessionsOutput,
+    annotations: annotations('read', true),
+  },
+  get_session_tests: {
+    title: "List a session's test results",
+    description: 'Every recorded result of a session (each phase and attempt) in the order recorded, optionally of one outcome. Page on with next_cursor.',
+    input: GetSessionTestsInput,
+    output: GetSessionTestsOutput,
+    annotations: annotations('read', true),
+  },
+  get_test_history: {
+    title: "A test's history",
+    description: "One test's outcome, duration and attempt in the project's recent sessions, newest first, with each session's branch.",
+    input: GetTestHistoryInput,
+    output: GetTestHistoryOutput,
+    annotations: annotations('read', true),
+  },
+  get_flaky_tests: {
+    title: 'Flaky and slow tests',
+    description:
+      "Tests that flip between passed and failed over the project's last finished sessions (or pass only on a rerun), " +
+      'highest flip rate first; and the slowest tests of that window with their duration trend.',
+    input: GetFlakyTestsInput,
+    output: GetFlakyTestsOutput,
+    annotations: annotations('read', true),
+  },
+  get_failure_groups: {
+    title: 'Failures grouped by cause',
+    description:
+      "Failures of a session, or of a project's recent sessions, grouped by error signature (exception type, message with " +
+      'numbers, paths and ids masked, and innermost frame): largest group first, with example tests.',
+    input: GetFailureGroupsInput,
+    output: GetFailureGroupsOutput,
     annotations: annotations('read', true),
   },
 } as const;

@@ -95,6 +95,7 @@ export const SessionChangeNotice = z.object({
   session_id: SessionId,
   owner: GrantName,
   status: z.enum(['running', 'finished', 'stuck']),
+  project: ShortText.nullable().optional().describe('Project of the session (absent in notices of stuck sessions).'),
   last_seq: z.int().nonnegative(),
   version: z.int().nonnegative(),
   counts: Counts.nullable(),
