@@ -14,6 +14,8 @@ import {
   APPROVALS_SUBJECT_PREFIX,
   AUDIT_STREAM,
   AUDIT_SUBJECT_PREFIX,
+  CHANGES_STREAM,
+  CHANGES_SUBJECTS,
   COUNTERS_BUCKET,
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
@@ -115,6 +117,21 @@ export async function ensureApprovalsStream(jsm: JetStreamManager, { replicas }:
     max_age: 30 * 86_400 * 1_000_000_000,
     duplicate_window: DUPLICATE_WINDOW_NS,
     allow_direct: true,
+  });
+}
+
+/**
+ * The session change notices the projector publishes (core NATS), kept a day in memory-light file
+ * storage, so that live feeds resume from a sequence after a dropped connection. Only the
+ * per-session subjects are kept; the per-project copies are live only.
+ */
+export async function ensureChangesStream(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
+  await ensureStream(jsm, {
+    name: CHANGES_STREAM,
+    subjects: [CHANGES_SUBJECTS],
+    num_replicas: replicas,
+    max_age: 86_400 * 1_000_000_000,
+    max_bytes: 1024 * 1024 * 1024,
   });
 }
 

@@ -1,1 +1,2 @@
 export * from './read-model.store.js';
+export * from './read-models.env.js';
