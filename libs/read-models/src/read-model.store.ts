@@ -70,3 +70,6 @@ export class BadCursor extends Error {
     super('cursor: not a next_cursor of this list (pass the next_cursor of the previous answer, unchanged)');
   }
 }
+
+/** Nest injection token of the {@link ReadModelStore} an app opened. */
+export const READ_MODEL_STORE = Symbol('ReadModelStore');
