@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from './apps.js';
 import { NatsServer } from './nats-server.js';
 import { NatsProbe } from './nats-probe.js';
@@ -10,17 +13,21 @@ export class System {
     readonly query: App,
     readonly gateways: App[],
     readonly probe: NatsProbe,
+    /** READ_MODEL_URL of its projector and query app: a SQLite file of its own unless the suite gave one. */
+    readonly readModelUrl: string,
+    private readonly dataDir: string,
   ) {}
 
   static async start({ gateways = 1, env = {} }: { gateways?: number; env?: Record<string, string> } = {}): Promise<System> {
     const nats = await NatsServer.start();
-    const appEnv = { NATS_URL: nats.url, ...env };
+    const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-read-models-'));
+    const appEnv = { NATS_URL: nats.url, READ_MODEL_URL: `sqlite:${join(dataDir, 'read-models.sqlite')}`, ...env };
     const [projector, query, ...gatewayApps] = await Promise.all([
       App.start('projector', appEnv),
       App.start('query', appEnv),
       ...Array.from({ length: gateways }, () => App.start('gateway', appEnv)),
     ]);
-    return new System(nats, projector!, query!, gatewayApps, await NatsProbe.connect(nats.url));
+    return new System(nats, projector!, query!, gatewayApps, await NatsProbe.connect(nats.url), appEnv.READ_MODEL_URL, dataDir);
   }
 
   get gateway(): App {
@@ -29,7 +36,7 @@ export class System {
 
   /** Environment for another process of this system (e.g. a stdio gateway). */
   get env(): Record<string, string> {
-    return { NATS_URL: this.nats.url };
+    return { NATS_URL: this.nats.url, READ_MODEL_URL: this.readModelUrl };
   }
 
   /** Logs of every app, for a failing test's message. */
@@ -41,5 +48,6 @@ export class System {
     await this.probe.close();
     await Promise.all([...this.gateways, this.query, this.projector].map((app) => app.stop()));
     await this.nats.dispose();
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
