@@ -74,7 +74,7 @@ describe('the projector under faults', () => {
     await suite.system.projector.stop();
     const rebuilt = rebuild();
     expect(await rebuilt.finished(), rebuilt.logs).toBe(0);
-    expect(rebuilt.logs).toMatch(/rebuilt the session views from \d+ stream sequences/);
+    expect(rebuilt.logs).toMatch(/rebuilt the session views and read models from \d+ stream sequences/);
     expect(await Promise.all(ids.map(async (id) => (await getSession(id)).response))).toEqual(before);
 
     await suite.system.projector.restart();

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { changeSubject, isStuckStub, type SessionChangeNotice, type SessionRef, type StoredSession } from '#contracts';
+import { changeSubject, isStuckStub, projectChangeSubject, type SessionChangeNotice, type SessionRef, type StoredSession } from '#contracts';
 
-/** Tells subscribers (query caches, dashboards) that a session's view changed. */
+/** Tells subscribers (query caches, dashboards) that a session's view changed: per session, and per project when it has one. */
 export function publishChange(nc: NatsConnection, ref: SessionRef, stored: StoredSession): void {
   const notice: SessionChangeNotice = isStuckStub(stored)
     ? { session_id: ref.sessionId, owner: ref.owner, status: 'stuck', last_seq: 0, version: 0, counts: null }
@@ -9,9 +9,12 @@ export function publishChange(nc: NatsConnection, ref: SessionRef, stored: Store
         session_id: ref.sessionId,
         owner: ref.owner,
         status: stored.stuck ? 'stuck' : stored.status,
+        project: stored.project,
         last_seq: stored.last_seq,
         version: stored.version,
         counts: stored.counts,
       };
-  nc.publish(changeSubject(ref), JSON.stringify(notice));
+  const payload = JSON.stringify(notice);
+  nc.publish(changeSubject(ref), payload);
+  if (notice.project) nc.publish(projectChangeSubject(ref.owner, notice.project), payload);
 }

@@ -28,8 +28,8 @@ export function foldEvent(view: StoredSession | null, event: PytestEvent, seq: n
  * Folds the session's events stored after the view and before `beforeSeq` straight from the stream
  * (`subject` is the session's). An event that cannot be folded (unreadable, invalid, or, when the
  * whole stream is read (`complete`), one whose predecessor is missing) leaves the session stuck at
- * it: the view returned is the last good one with the mark. Throws {@link StreamReadFailed} only,
- * when NATS fails.
+ * it: the view returned is the last good one with the mark. `onApplied` hears each event folded.
+ * Throws {@link StreamReadFailed} only, when NATS fails.
  */
 export async function foldFromStream(
   js: JetStreamClient,
@@ -37,7 +37,11 @@ export async function foldFromStream(
   subject: string,
   ref: SessionRef,
   view: StoredSession | null,
-  { beforeSeq = Number.POSITIVE_INFINITY, complete = false } = {},
+  {
+    beforeSeq = Number.POSITIVE_INFINITY,
+    complete = false,
+    onApplied,
+  }: { beforeSeq?: number; complete?: boolean; onApplied?: (seq: number, event: PytestEvent) => void } = {},
 ): Promise<StoredSession | null> {
   const after = view && 'last_seq' in view ? view.last_seq : 0;
   const events = readSubject(js, jsm, subject, after, beforeSeq);
@@ -53,8 +57,10 @@ export async function foldFromStream(
       if (next.done) return view;
       const { seq, event } = next.value;
       const projection = foldEvent(view, event, seq, ref);
-      if (projection.kind === 'applied') view = projection.view;
-      else if (projection.kind === 'invalid') return stuckSession(view, ref, stuckAt(seq, projection.reason));
+      if (projection.kind === 'applied') {
+        view = projection.view;
+        onApplied?.(seq, event);
+      } else if (projection.kind === 'invalid') return stuckSession(view, ref, stuckAt(seq, projection.reason));
       else if (projection.kind === 'gap' && complete) {
         return stuckSession(view, ref, stuckAt(seq, missingBefore(projection.expectedVersion)));
       } else if (projection.kind === 'stuck') return view;

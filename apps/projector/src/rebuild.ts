@@ -6,12 +6,14 @@ import { errors as natsErrors } from '@nats-io/transport-node';
 import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT, SESSION_PROJECTOR_DURABLE } from '#contracts';
 import { connectNats, deleteProjectorConsumer, deleteSessionsBucket, isNotFound } from '#nats';
 import { loadDotEnv, parseEnv, runApp } from '#platform';
+import { openReadModelStore } from '#read-models';
 import { ProjectorEnv } from './projector.env.js';
 import { ProjectorModule } from './projector.module.js';
 
 /**
- * Rebuilds the read models: drops the session views and the projector's consumer, replays the
- * whole stream into a fresh bucket, and exits once every event stored before it began is folded.
+ * Rebuilds the read models: drops the session views, the SQL read models and the projector's
+ * consumer, replays the whole stream into fresh ones, and exits once every event stored before it
+ * began is folded.
  */
 loadDotEnv();
 const log = new Logger('Rebuild');
@@ -27,7 +29,10 @@ const jsm = await jetstreamManager(nc);
 const lastSeq = await lastEventSeq(jsm);
 await deleteProjectorConsumer(jsm);
 await deleteSessionsBucket(jsm);
-log.log(`dropped the session views; replaying ${EVENTS_STREAM} up to sequence ${lastSeq}`);
+const readModels = await openReadModelStore(env.READ_MODEL_URL);
+await readModels.reset();
+await readModels.close();
+log.log(`dropped the session views and the read models in ${readModels.location}; replaying ${EVENTS_STREAM} up to sequence ${lastSeq}`);
 
 const started = performance.now();
 const app = await runApp('Projector', () => NestFactory.createApplicationContext(ProjectorModule));
@@ -35,7 +40,7 @@ while ((await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const seconds = (performance.now() - started) / 1000;
-log.log(`rebuilt the session views from ${lastSeq} stream sequences in ${seconds.toFixed(1)} s`);
+log.log(`rebuilt the session views and read models from ${lastSeq} stream sequences in ${seconds.toFixed(1)} s`);
 await app.close();
 await nc.close();
 

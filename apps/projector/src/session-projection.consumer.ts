@@ -8,12 +8,15 @@ import {
   SESSION_PROJECTOR_DURABLE,
   sessionKey,
   sessionRefOfSubject,
+  isStuckStub,
   type PytestEvent,
   type SessionRef,
+  type StoredSession,
   type StuckMark,
 } from '#contracts';
 import { stuckSession } from '#domain';
-import { ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readEvent, UnreadableEvent } from '#nats';
+import { READ_MODEL_STORE, type ProjectedSession, type ReadModelStore } from '#read-models';
+import { ensureChangesStream, ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readEvent, UnreadableEvent } from '#nats';
 import { publishChange } from './change-notices.js';
 import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
 import type { ProjectorEnv } from './projector.env.js';
@@ -44,13 +47,16 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     private readonly views: SessionViewStore,
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     private readonly config: ConfigService<ProjectorEnv, true>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const replicas = this.config.get('NATS_REPLICAS', { infer: true });
     await ensureEventStream(this.jsm, { replicas });
+    await ensureChangesStream(this.jsm, { replicas });
     await ensureProjectorConsumer(this.jsm, { replicas });
+    await this.checkReadModelsCaughtUp();
     const consumer = await this.js.consumers.get(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
     // The callback only buffers; a flush scheduled after the current I/O turn folds all that arrived.
     this.messages = await consumer.consume({
@@ -64,6 +70,21 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       callback: (_error, msg) => void msg.respond(JSON.stringify({ pid: process.pid })),
     });
     this.log.log(`folding ${EVENTS_STREAM} into session views (durable consumer "${SESSION_PROJECTOR_DURABLE}")`);
+  }
+
+  /**
+   * Both read models are folded by this one consumer. Read models that hold nothing while the
+   * consumer has folded events already (an upgrade from a version without them, or a new
+   * READ_MODEL_URL) would never get those events: say how to fold them, rather than serve gaps.
+   */
+  private async checkReadModelsCaughtUp(): Promise<void> {
+    const folded = (await this.jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq;
+    if (folded > 0 && (await this.readModels.appliedSeq()) === 0) {
+      throw new Error(
+        `the read models in ${this.readModels.location} are empty, but the session views already hold ${EVENTS_STREAM} up to sequence ${folded}: ` +
+          'run `npm run rebuild` (stop the projector first) to fold the whole stream into both',
+      );
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -83,41 +104,82 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
         if (list) list.push(msg);
         else bySubject.set(msg.subject, [msg]);
       }
-      await Promise.all([...bySubject].map(([subject, msgs]) => this.project(subject, msgs)));
+      const folded = await Promise.all([...bySubject].map(([subject, msgs]) => this.foldSession(subject, msgs)));
+      const sessions = folded.filter((session): session is FoldedSession => session !== undefined);
+      // The SQL read models first, in one transaction for the batch: a view stored in KV is never ahead of them.
+      if (!(await this.applyReadModels(sessions))) continue;
+      const stored = await Promise.all(sessions.map((session) => this.storeView(session)));
+      for (const session of stored) if (session && session.view !== session.stored.view) publishChange(this.nc, session.ref, session.view!);
+      for (const session of stored) if (session) this.ack(session);
     }
     this.flushing = undefined;
   }
 
-  /** Folds one session's messages (in stream order) into its view, stores it, then acks them. */
-  private async project(subject: string, msgs: JsMsg[]): Promise<void> {
+  /** Loads the session's view and folds its messages (in stream order); undefined when that failed (the messages are redelivered). */
+  private async foldSession(subject: string, msgs: JsMsg[]): Promise<FoldedSession | undefined> {
     const ref = sessionRefOfSubject(subject);
     const key = sessionKey(ref);
     try {
+      const stored = await this.views.load(key);
+      return { subject, ref, key, msgs, stored, ...(await this.fold(subject, ref, stored, msgs)) };
+    } catch (error) {
+      this.notStored(key, error);
+      return undefined;
+    }
+  }
+
+  /** Stores what the sessions' events changed in the SQL read models; false (nothing acked, all redelivered) when that failed. */
+  private async applyReadModels(sessions: FoldedSession[]): Promise<boolean> {
+    const projected = sessions.map(projectedSession).filter((session) => session !== undefined);
+    if (projected.length === 0) return true;
+    try {
+      await this.readModels.apply(projected);
+      return true;
+    } catch (error) {
+      for (const session of sessions) this.views.forget(session.key);
+      this.log.warn(`read models not stored (${(error as Error).message}); ${projected.length} session(s)' events will be redelivered`);
+      return false;
+    }
+  }
+
+  /**
+   * Stores the session's view (compare-and-set). When another writer changed it meanwhile, folds
+   * the messages again onto the newer view (and into the read models, which take each event once)
+   * and retries. Answers the session as stored, or undefined when it was not (its messages are redelivered).
+   */
+  private async storeView(session: FoldedSession): Promise<FoldedSession | undefined> {
+    try {
       for (let round = 1; ; round++) {
-        const stored = await this.views.load(key);
-        const { view, gaps } = await this.fold(subject, ref, stored, msgs);
         try {
-          if (view !== stored.view) {
-            await this.views.save(key, view!, stored);
-            publishChange(this.nc, ref, view!);
-          }
+          if (session.view !== session.stored.view) await this.views.save(session.key, session.view!, session.stored);
+          // A stuck view may be re-folded by `npm run refold` at any time: read it from the bucket next time.
+          if (session.view?.stuck) this.views.forget(session.key);
+          return session;
         } catch (error) {
-          if (error instanceof ViewConflict && round < CONFLICT_ROUNDS) continue;
-          throw error;
+          if (!(error instanceof ViewConflict) || round >= CONFLICT_ROUNDS) throw error;
         }
-        // A stuck view may be re-folded by `npm run refold` at any time: read it from the bucket next time.
-        if (view?.stuck) this.views.forget(key);
-        for (const msg of msgs) {
-          if (gaps.has(msg)) msg.nak(GAP_RETRY_MS);
-          else msg.ack();
-        }
-        return;
+        const again = await this.foldSession(session.subject, session.msgs);
+        if (!again || !(await this.applyReadModels([again]))) return undefined;
+        session = again;
       }
     } catch (error) {
-      // Not acked: JetStream redelivers these events after the consumer's ack wait.
-      this.views.forget(key);
-      this.log.warn(`session ${key}: view not stored (${(error as Error).message}); events will be redelivered`);
+      this.notStored(session.key, error);
+      return undefined;
     }
+  }
+
+  /** Acks the session's messages, except those waiting for an earlier event (redelivered shortly). */
+  private ack({ msgs, gaps }: FoldedSession): void {
+    for (const msg of msgs) {
+      if (gaps.has(msg)) msg.nak(GAP_RETRY_MS);
+      else msg.ack();
+    }
+  }
+
+  /** Not acked: JetStream redelivers these events after the consumer's ack wait. */
+  private notStored(key: string, error: unknown): void {
+    this.views.forget(key);
+    this.log.warn(`session ${key}: view not stored (${(error as Error).message}); events will be redelivered`);
   }
 
   /**
@@ -131,6 +193,8 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
   private async fold(subject: string, ref: SessionRef, stored: StoredView, msgs: JsMsg[]) {
     let view = stored.view;
     const gaps = new Set<JsMsg>();
+    const applied: AppliedEvent[] = [];
+    const onApplied = (seq: number, event: PytestEvent) => applied.push({ seq, event });
     const stuck = (mark: StuckMark) => {
       this.log.error(`session ${sessionKey(ref)} is stuck at stream sequence ${mark.seq}: ${mark.reason} (other sessions go on; \`npm run refold\` once fixed)`);
       view = stuckSession(view, ref, mark);
@@ -147,17 +211,47 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       }
       let projection = foldEvent(view, event, msg.seq, ref);
       if (projection.kind === 'gap') {
-        view = await foldFromStream(this.js, this.jsm, subject, ref, view, { beforeSeq: msg.seq });
+        view = await foldFromStream(this.js, this.jsm, subject, ref, view, { beforeSeq: msg.seq, onApplied });
         if (view?.stuck) stuck(view.stuck);
         else projection = foldEvent(view, event, msg.seq, ref);
       }
       if (view?.stuck) break;
-      if (projection.kind === 'applied') view = projection.view;
-      else if (projection.kind === 'invalid') stuck(stuckAt(msg.seq, projection.reason));
+      if (projection.kind === 'applied') {
+        view = projection.view;
+        onApplied(msg.seq, event);
+      } else if (projection.kind === 'invalid') stuck(stuckAt(msg.seq, projection.reason));
       else if (projection.kind === 'gap' && msg.info.deliveryCount >= GAP_DELIVERIES) {
         stuck(stuckAt(msg.seq, missingBefore(projection.expectedVersion)));
       } else if (projection.kind === 'gap') gaps.add(msg);
     }
-    return { view, gaps };
+    return { view, gaps, applied };
   }
+}
+
+interface AppliedEvent {
+  seq: number;
+  event: PytestEvent;
+}
+
+/** A session's messages of one batch, folded onto its stored view. */
+interface FoldedSession {
+  subject: string;
+  ref: SessionRef;
+  key: string;
+  msgs: JsMsg[];
+  stored: StoredView;
+  view: StoredSession | null;
+  gaps: Set<JsMsg>;
+  /** The events folded, in order (also those read from the stream to fill a gap). */
+  applied: AppliedEvent[];
+}
+
+/** What the session's folded events change in the SQL read models (nothing for a session with no view to show). */
+function projectedSession({ ref, view, applied }: FoldedSession): ProjectedSession | undefined {
+  if (applied.length === 0 || !view || isStuckStub(view)) return undefined;
+  const started = applied.find(({ event }) => event.type === 'SessionStarted');
+  const results = applied.flatMap(({ seq, event }) =>
+    event.type === 'TestOutcomesRecorded' ? event.data.results.map((result, index) => ({ seq, index, at: event.at, result })) : [],
+  );
+  return { ref, view, startSeq: started?.seq, results };
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { NatsEnv } from '#nats';
+import { ReadModelEnv } from '#read-models';
 
-export const QueryEnv = NatsEnv.extend({
+export const QueryEnv = NatsEnv.extend(ReadModelEnv.shape).extend({
   READ_WAIT_MS: z.coerce
     .number()
     .int()

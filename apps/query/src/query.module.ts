@@ -1,16 +1,19 @@
 import { Module } from '@nestjs/common';
 import { NatsModule } from '#nats';
 import { configModule } from '#platform';
+import { ReadModelsModule } from '#read-models';
 import { AuditController } from './audit.controller.js';
 import { AuditService } from './audit.service.js';
 import { QueryEnv } from './query.env.js';
+import { ReadsController } from './reads.controller.js';
+import { ReadsService } from './reads.service.js';
 import { SessionViewCache } from './session-view.cache.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [configModule(QueryEnv), NatsModule.forRoot('mcp-pytest-query')],
-  controllers: [SessionsController, AuditController],
-  providers: [SessionViewCache, SessionsService, AuditService],
+  imports: [configModule(QueryEnv), NatsModule.forRoot('mcp-pytest-query'), ReadModelsModule.forRoot()],
+  controllers: [SessionsController, ReadsController, AuditController],
+  providers: [SessionViewCache, SessionsService, ReadsService, AuditService],
 })
 export class QueryModule {}

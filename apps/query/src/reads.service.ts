@@ -14,6 +14,7 @@ import type {
   Refusal,
 } from '#contracts';
 import { BadCursor, READ_MODEL_STORE, type ReadModelStore } from '#read-models';
+import { SessionsService } from './sessions.service.js';
 
 /**
  * The reads across sessions, from the SQL read models. Whose sessions a request covers (`owner`)
@@ -22,13 +23,17 @@ import { BadCursor, READ_MODEL_STORE, type ReadModelStore } from '#read-models';
  */
 @Injectable()
 export class ReadsService {
-  constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore) {}
+  constructor(
+    @Inject(READ_MODEL_STORE) private readonly store: ReadModelStore,
+    private readonly sessions: SessionsService,
+  ) {}
 
   listSessions(request: ListSessionsRequest): Promise<ListSessionsOutput> {
     return paged(() => this.store.listSessions(request));
   }
 
   async sessionTests(request: GetSessionTestsRequest): Promise<GetSessionTestsOutput> {
+    await this.caughtUp(request);
     return (await paged(() => this.store.sessionTests(request))) ?? notFound(request.owner, request.session_id);
   }
 
@@ -44,7 +49,16 @@ export class ReadsService {
     if (request.session_id !== undefined && request.owner === null) {
       return refuse('BAD_REQUEST', 'failure groups of a session need the owner of the session');
     }
+    await this.caughtUp(request);
     return (await this.store.failureGroups(request)) ?? notFound(request.owner!, request.session_id!);
+  }
+
+  /**
+   * With `min_seq`, waits until the session's view holds it: the projector stores the SQL read
+   * models before the view, so they hold it then too (a writer reads its own writes).
+   */
+  private async caughtUp({ session_id, owner, min_seq }: { session_id?: string; owner: string | null; min_seq?: number }): Promise<void> {
+    if (min_seq !== undefined && session_id !== undefined && owner !== null) await this.sessions.get({ session_id, owner, min_seq });
   }
 }
 

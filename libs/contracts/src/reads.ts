@@ -227,7 +227,12 @@ const ReadOwner = GrantName.nullable();
 /** NATS requests of the read patterns: the tool's arguments with the owner(s) resolved by the asker. */
 export const ListSessionsRequest = ListSessionsInput.extend({ owner: ReadOwner });
 export type ListSessionsRequest = z.output<typeof ListSessionsRequest>;
-export const GetSessionTestsRequest = GetSessionTestsInput.extend({ session_id: SessionId, owner: GrantName });
+const MinSeq = z
+  .int()
+  .nonnegative()
+  .optional()
+  .describe('Wait (briefly) until the read models hold this stream sequence of the session: read-your-writes for a writer.');
+export const GetSessionTestsRequest = GetSessionTestsInput.extend({ session_id: SessionId, owner: GrantName, min_seq: MinSeq });
 export type GetSessionTestsRequest = z.output<typeof GetSessionTestsRequest>;
 export const GetTestHistoryRequest = GetTestHistoryInput.extend({ owner: ReadOwner });
 export type GetTestHistoryRequest = z.output<typeof GetTestHistoryRequest>;
@@ -238,6 +243,7 @@ export const GetFailureGroupsRequest = z.strictObject({
   project: ShortText.optional(),
   owner: ReadOwner,
   window: GetFailureGroupsInput.shape.window,
+  min_seq: MinSeq,
 });
 export type GetFailureGroupsRequest = z.output<typeof GetFailureGroupsRequest>;
 

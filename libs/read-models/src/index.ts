@@ -1,2 +1,3 @@
 export * from './read-model.store.js';
 export * from './read-models.env.js';
+export * from './read-models.module.js';

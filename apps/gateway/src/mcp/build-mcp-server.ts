@@ -6,6 +6,7 @@ import { DomainError } from '#domain';
 import { McpConnection } from './mcp-connection.js';
 import { refusalResult, Refused } from './refusal-result.js';
 import { getSession } from './tools/get-session.tool.js';
+import { getFailureGroups, getFlakyTests, getSessionTests, getTestHistory, listSessions } from './tools/read-tools.js';
 import { recordSessionFinish } from './tools/record-session-finish.tool.js';
 import { recordSessionStart } from './tools/record-session-start.tool.js';
 import { recordTestOutcome } from './tools/record-test-outcome.tool.js';
@@ -18,6 +19,11 @@ const HANDLERS: { [N in ToolName]: ToolHandler<N> } = {
   record_test_outcomes: recordTestOutcomes,
   record_session_finish: recordSessionFinish,
   get_session: getSession,
+  list_sessions: listSessions,
+  get_session_tests: getSessionTests,
+  get_test_history: getTestHistory,
+  get_flaky_tests: getFlakyTests,
+  get_failure_groups: getFailureGroups,
 };
 
 const log = new Logger('McpTools');

@@ -2,13 +2,28 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import { QUERY_PATTERNS, RefusalCode, type GetSessionRequest, type SessionView } from '#contracts';
+import {
+  QUERY_PATTERNS,
+  RefusalCode,
+  type GetFailureGroupsOutput,
+  type GetFailureGroupsRequest,
+  type GetFlakyTestsOutput,
+  type GetFlakyTestsRequest,
+  type GetSessionRequest,
+  type GetSessionTestsOutput,
+  type GetSessionTestsRequest,
+  type GetTestHistoryOutput,
+  type GetTestHistoryRequest,
+  type ListSessionsOutput,
+  type ListSessionsRequest,
+  type SessionView,
+} from '#contracts';
 import { Refused } from '../mcp/refusal-result.js';
 import type { GatewayEnv } from '../gateway.env.js';
 
 export const QUERY_CLIENT = Symbol('QueryClient');
 
-/** The gateway's reads: request/reply to the query app over NATS. */
+/** The gateway's reads: request/reply to the query app over NATS, one message pattern per read. */
 @Injectable()
 export class SessionQueries {
   private readonly timeoutMs: number;
@@ -22,6 +37,26 @@ export class SessionQueries {
 
   getSession(request: GetSessionRequest): Promise<SessionView> {
     return this.ask<SessionView>(QUERY_PATTERNS.getSession, request);
+  }
+
+  listSessions(request: ListSessionsRequest): Promise<ListSessionsOutput> {
+    return this.ask(QUERY_PATTERNS.listSessions, request);
+  }
+
+  getSessionTests(request: GetSessionTestsRequest): Promise<GetSessionTestsOutput> {
+    return this.ask(QUERY_PATTERNS.getSessionTests, request);
+  }
+
+  getTestHistory(request: GetTestHistoryRequest): Promise<GetTestHistoryOutput> {
+    return this.ask(QUERY_PATTERNS.getTestHistory, request);
+  }
+
+  getFlakyTests(request: GetFlakyTestsRequest): Promise<GetFlakyTestsOutput> {
+    return this.ask(QUERY_PATTERNS.getFlakyTests, request);
+  }
+
+  getFailureGroups(request: GetFailureGroupsRequest): Promise<GetFailureGroupsOutput> {
+    return this.ask(QUERY_PATTERNS.getFailureGroups, request);
   }
 
   private async ask<T>(pattern: string, request: object): Promise<T> {
