@@ -6,6 +6,7 @@ import { configModule } from '#platform';
 import { GatewayEnv } from './gateway.env.js';
 import { McpHttpServer } from './http/mcp-http.server.js';
 import { toolDepsProvider } from './mcp/tool-deps.provider.js';
+import { SessionChanges } from './read/session-changes.js';
 import { QUERY_CLIENT, SessionQueries } from './read/session-queries.js';
 import { ApprovalDesk } from './policy/approval-desk.js';
 import { AuditLog } from './policy/audit-log.js';
@@ -47,6 +48,7 @@ export class GatewayModule {
         SessionEventLog,
         SessionWriter,
         SessionQueries,
+        SessionChanges,
         toolDepsProvider,
         PolicySource,
         LimitCounters,

@@ -4,7 +4,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { SERVER_INFO, TOOLS, type ToolName } from '#contracts';
 import { DomainError } from '#domain';
 import { McpConnection } from './mcp-connection.js';
+import { registerTriagePrompt } from './prompts/triage-session.prompt.js';
 import { refusalResult, Refused } from './refusal-result.js';
+import { registerSessionResource } from './resources/session.resource.js';
 import { getSession } from './tools/get-session.tool.js';
 import { getFailureGroups, getFlakyTests, getSessionTests, getTestHistory, listSessions } from './tools/read-tools.js';
 import { recordSessionFinish } from './tools/record-session-finish.tool.js';
@@ -28,13 +30,15 @@ const HANDLERS: { [N in ToolName]: ToolHandler<N> } = {
 
 const log = new Logger('McpTools');
 
-/** An MCP server for one connection, with every tool of the contracts; the caller attaches a transport. */
+/** An MCP server for one connection, with every tool of the contracts, the session resource and the triage prompt; the caller attaches a transport. */
 export function buildMcpServer(connection: McpConnection, deps: ToolDeps): McpServer {
   const server = new McpServer(
     { name: SERVER_INFO.name, version: SERVER_INFO.version },
-    { instructions: SERVER_INFO.instructions, capabilities: { tools: {} } },
+    { instructions: SERVER_INFO.instructions, capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} } },
   );
   for (const name of Object.keys(TOOLS) as ToolName[]) register(server, name, connection, deps);
+  registerSessionResource(server, connection, deps);
+  registerTriagePrompt(server, connection, deps);
   server.server.oninitialized = () => connection.identifyClient(server.server.getClientVersion());
   return server;
 }

@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { PolicySource } from '../policy/policy.source.js';
+import { SessionChanges } from '../read/session-changes.js';
 import { SessionQueries } from '../read/session-queries.js';
 import { SessionWriter } from '../write/session-writer.js';
 import type { ToolDeps } from './tools/tool.js';
@@ -8,10 +9,11 @@ export const TOOL_DEPS = Symbol('ToolDeps');
 
 export const toolDepsProvider: Provider = {
   provide: TOOL_DEPS,
-  inject: [SessionWriter, SessionQueries, PolicySource],
-  useFactory: (writer: SessionWriter, queries: SessionQueries, policies: PolicySource): ToolDeps => ({
+  inject: [SessionWriter, SessionQueries, SessionChanges, PolicySource],
+  useFactory: (writer: SessionWriter, queries: SessionQueries, changes: SessionChanges, policies: PolicySource): ToolDeps => ({
     writer,
     queries,
+    changes,
     policies,
     now: () => new Date(),
   }),

@@ -1,15 +1,17 @@
 import type { z } from 'zod';
 import type { TOOLS, ToolName } from '#contracts';
 import type { PolicySource } from '../../policy/policy.source.js';
+import type { SessionChanges } from '../../read/session-changes.js';
 import type { SessionQueries } from '../../read/session-queries.js';
 import type { SessionCommand } from '#domain';
 import type { SessionWriter, WriteResult } from '../../write/session-writer.js';
 import type { McpConnection } from '../mcp-connection.js';
 
-/** What tools use: the write side, the reads, the policy (who may read what), and a clock (injected, so tests can pin time). */
+/** What tools, resources and prompts use: the write side, the reads and change notices, the policy (who may read what), and a clock (injected, so tests can pin time). */
 export interface ToolDeps {
   writer: SessionWriter;
   queries: SessionQueries;
+  changes: SessionChanges;
   policies: Pick<PolicySource, 'current'>;
   now(): Date;
 }
