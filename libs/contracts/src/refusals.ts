@@ -12,7 +12,7 @@ export const REFUSALS = {
   NO_SESSION: 'no `session_id` and no session started on this connection',
   SESSION_NOT_FOUND: "your grant has no session with this id (never started, or another grant's)",
   SESSION_ACCESS_DENIED:
-    '`get_session` with `owner` naming another grant, without `sessions.read: "all"` (said whether or not the session exists)',
+    'a read (`get_session`, `list_sessions`, …, the HTTP API) with `owner` naming another grant, without `sessions.read: "all"` (said whether or not the session exists)',
   SESSION_ID_CONFLICT: 'a start reusing a `session_id` with different content',
   SESSION_FINISHED: 'an outcome after the finish',
   SESSION_ALREADY_FINISHED: 'a second finish with a different summary',
@@ -28,7 +28,7 @@ export const REFUSALS = {
   PARTLY_STORED:
     'a `record_test_outcomes` call spread over several events (over 512 KiB) had its first events stored when another writer changed the session and the rest was refused; the message says how many were stored and why; resending the same call stores nothing twice',
   WRITE_CONTENDED: 'the session kept changing under concurrent writers for 50 rounds; nothing was written; retry',
-  READ_MODEL_BEHIND: '`get_session` of a session this connection wrote to, whose view does not hold that write within `READ_WAIT_MS`',
+  READ_MODEL_BEHIND: '`get_session` (or `get_session_tests`, `get_failure_groups` of a session) of a session this connection wrote to, whose view does not hold that write within `READ_WAIT_MS`',
   QUERY_UNAVAILABLE: 'the query app did not answer in `QUERY_TIMEOUT_MS`',
   BAD_REQUEST: 'a NATS request to the query app broke its schema (NATS callers only)',
   INTERNAL: 'a bug: the gateway logs the stack; nothing was written for a call refused so',

@@ -40,7 +40,7 @@ describe('policy: which calls are allowed', () => {
     expect(checkCall(open, { tool: 'drop_database', args: {}, identity: ci, mcpSession: 'm' })).toEqual({
       allowed: false,
       rule: 'unknown_tool',
-      reason: 'unknown tool; the tools you may call are record_session_start, record_test_outcome, record_test_outcomes, get_session',
+      reason: 'unknown tool; the tools you may call are record_session_start, record_test_outcome, record_test_outcomes, get_session, list_sessions, get_session_tests, get_test_history, get_flaky_tests, get_failure_groups',
     });
     expect(call('no_such_tool', {}, dashboard)).toEqual({
       allowed: false,
