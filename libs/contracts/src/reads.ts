@@ -177,7 +177,7 @@ export type SlowTest = z.infer<typeof SlowTest>;
 export const GetFlakyTestsOutput = z.object({
   project: ShortText,
   sessions: z.int().nonnegative().describe('Finished sessions looked at.'),
-  tests: z.array(FlakyTest).describe(`Tests that flipped, highest flip rate first (at most ${READ_BOUNDS.listed}).`),
+  tests: z.array(FlakyTest).describe(`Flaky tests (passed on a rerun, or flipped at least twice), highest flip rate first (at most ${READ_BOUNDS.listed}).`),
   slowest: z.array(SlowTest).describe(`Slowest tests of the window by mean duration (at most ${READ_BOUNDS.listed}).`),
 });
 export type GetFlakyTestsOutput = z.infer<typeof GetFlakyTestsOutput>;

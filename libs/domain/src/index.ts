@@ -5,3 +5,5 @@ export * from './session.decider.js';
 export * from './session.projection.js';
 export * from './policy.js';
 export * from './session-access.js';
+export * from './failure-signature.js';
+export * from './test-runs.js';

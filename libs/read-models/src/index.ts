@@ -1,3 +1,4 @@
+export * from './open-store.js';
 export * from './read-model.store.js';
 export * from './read-models.env.js';
 export * from './read-models.module.js';
