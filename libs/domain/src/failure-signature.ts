@@ -33,13 +33,19 @@ export function failureSignature(error: string | undefined, longrepr: string | u
   const crash = lines.map((line) => CRASH_LINE.exec(line)).findLast((match) => match !== null);
   const frame = lines.map((line) => FRAME_LINE.exec(line)).findLast((match) => match !== null);
   const headline = firstLine(error) ?? explanation ?? firstLine(longrepr) ?? 'failed without an error message';
-  const parsed = EXCEPTION.exec(headline);
+  const parsed = EXCEPTION.exec(headline) ?? namedBy(crash?.[2], headline);
   const type = parsed?.[1] ?? crash?.[2];
   const message = parsed ? (parsed[2] ?? '') : headline;
   const exception = type ? (message ? `${type}: ${mask(message)}` : type) : mask(message);
   const file = crash?.[1] ?? frame?.[1];
   const where = file ? ` at ${file}${frame && frame[1] === file ? ` in ${frame[2]}` : ''}` : '';
   return (exception + where).slice(0, READ_BOUNDS.signatureChars);
+}
+
+/** `Type: message` for an exception type the crash line names (any name, not only …Error). */
+function namedBy(type: string | undefined, headline: string): [string, string, string] | null {
+  if (type === undefined || (headline !== type && !headline.startsWith(`${type}:`))) return null;
+  return [headline, type, headline.slice(type.length + 1).trim()];
 }
 
 function mask(text: string): string {
