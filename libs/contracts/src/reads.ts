@@ -182,6 +182,12 @@ export const GetFlakyTestsOutput = z.object({
 });
 export type GetFlakyTestsOutput = z.infer<typeof GetFlakyTestsOutput>;
 
+/** Failure groups cover one session or one project's window: exactly one of the two. */
+const oneScope: [(input: { session_id?: string; project?: string }) => boolean, { error: string; path: string[] }] = [
+  (input) => (input.session_id === undefined) !== (input.project === undefined),
+  { error: 'give either session_id or project (one of them)', path: ['session_id'] },
+];
+
 export const GetFailureGroupsInput = z
   .strictObject({
     session_id: SessionId.optional().describe('Group the failures of this session…'),
@@ -189,10 +195,7 @@ export const GetFailureGroupsInput = z
     owner: Owner,
     window: limit(READ_BOUNDS.groupsWindow, 'Sessions of the project'),
   })
-  .refine((input) => (input.session_id === undefined) !== (input.project === undefined), {
-    error: 'give either session_id or project (one of them)',
-    path: ['session_id'],
-  });
+  .refine(...oneScope);
 export type GetFailureGroupsInput = z.output<typeof GetFailureGroupsInput>;
 
 export const FailureGroup = z.object({
@@ -242,9 +245,9 @@ export const GetFailureGroupsRequest = z.strictObject({
   session_id: SessionId.optional(),
   project: ShortText.optional(),
   owner: ReadOwner,
-  window: GetFailureGroupsInput.shape.window,
+  window: limit(READ_BOUNDS.groupsWindow, 'Sessions of the project'),
   min_seq: MinSeq,
-});
+}).refine(...oneScope);
 export type GetFailureGroupsRequest = z.output<typeof GetFailureGroupsRequest>;
 
 /** Outcomes that count as a test failing, for flips and failure groups. */
