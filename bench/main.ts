@@ -13,6 +13,7 @@ import { NatsServer } from '../test/harness/nats-server.js';
 import { eventually, freePort, Proc, sleep } from '../test/harness/processes.js';
 import { App, distEntry, root } from '../test/harness/apps.js';
 import { batchIngest, rawPublishInFlight } from './batch-ingest.js';
+import { readModelsAtScale, READS_PROJECT } from './read-models.js';
 import { generateJUnit, generateSuite, importJUnit, interleavedRuns, pytestVersion, runPytest } from './ci-clients.js';
 import { BACKLOG_OWNER, backlogEvent, buildBacklog, publishAll } from './lib/backlog.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient, type LoadResult } from './lib/load.js';
@@ -38,6 +39,12 @@ const cfg = {
   suiteTests: num('BENCH_SUITE_TESTS', 5000),
   suiteRounds: num('BENCH_SUITE_ROUNDS', 5),
   junitCases: num('BENCH_JUNIT_CASES', 50_000),
+  reads: {
+    sessions: num('BENCH_READS_SESSIONS', 1000),
+    testsPerSession: num('BENCH_READS_TESTS', 2000),
+    resultsPerEvent: num('BENCH_READS_RESULTS_PER_EVENT', 100),
+    requests: num('BENCH_READS_REQUESTS', 500),
+  },
 };
 
 type Json = Record<string, any>;
@@ -508,7 +515,10 @@ async function main(): Promise<void> {
   const nats = await step('start nats-server', () => NatsServer.start());
   onCleanup('nats-server', () => nats.dispose());
   natsPid = childPids(process.pid, 'nats-server')[0];
-  env = { NATS_URL: nats.url };
+  const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-data-'));
+  onCleanup('read-model store', async () => rmSync(dataDir, { recursive: true, force: true }));
+  const storePath = join(dataDir, 'read-models.sqlite');
+  env = { NATS_URL: nats.url, READ_MODEL_URL: `sqlite:${storePath}` };
 
   await step('start projector, query, gateway', async () => {
     for (const name of ['projector', 'query', 'gateway'] as const) {
@@ -658,6 +668,31 @@ async function main(): Promise<void> {
   out(`  = ${fmtRate(junitRate, 'cases/s')} (${(junit.bytes / 1024 / 1024).toFixed(1)} MiB of XML)`);
   const junitImported = junit.first.status === 0 && junit.again.status === 0 && new RegExp(`${cfg.junitCases} outcomes \\(0 recorded`).test(junit.again.stdout);
   if (!junitImported) failures.push(`JUnit import: ${junit.first.stderr || junit.again.stderr || junit.again.stdout}`);
+  out();
+
+  // 8
+  const scale = cfg.reads;
+  out(`8. Cross-session reads: ${scale.sessions.toLocaleString('en-US')} finished sessions × ${scale.testsPerSession.toLocaleString('en-US')} tests, ${scale.resultsPerEvent} results per event, folded into the views and the SQL read models (SQLite)`);
+  const reads = await step('read models at scale', () =>
+    readModelsAtScale(
+      { nc, js, jsm, natsUrl: nats.url, projectorPid: () => apps.projector!.pid, queryPid: () => apps.query!.pid, storePath },
+      scale,
+      progress,
+    ),
+  );
+  out(
+    `  folded ${reads.results.toLocaleString('en-US')} results (${reads.events.toLocaleString('en-US')} events) in ${reads.foldSeconds.toFixed(1)} s from the first publish → ` +
+      `${fmtRate(reads.results / reads.foldSeconds, 'results/s')}; projector CPU ${fmtUs(reads.projectorCpuPerResult)}/result; SQLite file ${(reads.storeBytes / 1024 / 1024).toFixed(0)} MiB`,
+  );
+  for (const [label, latencies, bytes] of [
+    [`list-sessions page (20 of project ${READS_PROJECT})`, reads.list, reads.replyBytes.list],
+    ['get-test-history (30 runs)', reads.history, reads.replyBytes.history],
+    ['get-flaky-tests (window 30)', reads.flaky, reads.replyBytes.flaky],
+    ['raw request/reply (reference)', reads.raw, reads.replyBytes.list],
+  ] as const) {
+    out(`  ${label.padEnd(44)} p50 ${fmtMs(latencies.p50).padStart(8)}   p99 ${fmtMs(latencies.p99).padStart(8)}   (${latencies.count} requests, reply ${bytes} B)`);
+  }
+  for (const row of reads.rss) out(`  RSS ${row.stage.padEnd(24)} projector ${fmtMiB(row.projector)}, query ${fmtMiB(row.query)}`);
   await recordRss('end');
   out();
 
@@ -708,6 +743,17 @@ async function main(): Promise<void> {
   }
   report.compare('7 JUnit import, cases/s', junitRate, batchRate, (n) => fmtRate(n, '/s'), undefined, '(batch ingest outcomes)');
   report.add({ figure: '7 JUnit import twice, counted once', value: junitImported ? 'verified' : 'NOT VERIFIED', met: junitImported ? 'yes' : 'NO', target: 'idempotent' });
+  const readTarget = (figure: string, latencies: Latencies, boundMs: number) => {
+    const met = latencies.p99 <= boundMs;
+    if (!met) failures.push(`${figure}: p99 ${ms(latencies.p99)} > ${boundMs} ms`);
+    report.add({ figure, value: ms(latencies.p99), reference: `${ms(reads.raw.p99)} (raw req/reply p99)`, ratio: `${(latencies.p99 / reads.raw.p99).toFixed(2)}×`, target: `≤ ${boundMs} ms`, met: met ? 'yes' : 'NO' });
+  };
+  report.add({ figure: `8 fold of ${reads.results.toLocaleString('en-US')} results (views + SQL), results/s`, value: fmtRate(reads.results / reads.foldSeconds, '/s'), reference: `${fmtUs(reads.projectorCpuPerResult)} projector CPU/result` });
+  readTarget('8 list_sessions page, p99', reads.list, 20);
+  readTarget('8 get_test_history, p99', reads.history, 20);
+  readTarget('8 get_flaky_tests (window 30), p99', reads.flaky, 200);
+  const [beforeReads, , afterReads] = reads.rss;
+  report.add({ figure: '8 projector / query RSS, before → after folding them', value: `${fmtMiB(beforeReads!.projector)} → ${fmtMiB(afterReads!.projector)} / ${fmtMiB(beforeReads!.query)} → ${fmtMiB(afterReads!.query)}`, target: 'flat' });
   const first = rssRows[0]!;
   const last = rssRows[rssRows.length - 1]!;
   report.add({

@@ -19,9 +19,12 @@ export interface Backlog {
 export const BACKLOG_OWNER = 'local';
 const actor = { agent: 'local', grant: BACKLOG_OWNER, via: 'http', client: 'bench-http/1.0.0' };
 
+/** The envelope of a session's `version`-th event, recorded by the backlog's grant. */
+export const backlogEnvelope = (sessionId: string, version: number, at: string) => ({ v: 1 as const, id: randomUUID(), sessionId, version, at, actor });
+
 /** The `version`-th event of a session of `perSession` events: a start, one result each, a finish. */
 export function backlogEvent(sessionId: string, version: number, perSession: number, at: string): PytestEvent {
-  const envelope = { v: 1 as const, id: randomUUID(), sessionId, version, at, actor };
+  const envelope = backlogEnvelope(sessionId, version, at);
   if (version === 1) {
     return { type: 'SessionStarted', ...envelope, data: { environment: { os: 'Linux', python_version: '3.12.3' }, project: 'bench' } };
   }
