@@ -266,6 +266,8 @@ describe('query app HTTP API, with keys and a policy', () => {
     await heard(stream, 'one-only', 'finished');
     expect(new Set(notices(stream).map((n) => n.session_id))).toEqual(new Set(['one-only']));
     await stream.close();
+    // A client gone takes its consumer with it.
+    await eventually(async () => (await system.probe.jsm.consumers.list(CHANGES_STREAM).next()).length === 0, 10_000, 'no consumer left');
   });
 
   it('tells a client to reload (event: reset) when its last event is no longer kept', async () => {
