@@ -270,6 +270,14 @@ describe('query app HTTP API, with keys and a policy', () => {
     await eventually(async () => (await system.probe.jsm.consumers.list(CHANGES_STREAM).next()).length === 0, 10_000, 'no consumer left');
   });
 
+  it('ends the event streams of a key once it is revoked', async () => {
+    const stream = await SseClient.open(new URL('/api/events', base), { key: keys.nohistory });
+    expect(stream.status).toBe(200);
+    await files.revoke('nohistory-1');
+    await stream.ended;
+    expect((await get(base, '/api/sessions', { key: keys.nohistory })).status).toBe(401);
+  });
+
   it('tells a client to reload (event: reset) when its last event is no longer kept', async () => {
     const before = await SseClient.open(new URL('/api/events', base), { key: keys.ci });
     await system.probe.jsm.streams.purge(CHANGES_STREAM);

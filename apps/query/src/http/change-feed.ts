@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
@@ -61,12 +61,12 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Streams the changes `filter` selects after event id `lastEventId` (else from now on) until the client goes away. */
-  async follow(identity: Identity, filter: FeedFilter, lastEventId: number | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async follow(identity: Identity, filter: FeedFilter, lastEventId: number | undefined, res: ServerResponse): Promise<void> {
     if (this.streams.size >= this.maxStreams) {
       throw new HttpRefusal(503, 'TOO_MANY_STREAMS', `${this.maxStreams} event streams are open (QUERY_SSE_MAX_CLIENTS); retry later`);
     }
     // Held from here, before anything is awaited, so that concurrent requests cannot all pass the check above.
-    let stop = () => undefined as void;
+    let stop: () => void = () => undefined;
     const stream: OpenStream = { identity, close: () => stop() };
     this.streams.add(stream);
     try {
@@ -81,7 +81,8 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
       });
       const messages = await consumer.consume({ max_messages: 256 });
       stop = () => void messages.stop();
-      if (req.destroyed || res.destroyed) stop();
+      // The client may have gone while the consumer was made.
+      if (res.destroyed || res.socket?.destroyed) stop();
       res.once('close', stop);
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
       // An id without data moves the client's Last-Event-ID without an event: a reconnect before any change resumes from here.

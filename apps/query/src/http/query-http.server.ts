@@ -113,7 +113,7 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
     const header = req.headers['last-event-id'];
     const args = parseParams(ChangeFeedInput, typeof header === 'string' ? { ...params, last_event_id: header } : params);
     const owner = readOwner(policy, identity, args.owner);
-    await this.feed.follow(identity, { owner, sessionId: args.session_id, project: args.project }, args.last_event_id, req, res);
+    await this.feed.follow(identity, { owner, sessionId: args.session_id, project: args.project }, args.last_event_id, res);
   }
 
   private sendHealth(req: IncomingMessage, res: ServerResponse): void {
