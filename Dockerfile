@@ -18,5 +18,7 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist/apps dist/apps
 COPY --from=build /app/dist/libs dist/libs
 COPY bin bin
+# The dashboard's files, served by the query app from the sources' folder.
+COPY apps/query/web apps/query/web
 USER node
 CMD ["node", "dist/apps/gateway/src/main.js"]

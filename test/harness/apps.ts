@@ -19,6 +19,8 @@ const READY: Record<AppName, RegExp> = {
   projector: /folding PYTEST_EVENTS into session views/,
   query: /Nest microservice successfully started/,
 };
+/** The query app's log line naming where its dashboard and HTTP API listen. */
+const DASHBOARD_AT = /Dashboard and HTTP API at (http:\/\/\S+\/)/;
 const ENTRY: Record<AppName, string> = {
   gateway: 'apps/gateway/src/main.js',
   projector: 'apps/projector/src/main.js',
@@ -36,17 +38,30 @@ export class App {
     public proc: Proc,
   ) {}
 
+  private servedAt?: URL;
+
   /** `nodeArgs` go to node before the entry (e.g. `--cpu-prof` for the benchmark's profiles). */
   static async start(name: AppName, env: Record<string, string>, nodeArgs: string[] = []): Promise<App> {
-    const fullEnv = name === 'gateway' && !env.GATEWAY_PORT ? { ...env, GATEWAY_PORT: String(await freePort()) } : env;
+    const fullEnv =
+      name === 'gateway' && !env.GATEWAY_PORT
+        ? { ...env, GATEWAY_PORT: String(await freePort()) }
+        : name === 'query' && !env.QUERY_HTTP_PORT
+          ? { ...env, QUERY_HTTP_PORT: '0' }
+          : env;
     const app = new App(name, fullEnv, nodeArgs, launch(name, fullEnv, nodeArgs));
     try {
-      await app.proc.waitFor(READY[name]);
+      await app.ready();
     } catch (error) {
       await app.proc.kill();
       throw error;
     }
     return app;
+  }
+
+  /** The query app's dashboard and HTTP API, as it logged it (its port may be any free one). */
+  get httpUrl(): URL {
+    if (!this.servedAt) throw new Error(`${this.name} serves no dashboard`);
+    return this.servedAt;
   }
 
   get pid(): number {
@@ -62,7 +77,12 @@ export class App {
   async restart({ kill = false } = {}): Promise<void> {
     await (kill ? this.proc.kill() : this.proc.stop());
     this.proc = launch(this.name, this.env, this.nodeArgs);
+    await this.ready();
+  }
+
+  private async ready(): Promise<void> {
     await this.proc.waitFor(READY[this.name]);
+    if (this.name === 'query') this.servedAt = new URL((await this.proc.waitFor(DASHBOARD_AT))[1]!);
   }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

@@ -34,6 +34,11 @@ export class System {
     return this.gateways[0]!;
   }
 
+  /** The query app's dashboard and HTTP API (`/api/…`). */
+  get queryHttpUrl(): URL {
+    return this.query.httpUrl;
+  }
+
   /** Environment for another process of this system (e.g. a stdio gateway). */
   get env(): Record<string, string> {
     return { NATS_URL: this.nats.url, READ_MODEL_URL: this.readModelUrl };
