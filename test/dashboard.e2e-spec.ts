@@ -59,11 +59,13 @@ async function startSession(client: McpTestClient, session_id: string, run: numb
 }
 
 const row = (page: Page, sessionId: string) => page.locator(`#sessions tbody tr[data-session-id="${sessionId}"]`);
-const sessionIds = (page: Page) => page.locator('#sessions tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.sessionId));
+const sessionIds = (page: Page) => page.locator('#sessions tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id')));
 /** Set on the page's window: still there later means the page was not reloaded. */
-const mark = (page: Page) => page.evaluate(() => Object.assign(window, { __sameDocument: true }));
-const sameDocument = (page: Page) => page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
-const xssRan = (page: Page) => page.evaluate(() => (window as unknown as { __xss?: number }).__xss !== undefined);
+// (Functions passed to page.evaluate run in the browser; as text they need no DOM types here.)
+const mark = (page: Page) => page.evaluate('window.__sameDocument = true');
+const sameDocument = (page: Page) => page.evaluate<boolean>('window.__sameDocument === true');
+const xssRan = (page: Page) => page.evaluate<boolean>('window.__xss !== undefined');
+const dialogOpen = (page: Page) => page.evaluate<boolean>("document.getElementById('key-dialog').open");
 
 describe.skipIf(!haveChromium)('web dashboard in Chromium', () => {
   let system: System;
@@ -205,12 +207,12 @@ describe.skipIf(!haveChromium)('web dashboard with keys', () => {
     await dialog.locator('#key-input').fill('not-a-key');
     await dialog.locator('button[type="submit"]').click();
     await expect.poll(() => dialog.locator('#key-note').textContent()).toMatch(/not accepted/);
-    expect(await dialog.evaluate((d) => (d as HTMLDialogElement).open)).toBe(true);
+    expect(await dialogOpen(page)).toBe(true);
 
     await dialog.locator('#key-input').fill(boardKey);
     await dialog.locator('button[type="submit"]').click();
     await expect.poll(() => page.locator('main').textContent()).toContain('No sessions yet');
-    expect(await dialog.evaluate((d) => (d as HTMLDialogElement).open)).toBe(false);
+    expect(await dialogOpen(page)).toBe(false);
 
     // The live feed takes the key too: a session another grant records shows up.
     await mark(page);
@@ -222,7 +224,7 @@ describe.skipIf(!haveChromium)('web dashboard with keys', () => {
     // Reloaded, the tab still has the key: no second question.
     await page.reload();
     await row(page, 'keyed-1').waitFor();
-    expect(await dialog.evaluate((d) => (d as HTMLDialogElement).open)).toBe(false);
+    expect(await dialogOpen(page)).toBe(false);
     expect(problems).toEqual([]);
   });
 });
