@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import type { ConfigService } from '@nestjs/config';
-import { AgentName, GrantName, type Identity } from '#contracts';
+import { AuthEnv } from '#auth';
 import { NatsEnv } from '#nats';
 
-export const GatewayEnv = NatsEnv.extend({
+export const GatewayEnv = NatsEnv.extend(AuthEnv.shape).extend({
   GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('Address the Streamable HTTP endpoint binds.'),
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port of the Streamable HTTP endpoint.'),
   GATEWAY_ALLOWED_HOSTS: z
@@ -14,13 +13,6 @@ export const GatewayEnv = NatsEnv.extend({
     .string()
     .default('')
     .describe('Origin headers accepted on /mcp beyond http://127.0.0.1, localhost and [::1] at the port (comma-separated).'),
-  GATEWAY_AGENT: AgentName.default('local').describe('Agent of stdio callers, and of HTTP callers when there is no KEYS_FILE.'),
-  GATEWAY_GRANT: GrantName.default('local').describe('Grant of stdio callers, and of HTTP callers when there is no KEYS_FILE.'),
-  KEYS_FILE: z
-    .string()
-    .default('')
-    .describe('Bearer keys of HTTP callers (written by `mcp-pytest keys add`). Without it, HTTP binds loopback only.'),
-  POLICY_FILE: z.string().default('').describe('Policy file (allow/deny, limits, approvals per grant). Without it, every call is allowed.'),
   APPROVAL_PROGRESS_SECONDS: z.coerce.number().positive().default(5).describe('How often a call waiting for approval reports progress.'),
   MCP_MAX_SESSIONS: z.coerce
     .number()
@@ -56,9 +48,3 @@ export const GatewayEnv = NatsEnv.extend({
     .describe('A session written within this many seconds stays cached even beyond WRITE_CACHE_RESULTS (up to twice it).'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
-
-/** Who stdio callers are, and HTTP callers when there is no keys file. */
-export const localIdentity = (config: ConfigService<GatewayEnv, true>): Identity => ({
-  agent: config.get('GATEWAY_AGENT', { infer: true }),
-  grant: config.get('GATEWAY_GRANT', { infer: true }),
-});

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClientsModule, Transport } from '@nestjs/microservices';
+import { KeyRing, PolicySource } from '#auth';
 import { natsServers, NatsModule } from '#nats';
 import { configModule } from '#platform';
 import { GatewayEnv } from './gateway.env.js';
@@ -10,10 +11,8 @@ import { SessionChanges } from './read/session-changes.js';
 import { QUERY_CLIENT, SessionQueries } from './read/session-queries.js';
 import { ApprovalDesk } from './policy/approval-desk.js';
 import { AuditLog } from './policy/audit-log.js';
-import { KeyRing } from './policy/key-ring.js';
 import { LimitCounters } from './policy/limit-counters.js';
 import { PolicyGate } from './policy/policy-gate.js';
-import { PolicySource } from './policy/policy.source.js';
 import { McpStdioServer } from './stdio/mcp-stdio.server.js';
 import { SessionEventLog } from './write/session-event-log.js';
 import { SessionWriter } from './write/session-writer.js';

@@ -7,7 +7,10 @@ import { loadDotEnv, parseEnv, PlainRequestDeserializer, runApp } from '#platfor
 import { QueryEnv } from './query.env.js';
 import { QueryModule } from './query.module.js';
 
-/** The query app: answers the read message patterns over NATS request/reply, one queue group for all replicas. */
+/**
+ * The query app: answers the read message patterns over NATS request/reply, one queue group for all
+ * replicas, and serves the dashboard and the HTTP API (QueryHttpServer, started with the app).
+ */
 loadDotEnv();
 const env = parseEnv(QueryEnv, process.env);
 await runApp('Query', async () => {

@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
+import { KeyRing, PolicySource } from '#auth';
 import { NatsModule } from '#nats';
 import { configModule } from '#platform';
 import { ReadModelsModule } from '#read-models';
 import { AuditController } from './audit.controller.js';
 import { AuditService } from './audit.service.js';
+import { ApiReads } from './http/api-reads.js';
+import { ChangeFeed } from './http/change-feed.js';
+import { QueryHttpServer } from './http/query-http.server.js';
 import { QueryEnv } from './query.env.js';
 import { ReadsController } from './reads.controller.js';
 import { ReadsService } from './reads.service.js';
@@ -14,6 +18,6 @@ import { SessionsService } from './sessions.service.js';
 @Module({
   imports: [configModule(QueryEnv), NatsModule.forRoot('mcp-pytest-query'), ReadModelsModule.forRoot()],
   controllers: [SessionsController, ReadsController, AuditController],
-  providers: [SessionViewCache, SessionsService, ReadsService, AuditService],
+  providers: [SessionViewCache, SessionsService, ReadsService, AuditService, KeyRing, PolicySource, ApiReads, ChangeFeed, QueryHttpServer],
 })
 export class QueryModule {}

@@ -216,6 +216,23 @@ export const GetFailureGroupsOutput = z.object({
 });
 export type GetFailureGroupsOutput = z.infer<typeof GetFailureGroupsOutput>;
 
+/**
+ * Query parameters of the HTTP API's `/api/events` (Server-Sent Events of session change notices):
+ * which sessions' changes to follow, and where to resume (the `Last-Event-ID` header wins over it).
+ */
+export const ChangeFeedInput = z.strictObject({
+  project: ShortText.optional().describe('Only changes of sessions of this project.'),
+  session_id: SessionId.optional().describe('Only changes of this session.'),
+  owner: Owner,
+  last_event_id: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer' })
+    .nonnegative({ error: 'must not be negative' })
+    .optional()
+    .describe('Resume right after this event id (for clients that cannot send the Last-Event-ID header).'),
+});
+export type ChangeFeedInput = z.output<typeof ChangeFeedInput>;
+
 /** Arguments of the `triage_session` MCP prompt (prompt arguments are strings). */
 export const TriageSessionArgs = {
   session_id: SessionId.describe('Session whose failures to triage.'),

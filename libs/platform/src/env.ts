@@ -25,7 +25,7 @@ const PATH_SETTINGS = ['KEYS_FILE', 'POLICY_FILE'];
  * The project's folder: the nearest one above this module with a package.json (the install, whether
  * this runs from dist/ or from the sources), wherever the process was started from.
  */
-const projectRoot = (() => {
+export const projectRoot = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     if (dirname(dir) === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);

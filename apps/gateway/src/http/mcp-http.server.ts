@@ -4,14 +4,14 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isLoopback, KeyRing, localIdentity, Unauthenticated, UNKNOWN_KEY } from '#auth';
 import { NatsHealth } from '#nats';
 import type { Identity } from '#contracts';
-import { localIdentity, type GatewayEnv } from '../gateway.env.js';
+import type { GatewayEnv } from '../gateway.env.js';
 import { buildMcpServer } from '../mcp/build-mcp-server.js';
 import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
-import { KeyRing, Unauthenticated, UNKNOWN_KEY } from '../policy/key-ring.js';
 import { PolicyGate } from '../policy/policy-gate.js';
 import { JsonResponseTransport } from './json-response.transport.js';
 import { McpSessions } from './mcp-sessions.js';
@@ -21,9 +21,6 @@ import { BodyError, RequestBodies, UploadAbandoned } from './request-bodies.js';
 const MiB = 1024 * 1024;
 /** The MCP SDK transport's own default bound on a POST body. */
 const MAX_BODY_BYTES = 4 * MiB;
-
-/** Addresses only this machine can reach: the one place the gateway serves without keys. */
-const isLoopback = (host: string) => /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host);
 
 interface McpHttpSession {
   identity: Identity;

@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { PolicySource } from '../policy/policy.source.js';
+import { PolicySource } from '#auth';
 import { SessionChanges } from '../read/session-changes.js';
 import { SessionQueries } from '../read/session-queries.js';
 import { SessionWriter } from '../write/session-writer.js';

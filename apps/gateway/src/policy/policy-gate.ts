@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage, JSONRPCResultResponse, MessageExtraInfo, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { PolicySource } from '#auth';
 import { AUDIT_BOUNDS, isToolName, toolArgumentsProblems, type AuditRecord, type PolicyFile, type Refusal } from '#contracts';
 import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
@@ -9,7 +10,6 @@ import { refusalOf, refusalResult } from '../mcp/refusal-result.js';
 import { ApprovalDesk, type Waiting } from './approval-desk.js';
 import { AuditLog } from './audit-log.js';
 import { LimitCounters, type Taken } from './limit-counters.js';
-import { PolicySource } from './policy.source.js';
 
 /** Approval arguments shown to the approver, at most (characters of JSON). */
 const APPROVAL_ARGS_CHARS = 4096;

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { localIdentity, type GatewayEnv } from '../gateway.env.js';
+import { localIdentity } from '#auth';
+import type { GatewayEnv } from '../gateway.env.js';
 import { buildMcpServer } from '../mcp/build-mcp-server.js';
 import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';

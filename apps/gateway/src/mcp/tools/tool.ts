@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { TOOLS, ToolName } from '#contracts';
-import type { PolicySource } from '../../policy/policy.source.js';
+import type { PolicySource } from '#auth';
 import type { SessionChanges } from '../../read/session-changes.js';
 import type { SessionQueries } from '../../read/session-queries.js';
 import type { SessionCommand } from '#domain';

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ALLOW_ALL, PolicyFile } from '#contracts';
-import type { GatewayEnv } from '../gateway.env.js';
+import type { AuthEnv } from './auth.env.js';
 import { WatchedJsonFile } from './watched-json-file.js';
 
 /** The policy in force: POLICY_FILE, reloaded when it changes; without one, everything is allowed. */
@@ -10,7 +10,7 @@ export class PolicySource implements OnModuleDestroy {
   private readonly log = new Logger('Policy');
   private readonly file?: WatchedJsonFile<typeof PolicyFile>;
 
-  constructor(config: ConfigService<GatewayEnv, true>) {
+  constructor(config: ConfigService<AuthEnv, true>) {
     const path = config.get('POLICY_FILE', { infer: true });
     if (path) {
       this.file = new WatchedJsonFile(path, PolicyFile, this.log);
