@@ -6,6 +6,7 @@ import { root } from './harness/apps.js';
 import { environment } from './harness/fixtures.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { PolicyFiles } from './harness/policy-files.js';
+import { freePort } from './harness/processes.js';
 import { System } from './harness/system.js';
 
 /**
@@ -26,6 +27,13 @@ const PASSING = 'tests/test_cart.py::test_add';
 const FAILING = 'tests/test_pay.py::test_total[<b>eur</b>]';
 const ERROR = 'AssertionError: assert 3 == 4 <img src=x onerror="window.__xss = 1">';
 const LONGREPR = `tests/test_pay.py:12: in test_total\n    assert total(cart) == 4\nE   ${ERROR}\n\ntests/test_pay.py:12: AssertionError`;
+
+/** A system whose query app serves the dashboard on a free port; its address. */
+async function startSystem(env: Record<string, string> = {}): Promise<{ system: System; dashboard: string }> {
+  const port = await freePort();
+  const system = await System.start({ env: { ...env, QUERY_HTTP_PORT: String(port) } });
+  return { system, dashboard: `http://127.0.0.1:${port}/` };
+}
 
 async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
@@ -69,6 +77,7 @@ const dialogOpen = (page: Page) => page.evaluate<boolean>("document.getElementBy
 
 describe.skipIf(!haveChromium)('web dashboard in Chromium', () => {
   let system: System;
+  let dashboard: string;
   let client: McpTestClient;
   let browser: Browser;
   let page: Page;
@@ -76,7 +85,7 @@ describe.skipIf(!haveChromium)('web dashboard in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    [system, browser] = await Promise.all([System.start(), launch()]);
+    [{ system, dashboard }, browser] = await Promise.all([startSystem(), launch()]);
     client = await McpTestClient.http(system.gateway.mcpUrl);
     ({ page, problems } = await openPage(browser));
   });
@@ -89,12 +98,12 @@ describe.skipIf(!haveChromium)('web dashboard in Chromium', () => {
   it('serves the page with a strict CSP, and everything it loads from the app itself', async () => {
     const requests: string[] = [];
     page.on('request', (request) => requests.push(request.url()));
-    const response = await page.goto(new URL('/', system.queryHttpUrl).href);
+    const response = await page.goto(dashboard);
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toMatch(/default-src 'self'/);
     await page.locator('#sessions').waitFor();
     await expect.poll(() => page.locator('main').textContent()).toContain('No sessions yet');
-    const origin = new URL(system.queryHttpUrl).origin;
+    const origin = new URL(dashboard).origin;
     expect(requests.filter((url) => !url.startsWith(origin))).toEqual([]);
     expect(requests.some((url) => url.endsWith('/app.js'))).toBe(true);
   });
@@ -178,6 +187,7 @@ describe.skipIf(!haveChromium)('web dashboard in Chromium', () => {
 describe.skipIf(!haveChromium)('web dashboard with keys', () => {
   const files = PolicyFiles.create({ version: '1', default: 'allow', grants: { dashboards: { default: 'allow', sessions: { read: 'all' } } } });
   let system: System;
+  let dashboard: string;
   let runner: McpTestClient;
   let boardKey: string;
   let browser: Browser;
@@ -186,7 +196,7 @@ describe.skipIf(!haveChromium)('web dashboard with keys', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const runnerKey = await files.addKey('runner-1', 'ci');
     boardKey = await files.addKey('board-1', 'dashboards');
-    [system, browser] = await Promise.all([System.start({ env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy } }), launch()]);
+    [{ system, dashboard }, browser] = await Promise.all([startSystem({ KEYS_FILE: files.keys, POLICY_FILE: files.policy }), launch()]);
     runner = await McpTestClient.http(system.gateway.mcpUrl, { key: runnerKey });
   });
   afterAll(async () => {
@@ -198,7 +208,7 @@ describe.skipIf(!haveChromium)('web dashboard with keys', () => {
 
   it('asks for the key once, keeps it for the tab, and follows the feed with it', async () => {
     const { page, problems } = await openPage(browser);
-    await page.goto(new URL('/', system.queryHttpUrl).href);
+    await page.goto(dashboard);
     const dialog = page.locator('#key-dialog');
     await dialog.locator('#key-input').waitFor({ state: 'visible' });
     await page.screenshot({ path: join(ARTIFACTS, 'key-dialog.png') });
