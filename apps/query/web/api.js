@@ -87,6 +87,7 @@ export async function get(path, params = {}, { signal } = {}) {
     if (sent) headers.authorization = `Bearer ${sent}`;
     const response = await fetch(url, { headers, signal, cache: 'no-store' });
     if (response.status === 401) {
+      await response.text().catch(() => ''); // read to its end: the request is done, not left hanging
       if (sent && memoryKey === sent) forgetKey();
       // Another call may have been given a new key meanwhile: try that one before asking.
       if (!memoryKey) await askForKey(Boolean(sent) && tried > 0);
