@@ -6,7 +6,6 @@ import { root } from './harness/apps.js';
 import { environment } from './harness/fixtures.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { PolicyFiles } from './harness/policy-files.js';
-import { freePort } from './harness/processes.js';
 import { System } from './harness/system.js';
 
 /**
@@ -28,11 +27,10 @@ const FAILING = 'tests/test_pay.py::test_total[<b>eur</b>]';
 const ERROR = 'AssertionError: assert 3 == 4 <img src=x onerror="window.__xss = 1">';
 const LONGREPR = `tests/test_pay.py:12: in test_total\n    assert total(cart) == 4\nE   ${ERROR}\n\ntests/test_pay.py:12: AssertionError`;
 
-/** A system whose query app serves the dashboard on a free port; its address. */
+/** A system whose query app serves the dashboard; its address. */
 async function startSystem(env: Record<string, string> = {}): Promise<{ system: System; dashboard: string }> {
-  const port = await freePort();
-  const system = await System.start({ env: { ...env, QUERY_HTTP_PORT: String(port) } });
-  return { system, dashboard: `http://127.0.0.1:${port}/` };
+  const system = await System.start({ env });
+  return { system, dashboard: system.queryHttpUrl.href };
 }
 
 async function launch(): Promise<Browser> {
