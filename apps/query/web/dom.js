@@ -59,6 +59,52 @@ export function safeHref(value) {
 /** Whether a link is to another site (opened in a new tab). */
 export const isExternal = (href) => /^https?:/i.test(href) && !href.startsWith(location.origin);
 
+// ---- page parts --------------------------------------------------------------------------------------
+
+/**
+ * A filter form whose submit navigates to `path` with the fields as query parameters, so filters live in the
+ * URL (back, reload and links keep them). `after` follows the submit button (e.g. a Clear link).
+ */
+export function filterForm({ label, path, button = 'Show', role = null, after = null }, ...fields) {
+  return h(
+    'form',
+    {
+      class: 'filters',
+      role,
+      'aria-label': label,
+      onsubmit(event) {
+        event.preventDefault();
+        location.hash = route(path, Object.fromEntries(new FormData(event.target)));
+      },
+    },
+    fields,
+    h('button', { type: 'submit' }, button),
+    after,
+  );
+}
+
+/** A labelled form control: `control` is an element, or the attributes of an <input>. */
+export const field = (label, control) => h('label', {}, label, control instanceof Node ? control : h('input', control));
+
+/**
+ * A captioned table in a scrolling wrapper. `columns` are header names, or `{ name, num: true }` for columns
+ * of numbers (right-aligned). `rows` are the <tr> elements; pages that update rows in place find the <tbody>.
+ */
+export function dataTable({ id, caption, columns, rows = [] }) {
+  const head = columns.map((column) => (typeof column === 'string' ? { name: column } : column));
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { id },
+      h('caption', {}, caption),
+      h('thead', {}, h('tr', {}, head.map(({ name, num }) => h('th', { scope: 'col', class: num ? 'num' : null }, name)))),
+      h('tbody', {}, rows),
+    ),
+  );
+}
+
 // ---- formatting -------------------------------------------------------------------------------------
 
 /** Seconds as people read them: 850 ms, 12.3 s, 4 min 05 s, 1 h 02 min. */

@@ -3,7 +3,7 @@
 
 import { get } from './api.js';
 import { rateBar, sparkline } from './charts.js';
-import { duration, h, replace, route, when } from './dom.js';
+import { dataTable, duration, field, filterForm, h, replace, route, when } from './dom.js';
 
 export async function render(main, params, ctx) {
   const project = params.project ?? ctx.project;
@@ -14,20 +14,11 @@ export async function render(main, params, ctx) {
   replace(
     main,
     h('h1', {}, 'Flaky tests'),
-    h(
-      'form',
-      {
-        class: 'filters',
-        'aria-label': 'Project and window',
-        onsubmit(event) {
-          event.preventDefault();
-          location.hash = route('/flaky', Object.fromEntries(new FormData(event.target)));
-        },
-      },
-      h('label', {}, 'Project', h('input', { name: 'project', value: project, required: true, list: 'projects' })),
-      h('label', {}, 'Last finished sessions', h('input', { name: 'window', type: 'number', min: 1, max: 200, value: win, placeholder: '30' })),
-      h('label', {}, 'Branch', h('input', { name: 'branch', value: branch, placeholder: 'any' })),
-      h('button', { type: 'submit' }, 'Show'),
+    filterForm(
+      { label: 'Project and window', path: '/flaky' },
+      field('Project', { name: 'project', value: project, required: true, list: 'projects' }),
+      field('Last finished sessions', { name: 'window', type: 'number', min: 1, max: 200, value: win, placeholder: '30' }),
+      field('Branch', { name: 'branch', value: branch, placeholder: 'any' }),
     ),
     projects,
     body,
@@ -45,61 +36,43 @@ export async function render(main, params, ctx) {
     h('p', { class: 'muted' }, `Over the last ${answer.sessions} finished session${answer.sessions === 1 ? '' : 's'} of ${answer.project}${branch ? ` on ${branch}` : ''}.`),
     h('h2', {}, 'Flaky'),
     answer.tests.length
-      ? h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { id: 'flaky-tests' },
-            h('caption', {}, 'Highest flip rate first. A flip is a change between passed and failed from one session to the next, or a pass on a rerun.'),
-            h('thead', {}, h('tr', {}, ['Test', 'Flip rate', 'Flips', 'Runs', 'Rerun passes', 'Last flip'].map((name, i) => h('th', { scope: 'col', class: i > 1 && i < 5 ? 'num' : null }, name)))),
+      ? dataTable({
+          id: 'flaky-tests',
+          caption: 'Highest flip rate first. A flip is a change between passed and failed from one session to the next, or a pass on a rerun.',
+          columns: ['Test', 'Flip rate', { name: 'Flips', num: true }, { name: 'Runs', num: true }, { name: 'Rerun passes', num: true }, 'Last flip'],
+          rows: answer.tests.map((t) =>
             h(
-              'tbody',
+              'tr',
               {},
-              answer.tests.map((t) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', { class: 'id mono' }, h('a', { href: historyHref(t.nodeid) }, t.nodeid)),
-                  h('td', {}, rateBar(t.flip_rate)),
-                  h('td', { class: 'num' }, String(t.flips)),
-                  h('td', { class: 'num' }, String(t.runs)),
-                  h('td', { class: 'num' }, String(t.rerun_passes)),
-                  h('td', {}, when(t.last_flip_at)),
-                ),
-              ),
+              h('td', { class: 'id mono' }, h('a', { href: historyHref(t.nodeid) }, t.nodeid)),
+              h('td', {}, rateBar(t.flip_rate)),
+              h('td', { class: 'num' }, String(t.flips)),
+              h('td', { class: 'num' }, String(t.runs)),
+              h('td', { class: 'num' }, String(t.rerun_passes)),
+              h('td', {}, when(t.last_flip_at)),
             ),
           ),
-        )
+        })
       : h('p', { class: 'empty' }, 'No flaky tests in this window.'),
     h('h2', {}, 'Slowest'),
     answer.slowest.length
-      ? h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { id: 'slowest-tests' },
-            h('caption', {}, 'By mean duration. Trend: mean of the newer half of the runs over the older half; the line runs oldest to newest.'),
-            h('thead', {}, h('tr', {}, ['Test', 'Runs', 'Mean', 'Last', 'Trend', 'Durations'].map((name, i) => h('th', { scope: 'col', class: i > 0 && i < 5 ? 'num' : null }, name)))),
+      ? dataTable({
+          id: 'slowest-tests',
+          caption: 'By mean duration. Trend: mean of the newer half of the runs over the older half; the line runs oldest to newest.',
+          columns: ['Test', { name: 'Runs', num: true }, { name: 'Mean', num: true }, { name: 'Last', num: true }, { name: 'Trend', num: true }, 'Durations'],
+          rows: answer.slowest.map((t) =>
             h(
-              'tbody',
+              'tr',
               {},
-              answer.slowest.map((t) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', { class: 'id mono' }, h('a', { href: historyHref(t.nodeid) }, t.nodeid)),
-                  h('td', { class: 'num' }, String(t.runs)),
-                  h('td', { class: 'num' }, duration(t.mean_duration)),
-                  h('td', { class: 'num' }, duration(t.last_duration)),
-                  h('td', { class: `num ${t.trend > 1.2 ? 'trend-up' : t.trend < 0.8 ? 'trend-down' : ''}` }, `${t.trend > 1.2 ? '▲' : t.trend < 0.8 ? '▼' : ''} ×${t.trend.toFixed(2)}`),
-                  h('td', {}, sparkline(t.durations, { label: `Duration of ${t.nodeid}` })),
-                ),
-              ),
+              h('td', { class: 'id mono' }, h('a', { href: historyHref(t.nodeid) }, t.nodeid)),
+              h('td', { class: 'num' }, String(t.runs)),
+              h('td', { class: 'num' }, duration(t.mean_duration)),
+              h('td', { class: 'num' }, duration(t.last_duration)),
+              h('td', { class: `num ${t.trend > 1.2 ? 'trend-up' : t.trend < 0.8 ? 'trend-down' : ''}` }, `${t.trend > 1.2 ? '▲' : t.trend < 0.8 ? '▼' : ''} ×${t.trend.toFixed(2)}`),
+              h('td', {}, sparkline(t.durations, { label: `Duration of ${t.nodeid}` })),
             ),
           ),
-        )
+        })
       : h('p', { class: 'empty' }, 'No results in this window.'),
   );
 }

@@ -3,7 +3,7 @@
 
 import { get } from './api.js';
 import { outcomeStrip } from './charts.js';
-import { duration, h, OUTCOMES, replace, route, when } from './dom.js';
+import { dataTable, duration, field, filterForm, h, OUTCOMES, replace, route, when } from './dom.js';
 
 export async function render(main, params, ctx) {
   const project = params.project ?? ctx.project;
@@ -14,20 +14,11 @@ export async function render(main, params, ctx) {
   replace(
     main,
     h('h1', {}, 'Test history'),
-    h(
-      'form',
-      {
-        class: 'filters',
-        'aria-label': 'Test',
-        onsubmit(event) {
-          event.preventDefault();
-          location.hash = route('/history', Object.fromEntries(new FormData(event.target)));
-        },
-      },
-      h('label', {}, 'Project', h('input', { name: 'project', value: project, required: true, list: 'projects' })),
-      h('label', {}, 'Test (node id)', h('input', { name: 'nodeid', value: nodeid, required: true, size: 48, placeholder: 'tests/test_api.py::test_login' })),
-      h('label', {}, 'Sessions', h('input', { name: 'limit', type: 'number', min: 1, max: 200, value: limit, placeholder: '30' })),
-      h('button', { type: 'submit' }, 'Show'),
+    filterForm(
+      { label: 'Test', path: '/history' },
+      field('Project', { name: 'project', value: project, required: true, list: 'projects' }),
+      field('Test (node id)', { name: 'nodeid', value: nodeid, required: true, size: 48, placeholder: 'tests/test_api.py::test_login' }),
+      field('Sessions', { name: 'limit', type: 'number', min: 1, max: 200, value: limit, placeholder: '30' }),
     ),
     projects,
     body,
@@ -55,33 +46,24 @@ export async function render(main, params, ctx) {
             seen.map((o) => h('span', { class: `outcome-${o}` }, `■ ${o} `, h('span', { class: 'muted' }, `${runs.filter((r) => r.outcome === o).length}`))),
             runs.some((r) => r.rerun_passed) ? h('span', {}, '┅ passed on a rerun') : null,
           ),
-          h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { id: 'runs' },
-              h('caption', {}, 'Newest first'),
-              h('thead', {}, h('tr', {}, ['Session', 'Outcome', 'Duration', 'Attempt', 'Branch', 'Started', 'Error'].map((name) => h('th', { scope: 'col' }, name)))),
+          dataTable({
+            id: 'runs',
+            caption: 'Newest first',
+            columns: ['Session', 'Outcome', 'Duration', 'Attempt', 'Branch', 'Started', 'Error'],
+            rows: runs.map((run) =>
               h(
-                'tbody',
+                'tr',
                 {},
-                runs.map((run) =>
-                  h(
-                    'tr',
-                    {},
-                    h('td', { class: 'id' }, h('a', { href: sessionHref(run) }, run.session_id)),
-                    h('td', { class: `outcome-${run.outcome}` }, run.outcome, run.rerun_passed ? ' (rerun)' : ''),
-                    h('td', { class: 'num' }, duration(run.duration)),
-                    h('td', { class: 'num' }, String(run.attempt)),
-                    h('td', { class: 'id' }, run.branch ?? '—'),
-                    h('td', {}, when(run.started_at)),
-                    h('td', { class: 'id' }, run.error ? h('details', {}, h('summary', {}, firstLine(run.error)), h('pre', {}, run.error)) : ''),
-                  ),
-                ),
+                h('td', { class: 'id' }, h('a', { href: sessionHref(run) }, run.session_id)),
+                h('td', { class: `outcome-${run.outcome}` }, run.outcome, run.rerun_passed ? ' (rerun)' : ''),
+                h('td', { class: 'num' }, duration(run.duration)),
+                h('td', { class: 'num' }, String(run.attempt)),
+                h('td', { class: 'id' }, run.branch ?? '—'),
+                h('td', {}, when(run.started_at)),
+                h('td', { class: 'id' }, run.error ? h('details', {}, h('summary', {}, firstLine(run.error)), h('pre', {}, run.error)) : ''),
               ),
             ),
-          ),
+          }),
         ]
       : h('p', { class: 'empty' }, `No runs of this test in ${project}.`),
   );

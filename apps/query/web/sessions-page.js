@@ -2,7 +2,7 @@
 // listed session patches its row at once, and the first page is fetched again (new sessions come in on top).
 
 import { get } from './api.js';
-import { countsView, duration, h, isExternal, replace, route, safeHref, statusBadge, when } from './dom.js';
+import { countsView, dataTable, duration, field, filterForm, h, isExternal, replace, route, safeHref, statusBadge, when } from './dom.js';
 
 const FILTERS = ['project', 'status', 'branch', 'label'];
 
@@ -11,36 +11,21 @@ export async function render(main, params, ctx) {
   const cursor = params.cursor ?? '';
   if (filters.project) ctx.project = filters.project;
 
-  const tbody = h('tbody');
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of sessions' });
   const projects = h('datalist', { id: 'projects' });
-  const table = h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { id: 'sessions' },
-      h('caption', {}, 'Newest first'),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Session', 'Status', 'Results', 'Duration', 'Started', 'Branch', 'CI', 'Project', 'Labels'].map((name) =>
-            h('th', { scope: 'col', class: name === 'Duration' ? 'num' : null }, name),
-          ),
-        ),
-      ),
-      tbody,
-    ),
-  );
+  const table = dataTable({
+    id: 'sessions',
+    caption: 'Newest first',
+    columns: ['Session', 'Status', 'Results', { name: 'Duration', num: true }, 'Started', 'Branch', 'CI', 'Project', 'Labels'],
+  });
+  // Rows are replaced on each load, and patched in place between loads.
+  const tbody = table.querySelector('tbody');
 
   replace(
     main,
     h('h1', {}, 'Sessions'),
-    filterForm(filters),
+    sessionFilters(filters),
     projects,
     table,
     status,
@@ -102,35 +87,14 @@ export async function render(main, params, ctx) {
 
 const keyOf = (s) => `${s.owner}/${s.session_id}`;
 
-function filterForm(filters) {
-  const field = (name, label, input) => h('label', {}, label, input);
-  const text = (name, placeholder, extra = {}) => h('input', { name, value: filters[name], placeholder, ...extra });
-  return h(
-    'form',
-    {
-      class: 'filters',
-      role: 'search',
-      'aria-label': 'Filter sessions',
-      onsubmit(event) {
-        event.preventDefault();
-        const data = Object.fromEntries(new FormData(event.target));
-        location.hash = route('/', data);
-      },
-    },
-    field('project', 'Project', text('project', 'any', { list: 'projects' })),
-    field(
-      'status',
-      'Status',
-      h(
-        'select',
-        { name: 'status' },
-        ['', 'running', 'finished'].map((value) => h('option', { value, selected: filters.status === value }, value || 'any')),
-      ),
-    ),
-    field('branch', 'Branch', text('branch', 'any')),
-    field('label', 'Label', text('label', 'key=value', { pattern: '[^=]+=.*', title: 'key=value' })),
-    h('button', { type: 'submit' }, 'Filter'),
-    Object.values(filters).some(Boolean) ? h('a', { href: '#/' }, 'Clear') : null,
+function sessionFilters(filters) {
+  const text = (name, placeholder, extra = {}) => ({ name, value: filters[name], placeholder, ...extra });
+  return filterForm(
+    { label: 'Filter sessions', path: '/', role: 'search', button: 'Filter', after: Object.values(filters).some(Boolean) ? h('a', { href: '#/' }, 'Clear') : null },
+    field('Project', text('project', 'any', { list: 'projects' })),
+    field('Status', h('select', { name: 'status' }, ['', 'running', 'finished'].map((value) => h('option', { value, selected: filters.status === value }, value || 'any')))),
+    field('Branch', text('branch', 'any')),
+    field('Label', text('label', 'key=value', { pattern: '[^=]+=.*', title: 'key=value' })),
   );
 }
 
