@@ -7,13 +7,15 @@ const suite = useSystem();
 describe('a pytest session over Streamable HTTP', () => {
   it('lists its tools with input and output schemas and hints', async () => {
     const { tools } = await suite.client.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['get_session', 'record_session_finish', 'record_session_start', 'record_test_outcome', 'record_test_outcomes']);
+    const reads = ['get_failure_groups', 'get_flaky_tests', 'get_session', 'get_session_tests', 'get_test_history', 'list_sessions'];
+    const writes = ['record_session_finish', 'record_session_start', 'record_test_outcome', 'record_test_outcomes'];
+    expect(tools.map((t) => t.name).sort()).toEqual([...reads, ...writes]);
     for (const tool of tools) {
       expect(tool.description, tool.name).toBeTruthy();
       expect(tool.inputSchema.type).toBe('object');
       expect(tool.outputSchema?.type, tool.name).toBe('object');
     }
-    expect(tools.find((t) => t.name === 'get_session')?.annotations?.readOnlyHint).toBe(true);
+    for (const tool of tools) expect(tool.annotations?.readOnlyHint, tool.name).toBe(reads.includes(tool.name));
   });
 
   it('records passed, failed and skipped outcomes with the seed shapes and reads them back', async () => {

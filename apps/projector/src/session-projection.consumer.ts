@@ -55,12 +55,13 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     const replicas = this.config.get('NATS_REPLICAS', { infer: true });
     await ensureEventStream(this.jsm, { replicas });
     await ensureChangesStream(this.jsm, { replicas });
-    await ensureProjectorConsumer(this.jsm, { replicas });
+    const batch = this.config.get('PROJECTOR_BATCH', { infer: true });
+    await ensureProjectorConsumer(this.jsm, { replicas, maxAckPending: batch });
     await this.checkReadModelsCaughtUp();
     const consumer = await this.js.consumers.get(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
     // The callback only buffers; a flush scheduled after the current I/O turn folds all that arrived.
     this.messages = await consumer.consume({
-      max_messages: this.config.get('PROJECTOR_BATCH', { infer: true }),
+      max_messages: batch,
       callback: (msg) => {
         this.buffer.push(msg);
         this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());

@@ -74,15 +74,29 @@ export async function deleteSessionsBucket(jsm: JetStreamManager): Promise<void>
  * the stream holds session events only, and on nats-server 2.9 a filter costs a subject scan per
  * pull (measured: catch-up fell from ~60k to 3–9k events/s in some runs).
  */
-export async function ensureProjectorConsumer(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
-  await jsm.consumers.add(EVENTS_STREAM, {
-    durable_name: SESSION_PROJECTOR_DURABLE,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: 10_000_000_000,
-    max_ack_pending: 20_000,
-    num_replicas: replicas,
+/**
+ * The projector's durable consumer. Events handed out and not yet acked are held in the projector's
+ * memory, so the server may hand out one pull batch at a time (`maxAckPending`): memory stays
+ * bounded by the batch, whatever the backlog, and no event waits in memory past the ack wait.
+ * An existing consumer is brought to that bound.
+ */
+export async function ensureProjectorConsumer(jsm: JetStreamManager, { replicas, maxAckPending }: StoreOptions & { maxAckPending: number }): Promise<void> {
+  const existing = await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).catch((error: unknown) => {
+    if (isNotFound(error)) return undefined;
+    throw error;
   });
+  if (!existing) {
+    await jsm.consumers.add(EVENTS_STREAM, {
+      durable_name: SESSION_PROJECTOR_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: 10_000_000_000,
+      max_ack_pending: maxAckPending,
+      num_replicas: replicas,
+    });
+  } else if (existing.config.max_ack_pending !== maxAckPending) {
+    await jsm.consumers.update(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, { max_ack_pending: maxAckPending });
+  }
 }
 
 export async function deleteProjectorConsumer(jsm: JetStreamManager): Promise<void> {

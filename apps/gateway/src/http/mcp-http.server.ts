@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { isLoopback, KeyRing, localIdentity, Unauthenticated, UNKNOWN_KEY } from '#auth';
+import { KeyRing, listenGuarded, localIdentity, Unauthenticated, UNKNOWN_KEY } from '#auth';
 import { NatsHealth } from '#nats';
 import type { Identity } from '#contracts';
 import type { GatewayEnv } from '../gateway.env.js';
@@ -61,25 +60,13 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   async onApplicationBootstrap(): Promise<void> {
     const host = this.config.get('GATEWAY_HOST', { infer: true });
     const port = this.config.get('GATEWAY_PORT', { infer: true });
-    if (!this.keys.enabled && !isLoopback(host)) {
-      throw new Error(
-        `GATEWAY_HOST=${host} is reachable from other machines, and there is no KEYS_FILE: every caller would be "${this.config.get('GATEWAY_AGENT', { infer: true })}". ` +
-          'Set KEYS_FILE (create keys with `mcp-pytest keys add --agent A --grant G`), or bind 127.0.0.1.',
-      );
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    const { port: bound } = this.server.address() as AddressInfo;
-    this.origin = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-    const local = ['127.0.0.1', 'localhost', '[::1]'].map((name) => `${name}:${bound}`);
+    const { origin, loopbackHosts } = await listenGuarded(this.server, { host, port, hostSetting: 'GATEWAY_HOST' }, this.keys, this.config, this.log);
+    this.origin = origin;
     const listed = (name: 'GATEWAY_ALLOWED_HOSTS' | 'GATEWAY_ALLOWED_ORIGINS') =>
       this.config.get(name, { infer: true }).split(',').map((entry) => entry.trim()).filter(Boolean);
-    this.allowedHosts = new Set([...local, ...listed('GATEWAY_ALLOWED_HOSTS')]);
-    this.allowedOrigins = new Set([...local.map((h) => `http://${h}`), ...listed('GATEWAY_ALLOWED_ORIGINS')]);
+    this.allowedHosts = new Set([...loopbackHosts, ...listed('GATEWAY_ALLOWED_HOSTS')]);
+    this.allowedOrigins = new Set([...loopbackHosts.map((h) => `http://${h}`), ...listed('GATEWAY_ALLOWED_ORIGINS')]);
     this.log.log(`MCP Streamable HTTP at ${this.origin}/mcp`);
-    if (!this.keys.enabled) this.log.warn(`no KEYS_FILE: loopback only, every caller is agent "${localIdentity(this.config).agent}"`);
     const idleMs = this.config.get('MCP_SESSION_IDLE_MINUTES', { infer: true }) * 60_000;
     this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.min(idleMs, 60_000)).unref();
     this.unwatchKeys = this.keys.onChange(() => this.closeRevoked());

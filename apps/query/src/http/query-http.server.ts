@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { isLoopback, KeyRing, localIdentity, PolicySource, Unauthenticated } from '#auth';
+import { KeyRing, listenGuarded, localIdentity, PolicySource, Unauthenticated } from '#auth';
 import { ChangeFeedInput, type Identity } from '#contracts';
 import { readOwner } from '#domain';
 import { NatsHealth } from '#nats';
@@ -38,20 +37,9 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     const host = this.config.get('QUERY_HTTP_HOST', { infer: true });
     const port = this.config.get('QUERY_HTTP_PORT', { infer: true });
-    if (!this.keys.enabled && !isLoopback(host)) {
-      throw new Error(
-        `QUERY_HTTP_HOST=${host} is reachable from other machines, and there is no KEYS_FILE: every caller would be "${localIdentity(this.config).agent}". ` +
-          'Set KEYS_FILE (create keys with `mcp-pytest keys add --agent A --grant G`), or bind 127.0.0.1.',
-      );
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    const { port: bound } = this.server.address() as AddressInfo;
-    this.loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]'].map((name) => `${name}:${bound}`));
-    this.log.log(`Dashboard and HTTP API at http://${host.includes(':') ? `[${host}]` : host}:${bound}/`);
-    if (!this.keys.enabled) this.log.warn(`no KEYS_FILE: loopback only, every caller is agent "${localIdentity(this.config).agent}"`);
+    const { origin, loopbackHosts } = await listenGuarded(this.server, { host, port, hostSetting: 'QUERY_HTTP_HOST' }, this.keys, this.config, this.log);
+    this.loopbackHosts = new Set(loopbackHosts);
+    this.log.log(`Dashboard and HTTP API at ${origin}/`);
     this.unwatchKeys = this.keys.onChange(() => this.feed.closeWhere((identity) => !this.keys.proves(identity)));
   }
 
