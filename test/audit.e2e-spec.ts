@@ -93,7 +93,8 @@ describe('audit: a record of every call and its decision', () => {
   it('denies a call to a tool the server does not have, though the default is allow, and audits it as denied', async () => {
     expect(await client.refused('drop_all_sessions', { confirm: true })).toBe(
       '[POLICY_DENIED] drop_all_sessions: unknown tool; the tools you may call are ' +
-        'record_session_start, record_test_outcome, record_test_outcomes, record_session_finish, get_session (rule: unknown_tool)',
+        'record_session_start, record_test_outcome, record_test_outcomes, record_session_finish, get_session, ' +
+        'list_sessions, get_session_tests, get_test_history, get_flaky_tests, get_failure_groups (rule: unknown_tool)',
     );
     const { records } = await eventually(async () => {
       const answer = await audit({ tool: 'drop_all_sessions' });

@@ -42,6 +42,7 @@ describe('the query app over NATS request/reply', () => {
       session_id,
       owner: 'local',
       status: 'finished',
+      project: null,
       last_seq: finish.seq,
       version: 4,
       counts: { passed: 1, failed: 1, skipped: 0, error: 0, xfailed: 0, xpassed: 0, total: 2 },
