@@ -78,6 +78,8 @@ export interface ReadModelsFigures {
   projectorCpuPerResult: number;
   storeBytes: number;
   rss: { stage: string; projector: number; query: number }[];
+  /** RSS (KiB) sampled every 2 s while folding, with the share of the events folded by then. */
+  whileFolding: { folded: number; projector: number; query: number }[];
   list: Latencies;
   history: Latencies;
   flaky: Latencies;
@@ -106,6 +108,16 @@ export async function readModelsAtScale(
   let lastSeq = 0;
   const cpuBefore = cpuMicros(io.projectorPid());
   const t0 = performance.now();
+  // RSS while the results pile up: flat means bounded by a batch, not by what is stored.
+  const firstSeq = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq + 1;
+  const expectedEvents = scale.sessions * (2 + Math.ceil(scale.testsPerSession / scale.resultsPerEvent));
+  const whileFolding: ReadModelsFigures['whileFolding'] = [];
+  const sampler = setInterval(() => {
+    void jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).then(({ ack_floor }) => {
+      const folded = Math.max(0, ack_floor.stream_seq - firstSeq + 1) / expectedEvents;
+      whileFolding.push({ folded, projector: rssKiB(io.projectorPid()), query: rssKiB(io.queryPid()) });
+    }, () => undefined);
+  }, 2000);
   for (let group = 0; group < scale.sessions; group += concurrent) {
     const perSession = Array.from({ length: Math.min(concurrent, scale.sessions - group) }, (_, i) => sessionEvents(group + i, scale, at));
     const messages: BacklogMessage[] = [];
@@ -123,7 +135,7 @@ export async function readModelsAtScale(
     async () => (await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq >= lastSeq,
     1_800_000,
     'the projector to fold the read-model sessions',
-  );
+  ).finally(() => clearInterval(sampler));
   const foldSeconds = (performance.now() - t0) / 1000;
   const results = scale.sessions * scale.testsPerSession;
   const projectorCpuPerResult = (cpuMicros(io.projectorPid()) - cpuBefore) / results;
@@ -187,6 +199,7 @@ export async function readModelsAtScale(
       projectorCpuPerResult,
       storeBytes: storeSize(io.storePath),
       rss,
+      whileFolding,
       list: list.latencies,
       history: history.latencies,
       flaky: flaky.latencies,
