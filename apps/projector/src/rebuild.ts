@@ -5,7 +5,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT, SESSION_PROJECTOR_DURABLE } from '#contracts';
 import { connectNats, deleteProjectorConsumer, deleteSessionsBucket, isNotFound } from '#nats';
-import { loadDotEnv, parseEnv, runApp } from '#platform';
+import { loadDotEnv, parseEnv, setUpLogging, runApp } from '#platform';
 import { openReadModelStore } from '#read-models';
 import { ProjectorEnv } from './projector.env.js';
 import { ProjectorModule } from './projector.module.js';
@@ -16,6 +16,7 @@ import { ProjectorModule } from './projector.module.js';
  * began is folded.
  */
 loadDotEnv();
+setUpLogging();
 const log = new Logger('Rebuild');
 const env = parseEnv(ProjectorEnv, process.env);
 const nc = await connectNats({ url: env.NATS_URL, name: 'mcp-pytest-rebuild', log: (m) => log.log(m) });

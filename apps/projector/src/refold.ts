@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { EVENTS_STREAM, eventSubject, isStuckStub, NAME_PATTERN, SESSION_ID_PATTERN, sessionKey, type SessionRef, type StoredSession } from '#contracts';
 import { connectNats, isWrongLastSequence, openSessionsBucket } from '#nats';
-import { loadDotEnv, parseEnv } from '#platform';
+import { loadDotEnv, parseEnv, setUpLogging } from '#platform';
 import { publishChange } from './change-notices.js';
 import { foldFromStream } from './fold-from-stream.js';
 import { ProjectorEnv } from './projector.env.js';
@@ -17,6 +17,7 @@ import { ProjectorEnv } from './projector.env.js';
  */
 const USAGE = 'usage: npm run refold -- OWNER/SESSION_ID … | --stuck';
 loadDotEnv();
+setUpLogging();
 const log = new Logger('Refold');
 const args = process.argv.slice(2);
 if (args.length === 0) fail(USAGE);

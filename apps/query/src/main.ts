@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { QUERY_QUEUE } from '#contracts';
 import { natsServers } from '#nats';
-import { loadDotEnv, parseEnv, PlainRequestDeserializer, runApp } from '#platform';
+import { loadDotEnv, parseEnv, PlainRequestDeserializer, runApp, setUpLogging } from '#platform';
 import { QueryEnv } from './query.env.js';
 import { QueryModule } from './query.module.js';
 
@@ -12,6 +12,7 @@ import { QueryModule } from './query.module.js';
  * replicas, and serves the dashboard and the HTTP API (QueryHttpServer, started with the app).
  */
 loadDotEnv();
+setUpLogging();
 const env = parseEnv(QueryEnv, process.env);
 await runApp('Query', async () => {
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(QueryModule, {
