@@ -1,13 +1,24 @@
 // npm start: install what is missing, build, make sure NATS answers (starting a local nats-server with
 // JetStream under ./.data/ if none does), then run the projector, the query app and the gateway.
 // Ctrl-C stops them all, and the nats-server if this script started it.
+// `npm start -- --only gateway,query` runs only those (NATS must answer already, unless `nats` is
+// named): one app can then be stopped and started on its own (`npm run projector`), NATS staying up.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build, checkNode, ensureInstalled, fail, findNatsServer, INSTALL_NATS_HINT, probeNats, root, say } from './setup.mjs';
 
+const APPS = {
+  projector: 'dist/apps/projector/src/main.js',
+  query: 'dist/apps/query/src/main.js',
+  gateway: 'dist/apps/gateway/src/main.js',
+};
+const PARTS = ['nats', ...Object.keys(APPS)];
+
 checkNode();
+const only = partsToRun();
 const children = [];
 let stopping = false;
 process.on('SIGINT', () => stop(0));
@@ -31,15 +42,31 @@ const nats = await probeNats(natsUrl);
 if (nats.notNats) fail(`Something answers at ${natsUrl}, but it is not a NATS server: set NATS_URL.`);
 if (nats.up && !nats.jetstream) fail(`The NATS server at ${natsUrl} (${nats.version}) has no JetStream: start it with -js.`);
 if (nats.up) say(`using NATS ${nats.version} at ${natsUrl}`);
-else await startLocalNats();
+else if (only.has('nats')) await startLocalNats();
+else fail(`Nothing answers at ${natsUrl}: start NATS first (\`npm run nats\` runs a local one), or run plain \`npm start\`.`);
 
-const apps = [
-  ['projector', 'dist/apps/projector/src/main.js'],
-  ['query', 'dist/apps/query/src/main.js'],
-  ['gateway', 'dist/apps/gateway/src/main.js'],
-];
+const apps = Object.entries(APPS).filter(([name]) => only.has(name));
 for (const [name, entry] of apps) launch(name, process.execPath, [join(root, entry)]);
-say('running; Ctrl-C stops everything');
+if (children.length === 0) {
+  say(`NATS at ${natsUrl} is running already: nothing to start`);
+  process.exit(0);
+}
+say(`running ${children.map(({ name }) => name).join(', ')}; Ctrl-C stops ${children.length > 1 ? 'them' : 'it'}`);
+
+/** What `--only` names (default: everything), each checked. */
+function partsToRun() {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { only: { type: 'string' } } }));
+  } catch (error) {
+    fail(`${error.message} (usage: npm start [-- --only ${PARTS.join(',')}])`);
+  }
+  if (values.only === undefined) return new Set(PARTS);
+  const named = values.only.split(',').map((part) => part.trim()).filter(Boolean);
+  const unknown = named.filter((part) => !PARTS.includes(part));
+  if (unknown.length > 0 || named.length === 0) fail(`--only ${values.only}: name some of ${PARTS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`);
+  return new Set(named);
+}
 
 async function startLocalNats() {
   const binary = findNatsServer();
