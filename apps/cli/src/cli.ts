@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { Duration } from '#contracts';
 import { natsServers } from '#nats/connect';
-import { NatsEnv } from '#nats/env';
+import { AuditStreamEnv } from '#nats/env';
 import { parseEnv } from '#platform/env';
 import { fieldPath } from '#platform/json-file';
 
@@ -134,7 +134,7 @@ export function check<S extends z.ZodType>(schema: S, value: unknown, flag: stri
 }
 
 export interface Nats {
-  env: NatsEnv;
+  env: AuditStreamEnv;
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -145,9 +145,9 @@ export interface Nats {
  * a command typed by a person should fail, not wait for ever.
  */
 async function openNats(): Promise<Nats> {
-  let env: NatsEnv;
+  let env: AuditStreamEnv;
   try {
-    env = parseEnv(NatsEnv, process.env);
+    env = parseEnv(AuditStreamEnv, process.env);
   } catch (error) {
     throw new CliError(oneLine((error as Error).message));
   }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { AuthEnv } from '#auth';
-import { NatsEnv } from '#nats';
+import { AuditStreamEnv } from '#nats';
 
-export const GatewayEnv = NatsEnv.extend(AuthEnv.shape).extend({
+export const GatewayEnv = AuditStreamEnv.extend(AuthEnv.shape).extend({
   GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('Address the Streamable HTTP endpoint binds.'),
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port of the Streamable HTTP endpoint.'),
   GATEWAY_ALLOWED_HOSTS: z

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { AuthEnv } from '#auth';
-import { NatsEnv } from '#nats';
+import { AuditStreamEnv } from '#nats';
 import { ReadModelEnv } from '#read-models';
 
-export const QueryEnv = NatsEnv.extend(ReadModelEnv.shape)
+export const QueryEnv = AuditStreamEnv.extend(ReadModelEnv.shape)
   .extend(AuthEnv.shape)
   .extend({
     READ_WAIT_MS: z.coerce

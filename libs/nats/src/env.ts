@@ -4,6 +4,11 @@ import { z } from 'zod';
 export const NatsEnv = z.object({
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server(s), comma-separated.'),
   NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1).describe('Replicas of the stream and buckets (a NATS cluster).'),
-  AUDIT_MAX_AGE_DAYS: z.coerce.number().positive().default(30).describe('How long the audit stream keeps records (set when an app creates it).'),
 });
 export type NatsEnv = z.infer<typeof NatsEnv>;
+
+/** NATS settings of the programs that may create the audit stream (gateway, query app, CLI). */
+export const AuditStreamEnv = NatsEnv.extend({
+  AUDIT_MAX_AGE_DAYS: z.coerce.number().positive().default(30).describe('How long the audit stream keeps records (set when an app creates it).'),
+});
+export type AuditStreamEnv = z.infer<typeof AuditStreamEnv>;
