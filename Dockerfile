@@ -22,7 +22,8 @@ COPY --from=build /app/dist/libs dist/libs
 COPY bin bin
 # The dashboard's files, served by the query app from the sources' folder.
 COPY apps/query/web apps/query/web
-# The SQLite read models (READ_MODEL_URL's default, ./.data): a volume the projector writes and the query app reads.
-RUN mkdir -p .data && chown node:node .data
+# The SQLite read models (READ_MODEL_URL's default, ./.data): a volume the projector writes and the query app reads,
+# writable whichever user compose runs the apps as (the host user who owns config/).
+RUN mkdir -p .data && chmod 1777 .data
 USER node
 CMD ["node", "dist/apps/gateway/src/main.js"]
