@@ -5,7 +5,7 @@ import { decide, evolve, type OutcomeInput, type SessionCommand, type SessionSta
 import type { GatewayEnv } from '../gateway.env.js';
 import { Refused } from '../mcp/refusal-result.js';
 import { WrongLastSequence, type SessionEventLog } from './session-event-log.js';
-import { SessionWriter } from './session-writer.js';
+import { MAX_CONFLICT_ROUNDS, SessionWriter } from './session-writer.js';
 
 /*
  * The writer's rounds when another gateway writes to the same session between the events of one large
@@ -25,8 +25,15 @@ const deps = { newEventId: () => `e${++ids}` };
 class MemoryLog {
   readonly events: { seq: number; event: PytestEvent }[] = [];
   afterAppend?: (count: number) => void;
+  /** Runs as an append arrives, before it is checked: another writer getting there first. */
+  beforeAppend?: () => void;
+  appends = 0;
+  /** Loads answered as by a replica that has not seen the session yet (nothing folded). */
+  laggingLoads = 0;
 
   async append(event: PytestEvent, state: SessionState) {
+    this.appends++;
+    this.beforeAppend?.();
     if (state.lastSeq !== (this.events.at(-1)?.seq ?? 0)) throw new WrongLastSequence('wrong last sequence');
     const seq = this.store(event);
     this.afterAppend?.(this.events.length);
@@ -37,11 +44,15 @@ class MemoryLog {
 
   async catchUp(state: SessionState) {
     this.catchUps++;
+    if (this.laggingLoads > 0) {
+      this.laggingLoads--;
+      return state;
+    }
     return this.fold(state);
   }
 
-  async leaderHasMore() {
-    return false;
+  async leaderHasMore(state: SessionState) {
+    return (this.events.at(-1)?.seq ?? 0) > state.lastSeq;
   }
 
   /** Another gateway's command, decided against the log and stored at once. */
@@ -121,5 +132,41 @@ describe('SessionWriter: the write cache', () => {
       await writer.execute({ ...base, type: 'RecordOutcome', actor: us, outcome: passed(0) });
       expect(log.catchUps, `${results} results cached against a budget of 10`).toBe(reloads);
     }
+  });
+});
+
+describe('SessionWriter: other writers and lagging replicas', () => {
+  const outcome = (nodeid: string, actor = us): SessionCommand => ({ ...base, type: 'RecordOutcome', actor, outcome: { nodeid, outcome: 'passed', duration: 1 } });
+
+  it('catches up and decides again each time another writer came first, until its write gets through', async () => {
+    const { log, writer } = await setUp();
+    let others = 3;
+    log.beforeAppend = () => {
+      if (others-- > 0) log.write(outcome(`t::theirs-${others}`, them));
+    };
+    const result = await writer.execute(outcome('t::ours'));
+    expect(result).toMatchObject({ seq: 5, duplicate: false });
+    expect(log.appends).toBe(4);
+    expect(log.events.map(({ event }) => event.type)).toEqual(['SessionStarted', ...Array(4).fill('TestOutcomesRecorded')]);
+  });
+
+  it(`gives up after ${MAX_CONFLICT_ROUNDS} rounds of contention with WRITE_CONTENDED, having written nothing`, async () => {
+    const { log, writer } = await setUp();
+    let others = 0;
+    log.beforeAppend = () => log.write(outcome(`t::theirs-${others++}`, them));
+    const refusal = await writer.execute(outcome('t::ours')).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(Refused);
+    expect(refusal).toMatchObject({ code: 'WRITE_CONTENDED' });
+    expect(log.appends).toBe(MAX_CONFLICT_ROUNDS);
+    expect(log.events.every(({ event }) => event.type !== 'TestOutcomesRecorded' || event.actor.agent === them.agent)).toBe(true);
+  });
+
+  it('asks the stream leader before calling a session unknown, and writes once a lagging replica is read past', async () => {
+    const log = new MemoryLog();
+    log.write({ ...base, type: 'StartSession', actor: us, data: { environment: { os: 'Linux', python_version: '3.12' } } });
+    log.laggingLoads = 1;
+    const writer = new SessionWriter(log as unknown as SessionEventLog, config);
+    expect(await writer.execute(outcome('t::after-failover'))).toMatchObject({ seq: 2, duplicate: false });
+    expect(log.catchUps).toBe(2);
   });
 });

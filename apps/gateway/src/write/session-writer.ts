@@ -40,8 +40,13 @@ interface Slot {
   usedAt: number;
 }
 
-/** Rounds of "another writer came first: catch up and decide again" before giving up. */
-const MAX_CONFLICT_ROUNDS = 50;
+/** Rounds of "another writer came first: catch up and decide again" before giving up (WRITE_CONTENDED). */
+export const MAX_CONFLICT_ROUNDS = 16;
+/**
+ * A random pause before deciding again, up to 2^round ms (64 ms at most): writers racing for one
+ * session fall out of step instead of colliding round after round.
+ */
+const conflictPause = (round: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** round, 64)));
 /** Sessions remembered at most, whatever their size. */
 const MAX_CACHED_SESSIONS = 100_000;
 const deps = { newEventId: () => randomUUID() };
@@ -146,7 +151,10 @@ export class SessionWriter {
         else settle(pending, verdict, seqs);
       });
       if (unstored.length > 0) this.fail(slot, unstored, failure!.error, failure!.in);
-      if (conflict) slot.state = await this.events.catchUp(state).catch(() => undefined);
+      if (conflict) {
+        await conflictPause(round);
+        slot.state = await this.events.catchUp(state).catch(() => undefined);
+      }
       todo = retry;
     }
   }
