@@ -15,9 +15,8 @@ describe('seed compatibility', () => {
     expect(
       RecordTestOutcomeInput.parse({ nodeid: 'tests/test_a.py::test_x', outcome: 'failed', duration: 0.25, error: 'assert False' }),
     ).toMatchObject({ nodeid: 'tests/test_a.py::test_x', outcome: 'failed' });
-    expect(
-      RecordSessionFinishInput.parse({ summary: { total_tests: 3, passed: 2, failed: 1, skipped: 0, exitstatus: 1 } }),
-    ).toBeTruthy();
+    const summary = { total_tests: 3, passed: 2, failed: 1, skipped: 0, exitstatus: 1 };
+    expect(RecordSessionFinishInput.parse({ summary })).toEqual({ summary });
   });
 
   it('keeps extra environment keys and accepts unicode node ids and null errors', () => {
