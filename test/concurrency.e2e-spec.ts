@@ -59,8 +59,10 @@ describe('many writers at once', () => {
     try {
       const session_id = 'shared-by-two-gateways';
       await a!.ok('record_session_start', { session_id, environment });
-      const calls = Array.from({ length: 160 }, (_, i) => () =>
-        (i % 2 ? a! : b!).ok('record_test_outcome', { session_id, nodeid: `tests/test_shared.py::test_${i}`, outcome: 'passed', duration: 0.01 }),
+      const calls = Array.from(
+        { length: 160 },
+        (_, i) => () =>
+          (i % 2 ? a! : b!).ok('record_test_outcome', { session_id, nodeid: `tests/test_shared.py::test_${i}`, outcome: 'passed', duration: 0.01 }),
       );
       const acks = await inParallel(calls, 32);
       expect(acks.every((ack) => !ack.duplicate)).toBe(true);

@@ -39,10 +39,13 @@ interface UrlSource {
 export function gatewayTarget(values: { url?: string; token?: string }, fallback?: { url: string; from: string }): GatewayTarget {
   const key = values.token ?? (process.env.MCP_PYTEST_TOKEN || undefined);
   const source: UrlSource =
-    values.url !== undefined ? { text: values.url, from: '--url' }
-    : process.env.MCP_PYTEST_URL ? { text: process.env.MCP_PYTEST_URL, from: 'MCP_PYTEST_URL' }
-    : fallback ? { text: fallback.url, from: fallback.from, inFile: true }
-    : { text: DEFAULT_MCP_URL, from: 'the default' };
+    values.url !== undefined
+      ? { text: values.url, from: '--url' }
+      : process.env.MCP_PYTEST_URL
+        ? { text: process.env.MCP_PYTEST_URL, from: 'MCP_PYTEST_URL' }
+        : fallback
+          ? { text: fallback.url, from: fallback.from, inFile: true }
+          : { text: DEFAULT_MCP_URL, from: 'the default' };
   if (source.inFile && key !== undefined) {
     throw new CliError(
       `a key is sent only to a URL you configured: give --url or MCP_PYTEST_URL; ${source.from} names ${quotedExcerpt(source.text)}, a URL its writer chose`,

@@ -20,11 +20,7 @@ export type ToolInput<N extends ToolName> = z.output<(typeof TOOLS)[N]['input']>
 export type ToolOutput<N extends ToolName> = z.input<(typeof TOOLS)[N]['output']>;
 
 /** A tool's behaviour: validated arguments in, structured content out; domain errors are thrown. */
-export type ToolHandler<N extends ToolName> = (
-  args: ToolInput<N>,
-  connection: McpConnection,
-  deps: ToolDeps,
-) => Promise<ToolOutput<N>>;
+export type ToolHandler<N extends ToolName> = (args: ToolInput<N>, connection: McpConnection, deps: ToolDeps) => Promise<ToolOutput<N>>;
 
 /** A command without what every write stamps on it: whose session, who calls, and when. */
 type CommandBody<C = SessionCommand> = C extends SessionCommand ? Omit<C, 'owner' | 'sessionId' | 'actor' | 'at'> : never;
