@@ -90,7 +90,8 @@ describe('query app HTTP API, with keys and a policy', () => {
     keys.board = await files.addKey('board-1', 'dashboards');
     system = await System.start({ env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy } });
     base = system.queryHttpUrl;
-    [ci, other, board] = await Promise.all([keys.ci, keys.other, keys.board].map((key) => McpTestClient.http(system.gateway.mcpUrl, { key })));
+    const connect = (key: string) => McpTestClient.http(system.gateway.mcpUrl, { key });
+    [ci, other, board] = await Promise.all([connect(keys.ci), connect(keys.other), connect(keys.board)]);
     for (let run = 1; run <= 3; run++) await record(ci, `shop-${run}`, run);
   });
   afterAll(async () => {

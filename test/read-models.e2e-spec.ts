@@ -81,11 +81,16 @@ describe.each(STORES)('reads across sessions, read models in %s', (store) => {
 
   beforeAll(async () => {
     database = store === 'postgres' ? await PostgresDatabase.create() : undefined;
-    const keys = [await files.addKey('runner-1', 'ci'), await files.addKey('runner-2', 'other'), await files.addKey('board-1', 'dashboards')];
+    const [ciKey, otherKey, boardKey] = [
+      await files.addKey('runner-1', 'ci'),
+      await files.addKey('runner-2', 'other'),
+      await files.addKey('board-1', 'dashboards'),
+    ];
     system = await System.start({
       env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy, ...(database ? { READ_MODEL_URL: database.url } : {}) },
     });
-    [ci, other, board] = await Promise.all(keys.map((key) => McpTestClient.http(system.gateway.mcpUrl, { key })));
+    const connect = (key: string) => McpTestClient.http(system.gateway.mcpUrl, { key });
+    [ci, other, board] = await Promise.all([connect(ciKey), connect(otherKey), connect(boardKey)]);
     for (const session of history()) await record(ci, session);
   });
   afterAll(async () => {

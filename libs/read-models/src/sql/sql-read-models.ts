@@ -250,7 +250,7 @@ export class SqlReadModels implements ReadModelStore {
     }
     if (request.since !== undefined) where.add('started_at >= ?', new Date(request.since).toISOString());
     if (request.until !== undefined) where.add('started_at < ?', new Date(request.until).toISOString());
-    if (request.cursor !== undefined) where.add('start_seq < ?', SESSIONS_CURSOR.decode(request.cursor)[0]);
+    if (request.cursor !== undefined) where.add('start_seq < ?', SESSIONS_CURSOR.decode(request.cursor)[0]!);
     const rows = await this.driver.all<SessionRow>(`SELECT ${SESSION_COLUMNS.join(', ')} FROM sessions ${where.sql()} ORDER BY start_seq DESC LIMIT ?`, [
       ...where.params,
       request.limit + 1,
@@ -268,7 +268,7 @@ export class SqlReadModels implements ReadModelStore {
     if (request.outcome !== undefined) where.add('outcome = ?', request.outcome);
     if (request.cursor !== undefined) {
       const [seq, index] = TESTS_CURSOR.decode(request.cursor);
-      where.add('(seq > ? OR (seq = ? AND idx > ?))', seq, seq, index!);
+      where.add('(seq > ? OR (seq = ? AND idx > ?))', seq!, seq!, index!);
     }
     const rows = await this.driver.all<{
       seq: number;
