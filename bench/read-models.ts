@@ -65,7 +65,7 @@ function sessionEvents(s: number, scale: ReadModelsScale, at: string): PytestEve
   const total = scale.testsPerSession;
   events.push({
     type: 'SessionFinished',
-    ...backlogEnvelope(sessionId, version++, at),
+    ...backlogEnvelope(sessionId, version, at),
     data: { summary: { total_tests: total, passed: total - failed, failed, skipped: 0, exitstatus: failed ? 1 : 0 } },
   });
   return events;

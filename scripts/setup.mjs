@@ -83,7 +83,7 @@ export function probeNats(url) {
     socket.setTimeout(2000, () => done({ up: false }));
     socket.on('error', () => done({ up: false }));
     socket.on('data', (chunk) => {
-      data += chunk;
+      data += chunk.toString();
       const line = data.split('\r\n')[0];
       if (!data.includes('\r\n')) return;
       try {

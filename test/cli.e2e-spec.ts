@@ -223,6 +223,7 @@ describe('mcp-pytest approvals: what the stream holds is shown escaped', () => {
     expect(rows).toEqual([
       expect.stringMatching(new RegExp(`^${forged.id} .* forger \\(ci\\) +x\\\\n2026-01-01  allowed\\\\u001b\\[2J +\\{"nodeid":"a\\\\nb\\\\u009b"\\}$`)),
     ]);
+    // eslint-disable-next-line no-control-regex -- the point: no raw ESC or CSI control character reaches the terminal
     expect(list.stdout).not.toMatch(/[\u001b\u009b]/);
   });
 });

@@ -95,8 +95,8 @@ describe('many writers at once', () => {
           ),
         ]);
         const [finishA, finishB, ...outcomes] = racing;
-        expect([finishA!.isError, finishB!.isError].filter(Boolean)).toHaveLength(1);
-        const loser = finishA!.isError ? finishA! : finishB!;
+        expect([finishA.isError, finishB.isError].filter(Boolean)).toHaveLength(1);
+        const loser = finishA.isError ? finishA : finishB;
         expect(refusalOf('record_session_finish', loser).code).toBe('SESSION_ALREADY_FINISHED');
         for (const outcome of outcomes) {
           if (outcome.isError) expect(refusalOf('record_test_outcome', outcome).code).toBe('SESSION_FINISHED');

@@ -102,7 +102,7 @@ function pytest(python: string, args: string[], env: Record<string, string> = {}
           junitPath: junit,
         });
       } catch (failure) {
-        reject(failure as Error); // a run that ended before its summary (a usage error): fail now, not at the timeout
+        reject(failure instanceof Error ? failure : new Error(String(failure))); // a run that ended before its summary (a usage error): fail now, not at the timeout
       }
     });
   });
@@ -475,7 +475,7 @@ const spoolWarning = (target: string, reason: string, calls: number, path: strin
   `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
 
 describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server cannot take the session', () => {
-  const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>);
+  const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments);
 
   it('refused (a wrong key, a session id reused with other content): one warning line, the spool kept, exit status untouched', async () => {
     const wrongKeySpool = join(work, 'wrong-key.jsonl');

@@ -100,7 +100,7 @@ export class McpGateway {
       throw new CliError(`${tool} failed: ${textOf(result)}`);
     }
     const output = TOOLS[tool].output.safeParse(result.structuredContent);
-    if (!output.success) throw new CliError(`${tool}: the gateway at ${this.target.url} answered something this version does not read`);
+    if (!output.success) throw new CliError(`${tool}: the gateway at ${this.target.url.href} answered something this version does not read`);
     return output.data as ToolOutput<N>;
   }
 
@@ -150,12 +150,12 @@ async function open({ url, key }: GatewayTarget): Promise<Client> {
 function transportProblem(url: URL, error: unknown): string {
   if (error instanceof StreamableHTTPError) {
     const said = gatewayMessage(error.message);
-    return `the gateway at ${url} answered HTTP ${error.code}${said ? `: ${said}` : ''}${error.code === 401 ? ' (give a key with --token or MCP_PYTEST_TOKEN)' : ''}`;
+    return `the gateway at ${url.href} answered HTTP ${error.code}${said ? `: ${said}` : ''}${error.code === 401 ? ' (give a key with --token or MCP_PYTEST_TOKEN)' : ''}`;
   }
   // A JSON-RPC error or a request that timed out: the gateway answered, or was reached and did not.
-  if (error instanceof McpError) return `the gateway at ${url}: ${oneLine(error.message)}`;
+  if (error instanceof McpError) return `the gateway at ${url.href}: ${oneLine(error.message)}`;
   const cause = (error as { cause?: { message?: string } } | undefined)?.cause?.message;
-  return `cannot reach the gateway at ${url}: ${oneLine(cause ?? (error instanceof Error ? error.message : String(error)))}`;
+  return `cannot reach the gateway at ${url.href}: ${oneLine(cause ?? (error instanceof Error ? error.message : String(error)))}`;
 }
 
 /** The `error.message` of the JSON-RPC body the SDK quotes in its error, else its own words. */

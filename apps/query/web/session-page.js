@@ -3,7 +3,7 @@
 
 import { get } from './api.js';
 import { durationBars, durationHistogram } from './charts.js';
-import { countsView, duration, h, isExternal, OUTCOMES, replace, route, safeHref, statusBadge, when } from './dom.js';
+import { duration, h, isExternal, OUTCOMES, replace, route, safeHref, statusBadge, when } from './dom.js';
 
 /** Results fetched for the duration chart, at most (the chart says when it shows only the first ones). */
 const CHART_RESULTS = 1000;

@@ -6,7 +6,7 @@ const phase = (attempt: number, outcome: Outcome, duration = 1, error: string | 
 const fold = (...phases: RunPhase[]) => phases.reduce<TestRunState | undefined>(mergeRun, undefined)!;
 const runs = (outcomes: string, durations: number[] = []): WindowRun[] =>
   [...outcomes].map((code, i) => ({
-    outcome: ({ P: 'passed', F: 'failed', E: 'error', S: 'skipped', R: 'passed' } as const)[code as 'P']!,
+    outcome: ({ P: 'passed', F: 'failed', E: 'error', S: 'skipped', R: 'passed' } as const)[code as 'P'],
     rerunPassed: code === 'R',
     attempt: code === 'R' ? 2 : 1,
     duration: durations[i] ?? 1,

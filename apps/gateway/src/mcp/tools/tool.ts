@@ -13,7 +13,7 @@ export interface ToolDeps {
   queries: SessionQueries;
   changes: SessionChanges;
   policies: Pick<PolicySource, 'current'>;
-  now(): Date;
+  now: () => Date;
 }
 
 export type ToolInput<N extends ToolName> = z.output<(typeof TOOLS)[N]['input']>;
@@ -36,7 +36,7 @@ export async function writeToOwnSession(
   body: CommandBody,
 ): Promise<WriteResult & { sessionId: string }> {
   const { owner, sessionId } = connection.sessionFor(given);
-  const result = await writer.execute({ ...body, owner, sessionId, actor: connection.actor, at: now().toISOString() } as SessionCommand);
+  const result = await writer.execute({ ...body, owner, sessionId, actor: connection.actor, at: now().toISOString() });
   connection.wrote(sessionId, result.seq);
   return { ...result, sessionId };
 }
