@@ -39,7 +39,7 @@ export default tseslint.config(
       // The async mistakes this lint exists to catch.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
       // `_`-prefixed names are deliberately unused (omitted by destructuring, placeholder parameters).
       '@typescript-eslint/no-unused-vars': ['error', UNUSED],
       // Off: `async` without `await` is how fakes and command runners implement Promise-returning interfaces (a throw becomes a rejection).
