@@ -20,8 +20,7 @@ const json = process.env.BARE_JSON_RESPONSE === '1';
 const transports = new Map<string, StreamableHTTPServerTransport>();
 const app = createMcpExpressApp();
 
-const rpcError = (res: Res, status: number, code: number, message: string) =>
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+const rpcError = (res: Res, status: number, code: number, message: string) => res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 
 app.post('/mcp', async (req: Req, res: Res) => {
   try {

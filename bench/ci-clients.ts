@@ -53,7 +53,10 @@ export function interleavedRuns<K extends string>(rounds: number, variants: Reco
   const runs = new Map<K, PytestRun[]>(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) for (const name of names) runs.get(name)!.push(variants[name]());
   const median = (list: PytestRun[]) => list.map((r) => r.seconds).sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
-  return Object.fromEntries(names.map((name) => [name, { ...runs.get(name)![0]!, median: median(runs.get(name)!) }])) as Record<K, PytestRun & { median: number }>;
+  return Object.fromEntries(names.map((name) => [name, { ...runs.get(name)![0]!, median: median(runs.get(name)!) }])) as Record<
+    K,
+    PytestRun & { median: number }
+  >;
 }
 
 const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
@@ -68,7 +71,9 @@ export function generateJUnit(path: string, cases: number): { failed: number; sk
     const open = `<testcase classname="tests.test_mod_${Math.floor(n / 100)}" name="test_${n}" file="${file}" line="${n % 100}" time="0.00${n % 10}"`;
     if (n % 20 === 3) {
       failed++;
-      const trace = escapeXml(`def test_${n}():\n>       assert compute(${n}) == ${n + 1}\nE       assert ${n} == ${n + 1}\n\n${file}:${n % 100}: AssertionError`);
+      const trace = escapeXml(
+        `def test_${n}():\n>       assert compute(${n}) == ${n + 1}\nE       assert ${n} == ${n + 1}\n\n${file}:${n % 100}: AssertionError`,
+      );
       parts.push(`${open}><failure message="assert ${n} == ${n + 1}">${trace}</failure></testcase>`);
     } else if (n % 50 === 11) {
       skipped++;
@@ -93,4 +98,7 @@ export function importJUnit(path: string, url: URL): { seconds: number; stdout: 
   return { seconds: (performance.now() - t0) / 1000, stdout: run.stdout, stderr: run.stderr, status: run.status };
 }
 
-export const pytestVersion = (): string => spawnSync('python3', ['-m', 'pytest', '--version'], { encoding: 'utf8' }).stdout.trim().replace(/^pytest /, '') || 'unknown';
+export const pytestVersion = (): string =>
+  spawnSync('python3', ['-m', 'pytest', '--version'], { encoding: 'utf8' })
+    .stdout.trim()
+    .replace(/^pytest /, '') || 'unknown';

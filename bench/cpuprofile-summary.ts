@@ -40,17 +40,60 @@ export function category(frame: CallFrame): string {
     if (name === 'zod') return 'zod';
     if (name.startsWith('@nats-io/')) return 'NATS client';
     if (name.startsWith('@nestjs/')) return 'Nest';
-    if (['express', 'body-parser', 'router', 'raw-body', 'iconv-lite', 'type-is', 'content-type', 'on-finished', 'finalhandler', 'send', 'qs', 'statuses', 'depd', 'media-typer', 'mime-types', 'negotiator', 'accepts', 'vary', 'encodeurl', 'cookie', 'http-errors', 'path-to-regexp', 'parseurl', 'debug', 'ms', 'setprototypeof', 'ee-first', 'unpipe', 'bytes', 'toidentifier', 'etag', 'fresh', 'range-parser', 'escape-html', 'merge-descriptors', 'is-promise'].includes(name)) return 'Express (+ body-parser, router…)';
+    if (
+      [
+        'express',
+        'body-parser',
+        'router',
+        'raw-body',
+        'iconv-lite',
+        'type-is',
+        'content-type',
+        'on-finished',
+        'finalhandler',
+        'send',
+        'qs',
+        'statuses',
+        'depd',
+        'media-typer',
+        'mime-types',
+        'negotiator',
+        'accepts',
+        'vary',
+        'encodeurl',
+        'cookie',
+        'http-errors',
+        'path-to-regexp',
+        'parseurl',
+        'debug',
+        'ms',
+        'setprototypeof',
+        'ee-first',
+        'unpipe',
+        'bytes',
+        'toidentifier',
+        'etag',
+        'fresh',
+        'range-parser',
+        'escape-html',
+        'merge-descriptors',
+        'is-promise',
+      ].includes(name)
+    )
+      return 'Express (+ body-parser, router…)';
     if (name === '@hono/node-server') return '@hono/node-server (Node↔Web adapter)';
     return name;
   }
   if (/\/dist\/(apps|libs)\//.test(url)) return 'our code (apps, libs)';
   if (/\/dist\/bench\//.test(url)) return 'bench code';
   if (url.startsWith('node:internal/deps/undici')) return 'undici (Request/Response/Headers)';
-  if (url.startsWith('node:internal/webstreams') || url.startsWith('node:internal/abort_controller') || url.startsWith('node:internal/event_target')) return 'node web streams/events';
+  if (url.startsWith('node:internal/webstreams') || url.startsWith('node:internal/abort_controller') || url.startsWith('node:internal/event_target'))
+    return 'node web streams/events';
   if (/^node:(_http_|http$|internal\/http)/.test(url)) return 'node http';
-  if (/^node:(net$|internal\/stream_base_commons|internal\/streams|stream$|internal\/child_process|internal\/net|dgram|tty)/.test(url)) return 'node net/streams/pipes';
-  if (url.startsWith('node:internal/process/task_queues') || url.startsWith('node:internal/timers') || url.startsWith('node:internal/async_hooks')) return 'node event loop (ticks, timers)';
+  if (/^node:(net$|internal\/stream_base_commons|internal\/streams|stream$|internal\/child_process|internal\/net|dgram|tty)/.test(url))
+    return 'node net/streams/pipes';
+  if (url.startsWith('node:internal/process/task_queues') || url.startsWith('node:internal/timers') || url.startsWith('node:internal/async_hooks'))
+    return 'node event loop (ticks, timers)';
   if (url.startsWith('node:')) return 'node other';
   return 'other';
 }
@@ -109,7 +152,10 @@ export function summarise(path: string, top = 25): string {
   const pct = (v: number) => `${((100 * v) / busy).toFixed(1).padStart(5)}%`;
   const ms = (v: number) => `${(v / 1000).toFixed(0).padStart(6)} ms`;
   const table = (title: string, map: Map<string, number>, limit: number, skip: (k: string) => boolean = () => false) => {
-    const rows = [...map].filter(([k]) => !skip(k)).sort((a, b) => b[1] - a[1]).slice(0, limit);
+    const rows = [...map]
+      .filter(([k]) => !skip(k))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit);
     return [title, ...rows.map(([k, v]) => `  ${pct(v)} ${ms(v)}  ${k}`)].join('\n');
   };
   const rootish = (k: string) => /^\((root|program|idle)\)/.test(k) || k.startsWith('(garbage collector)');

@@ -59,7 +59,12 @@ class ChangeFeed {
 }
 
 /** Writes `writes` results one at a time; for each, the write's latency and ack → seen on /api/events. */
-export async function writeToFeed(gateway: URL, dashboard: URL, writes: number, startArgs: Record<string, unknown>): Promise<{ seen: Latencies; write: Latencies }> {
+export async function writeToFeed(
+  gateway: URL,
+  dashboard: URL,
+  writes: number,
+  startArgs: Record<string, unknown>,
+): Promise<{ seen: Latencies; write: Latencies }> {
   const mcp = await httpClient(gateway, 'bench-feed');
   const sessionId = `feed-${Date.now()}`;
   const feed = await ChangeFeed.open(new URL(`api/events?session_id=${sessionId}`, dashboard));

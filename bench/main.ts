@@ -91,7 +91,6 @@ async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
   return run();
 }
 
-
 // ---------------------------------------------------------------------------------------------
 
 const report = new Report();
@@ -152,7 +151,9 @@ function describeLoad(label: string, res: LoadResult, server: string): void {
     `  ${label.padEnd(34)} ${fmtRate(res.rate, 'calls/s').padStart(14)}   p50 ${fmtMs(res.latency.p50).padStart(8)}   p99 ${fmtMs(res.latency.p99).padStart(8)}   ` +
       `server CPU ${perCall(server)}/call`,
   );
-  out(`  ${''.padEnd(34)} (${res.calls} calls in ${res.seconds.toFixed(1)} s; CPU per call elsewhere: ${others}; machine busy ${(res.cpu.machineBusy * 100).toFixed(0)}%)`);
+  out(
+    `  ${''.padEnd(34)} (${res.calls} calls in ${res.seconds.toFixed(1)} s; CPU per call elsewhere: ${others}; machine busy ${(res.cpu.machineBusy * 100).toFixed(0)}%)`,
+  );
   if (res.errors.length) {
     out(`  !!! ${res.errors.length} FAILED CALLS in ${label}; first: ${res.errors[0]}`);
     failures.push(`${label}: ${res.errors.length} calls failed (${res.errors[0]})`);
@@ -168,17 +169,23 @@ async function verifyStored(label: string, sessions: { id: string; acked: number
   const wrong: string[] = [];
   for (const session of sessions) {
     acked += session.acked;
-    const view = await eventually(async () => {
-      const reply = await getSession({ session_id: session.id, owner: BACKLOG_OWNER, min_seq: session.lastSeq });
-      return reply.response && reply.response.last_seq >= session.lastSeq ? reply.response : undefined;
-    }, 120_000, `the view of ${session.id} to reach sequence ${session.lastSeq}`);
+    const view = await eventually(
+      async () => {
+        const reply = await getSession({ session_id: session.id, owner: BACKLOG_OWNER, min_seq: session.lastSeq });
+        return reply.response && reply.response.last_seq >= session.lastSeq ? reply.response : undefined;
+      },
+      120_000,
+      `the view of ${session.id} to reach sequence ${session.lastSeq}`,
+    );
     stored += view.counts.total;
     if (view.counts.total !== session.acked || view.counts.passed !== session.acked) {
       wrong.push(`${session.id}: ${session.acked} acknowledged, counts.total ${view.counts.total}, passed ${view.counts.passed}`);
     }
   }
   if (wrong.length === 0) {
-    out(`  verified: ${acked.toLocaleString('en-US')} acknowledged outcomes = ${stored.toLocaleString('en-US')} stored (get-session counts.total over ${sessions.length} session(s))`);
+    out(
+      `  verified: ${acked.toLocaleString('en-US')} acknowledged outcomes = ${stored.toLocaleString('en-US')} stored (get-session counts.total over ${sessions.length} session(s))`,
+    );
     return true;
   }
   out(`  !!! NOT VERIFIED (${label}): ${acked} acknowledged, ${stored} stored — WRITES LOST OR COUNTED TWICE:`);
@@ -219,7 +226,9 @@ async function httpIngest(url: URL, serverPid: number, withPytestSessions: boole
   try {
     for (let i = 0; i < cfg.clients; i++) clients.push(await httpClient(url));
     const sessions = withPytestSessions
-      ? await Promise.all(clients.map(async ({ client }) => ({ id: (await callOk(client, 'record_session_start', START_ARGS)).session_id as string, acked: 0, lastSeq: 0 })))
+      ? await Promise.all(
+          clients.map(async ({ client }) => ({ id: (await callOk(client, 'record_session_start', START_ARGS)).session_id as string, acked: 0, lastSeq: 0 })),
+        )
       : [];
     const res = await runLoad({
       lanes: cfg.clients,
@@ -326,10 +335,14 @@ async function projectionCatchUp() {
   const pid = apps.projector.pid;
   const cpuBefore = cpuMicros(pid);
   const natsBefore = natsPid ? cpuMicros(natsPid) : Number.NaN;
-  const info = await eventually(async () => {
+  const info = await eventually(
+    async () => {
       const i = await projectorConsumer();
       return i.ack_floor.stream_seq >= lastSeq ? i : undefined;
-    }, 300_000, 'the projector to catch up');
+    },
+    300_000,
+    'the projector to catch up',
+  );
   const tDone = performance.now();
   const projectorCpu = cpuMicros(pid) - cpuBefore;
   const natsCpu = natsPid ? cpuMicros(natsPid) - natsBefore : Number.NaN;
@@ -355,11 +368,20 @@ async function projectionCatchUp() {
     const id = backlog.sessionIds[i]!;
     const entry = await kv.get(sessionKey({ owner: BACKLOG_OWNER, sessionId: id }));
     const view = entry?.operation === 'PUT' ? entry.json<SessionView>() : undefined;
-    if (!view || view.counts.total !== backlog.resultsPerSession || view.counts.passed !== backlog.resultsPerSession || view.status !== 'finished' || view.version !== cfg.backlogPerSession) {
+    if (
+      !view ||
+      view.counts.total !== backlog.resultsPerSession ||
+      view.counts.passed !== backlog.resultsPerSession ||
+      view.status !== 'finished' ||
+      view.version !== cfg.backlogPerSession
+    ) {
       bad.push(`${id}: ${view ? `status ${view.status}, counts.total ${view.counts.total}, version ${view.version}` : 'no view'}`);
     }
   }
-  if (bad.length === 0) out(`  verified: ${picks.length} views in ${SESSIONS_BUCKET} are finished with counts.total ${backlog.resultsPerSession} and version ${cfg.backlogPerSession}`);
+  if (bad.length === 0)
+    out(
+      `  verified: ${picks.length} views in ${SESSIONS_BUCKET} are finished with counts.total ${backlog.resultsPerSession} and version ${cfg.backlogPerSession}`,
+    );
   else {
     out(`  !!! NOT VERIFIED: views differ from the backlog:`);
     for (const b of bad) out(`  !!!   ${b}`);
@@ -428,7 +450,9 @@ async function rawConsume(messages: { subject: string; data: string; msgID: stri
 
 async function getSessionRtt(sessionIds: string[]) {
   const ask = async (i: number) => {
-    const reply = await nc.request(QUERY_PATTERNS.getSession, JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: BACKLOG_OWNER }), { timeout: 5000 });
+    const reply = await nc.request(QUERY_PATTERNS.getSession, JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: BACKLOG_OWNER }), {
+      timeout: 5000,
+    });
     const body = reply.json<NestReply<SessionView>>();
     if (!body.response) throw new Error(`get-session answered ${JSON.stringify(body.err ?? body)}`);
     return reply.data.length;
@@ -463,7 +487,9 @@ async function getSessionRtt(sessionIds: string[]) {
   onCleanup('raw responder', () => responder.stop());
   await responder.waitFor(/ready/);
   const rawAsk = async (i: number) => {
-    const reply = await nc.request('bench.rtt.echo', JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: BACKLOG_OWNER }), { timeout: 5000 });
+    const reply = await nc.request('bench.rtt.echo', JSON.stringify({ session_id: sessionIds[i % sessionIds.length], owner: BACKLOG_OWNER }), {
+      timeout: 5000,
+    });
     if (reply.data.length !== replyBytes) throw new Error('raw reply of the wrong size');
   };
   for (let i = 0; i < 300; i++) await rawAsk(i);
@@ -509,7 +535,9 @@ async function main(): Promise<void> {
   const natsVersion = natsServerVersion();
   const sdkVersion = JSON.parse(readFileSync(join(root, 'node_modules/@modelcontextprotocol/sdk/package.json'), 'utf8')).version as string;
   out(`mcp-pytest benchmark — ${new Date().toISOString()}`);
-  out(`node ${process.version}, nats-server ${natsVersion}, MCP SDK ${sdkVersion}, ${cpuModel()}, ${(await import('node:os')).cpus().length} cores, CLK_TCK ${CLK_TCK}`);
+  out(
+    `node ${process.version}, nats-server ${natsVersion}, MCP SDK ${sdkVersion}, ${cpuModel()}, ${(await import('node:os')).cpus().length} cores, CLK_TCK ${CLK_TCK}`,
+  );
   out(`load: ${cfg.clients} MCP clients / calls in flight, ${cfg.warmupMs / 1000} s warm-up + ${cfg.measureMs / 1000} s measured per ingest run`);
   out();
 
@@ -538,7 +566,9 @@ async function main(): Promise<void> {
   // 1c
   out('1c. Raw JetStream publish, one at a time awaiting each ack (reference)');
   const raw = await step('raw JetStream publish', rawPublish);
-  out(`  ${`raw publish, ${raw.bytes} B payload`.padEnd(34)} ${fmtRate(raw.rate, 'msgs/s').padStart(14)}   p50 ${fmtMs(raw.latency.p50).padStart(8)}   p99 ${fmtMs(raw.latency.p99).padStart(8)}`);
+  out(
+    `  ${`raw publish, ${raw.bytes} B payload`.padEnd(34)} ${fmtRate(raw.rate, 'msgs/s').padStart(14)}   p50 ${fmtMs(raw.latency.p50).padStart(8)}   p99 ${fmtMs(raw.latency.p99).padStart(8)}`,
+  );
   out();
 
   // 1a
@@ -549,7 +579,11 @@ async function main(): Promise<void> {
   );
   describeLoad('gateway (+ projector, query)', gw.res, 'server');
   const httpVerified = await step('verify HTTP ingest', () => verifyStored('HTTP ingest', gw.sessions));
-  describeStore(beforeHttp, await storeCounters(), gw.sessions.reduce((a, x) => a + x.acked + 1, 0));
+  describeStore(
+    beforeHttp,
+    await storeCounters(),
+    gw.sessions.reduce((a, x) => a + x.acked + 1, 0),
+  );
   await recordRss('after HTTP ingest');
   const bareSse = await step('HTTP ingest, bare SDK server (SSE answers)', () => bareHttp(false));
   describeLoad('bare SDK, Express, SSE answers', bareSse, 'server');
@@ -587,7 +621,9 @@ async function main(): Promise<void> {
     `  get-session                     p50 ${fmtMs(rtt.latency.p50).padStart(8)}   p99 ${fmtMs(rtt.latency.p99).padStart(8)}   (reply ${rtt.replyBytes} B; ` +
       `CPU per request: query app ${fmtUs(rtt.queryCpu.query! / cfg.rttRequests)}, nats-server ${fmtUs(rtt.queryCpu['nats-server']! / cfg.rttRequests)}, bench ${fmtUs(rtt.queryCpu.bench! / cfg.rttRequests)})`,
   );
-  out(`  get-session, first read of a view p50 ${fmtMs(rtt.firstRead.p50).padStart(8)}   p99 ${fmtMs(rtt.firstRead.p99).padStart(8)}   (${rtt.firstRead.count} sessions: the query app reads the KV bucket)`);
+  out(
+    `  get-session, first read of a view p50 ${fmtMs(rtt.firstRead.p50).padStart(8)}   p99 ${fmtMs(rtt.firstRead.p99).padStart(8)}   (${rtt.firstRead.count} sessions: the query app reads the KV bucket)`,
+  );
   out(`  raw request/reply, ${rtt.replyBytes} B reply  p50 ${fmtMs(rtt.rawLatency.p50).padStart(8)}   p99 ${fmtMs(rtt.rawLatency.p99).padStart(8)}`);
   const visible = await step('write ack → visible in get-session', () => writeToVisible(apps.gateway!.mcpUrl));
   out(
@@ -619,11 +655,17 @@ async function main(): Promise<void> {
   const batchRate = batch.res.rate * batch.batchSize;
   out(`  = ${fmtRate(batchRate, 'outcomes/s')}`);
   const batchVerified = await step('verify batch ingest', () => verifyStored('batch ingest', batch.sessions));
-  describeStore(beforeBatch, await storeCounters(), batch.sessions.reduce((a, x) => a + x.acked + 1, 0));
+  describeStore(
+    beforeBatch,
+    await storeCounters(),
+    batch.sessions.reduce((a, x) => a + x.acked + 1, 0),
+  );
   out();
 
   // 6
-  out(`6. A generated ${cfg.suiteTests.toLocaleString('en-US')}-test pytest suite (python3 -m pytest -q), median of ${cfg.suiteRounds} runs each, taken in turn`);
+  out(
+    `6. A generated ${cfg.suiteTests.toLocaleString('en-US')}-test pytest suite (python3 -m pytest -q), median of ${cfg.suiteRounds} runs each, taken in turn`,
+  );
   const suite = await step('pytest with and without the plugin', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-suite-'));
     onCleanup('generated suite', async () => rmSync(dir, { recursive: true, force: true }));
@@ -652,7 +694,9 @@ async function main(): Promise<void> {
   const pluginView = pluginSession ? (await getSession({ session_id: pluginSession, owner: BACKLOG_OWNER })).response : undefined;
   const suiteCounted =
     pluginView?.counts.total === cfg.suiteTests && [suite.plugin, suite.unreachable, suite.blackholed].every((run) => run.status === suite.plain.status);
-  out(`  plugin's session ${pluginSession ?? '(not named)'}: counts.total ${pluginView?.counts.total ?? '—'} of ${cfg.suiteTests}; exit statuses ${suiteCounted ? 'equal' : 'DIFFER'}`);
+  out(
+    `  plugin's session ${pluginSession ?? '(not named)'}: counts.total ${pluginView?.counts.total ?? '—'} of ${cfg.suiteTests}; exit statuses ${suiteCounted ? 'equal' : 'DIFFER'}`,
+  );
   if (!suiteCounted) failures.push('plugin run: the session does not hold every test, or the exit status changed');
   out();
 
@@ -667,7 +711,10 @@ async function main(): Promise<void> {
     const again = importJUnit(path, apps.gateway!.mcpUrl);
     return { expected, first, again, bytes: statSync(path).size };
   });
-  for (const [label, run] of [['import', junit.first], ['again', junit.again]] as const) {
+  for (const [label, run] of [
+    ['import', junit.first],
+    ['again', junit.again],
+  ] as const) {
     out(`  ${label.padEnd(8)} ${run.seconds.toFixed(2)} s   exit ${run.status}   ${(run.stdout || run.stderr).trim().split('\n').at(-1)}`);
   }
   const junitRate = cfg.junitCases / junit.first.seconds;
@@ -678,13 +725,11 @@ async function main(): Promise<void> {
 
   // 8
   const scale = cfg.reads;
-  out(`8. Cross-session reads: ${scale.sessions.toLocaleString('en-US')} finished sessions × ${scale.testsPerSession.toLocaleString('en-US')} tests, ${scale.resultsPerEvent} results per event, folded into the views and the SQL read models (SQLite)`);
+  out(
+    `8. Cross-session reads: ${scale.sessions.toLocaleString('en-US')} finished sessions × ${scale.testsPerSession.toLocaleString('en-US')} tests, ${scale.resultsPerEvent} results per event, folded into the views and the SQL read models (SQLite)`,
+  );
   const reads = await step('read models at scale', () =>
-    readModelsAtScale(
-      { nc, js, jsm, natsUrl: nats.url, projectorPid: () => apps.projector!.pid, queryPid: () => apps.query!.pid, storePath },
-      scale,
-      progress,
-    ),
+    readModelsAtScale({ nc, js, jsm, natsUrl: nats.url, projectorPid: () => apps.projector!.pid, queryPid: () => apps.query!.pid, storePath }, scale, progress),
   );
   out(
     `  folded ${reads.results.toLocaleString('en-US')} results (${reads.events.toLocaleString('en-US')} events) in ${reads.foldSeconds.toFixed(1)} s from the first publish → ` +
@@ -696,10 +741,14 @@ async function main(): Promise<void> {
     ['get-flaky-tests (window 30)', reads.flaky, reads.replyBytes.flaky],
     ['raw request/reply (reference)', reads.raw, reads.replyBytes.list],
   ] as const) {
-    out(`  ${label.padEnd(44)} p50 ${fmtMs(latencies.p50).padStart(8)}   p99 ${fmtMs(latencies.p99).padStart(8)}   (${latencies.count} requests, reply ${bytes} B)`);
+    out(
+      `  ${label.padEnd(44)} p50 ${fmtMs(latencies.p50).padStart(8)}   p99 ${fmtMs(latencies.p99).padStart(8)}   (${latencies.count} requests, reply ${bytes} B)`,
+    );
   }
   for (const row of reads.rss) out(`  RSS ${row.stage.padEnd(24)} projector ${fmtMiB(row.projector)}, query ${fmtMiB(row.query)}`);
-  out(`  RSS while folding (share folded: projector / query MiB): ${reads.whileFolding.map((s) => `${Math.round(s.folded * 100)}% ${Math.round(s.projector / 1024)}/${Math.round(s.query / 1024)}`).join(', ')}`);
+  out(
+    `  RSS while folding (share folded: projector / query MiB): ${reads.whileFolding.map((s) => `${Math.round(s.folded * 100)}% ${Math.round(s.projector / 1024)}/${Math.round(s.query / 1024)}`).join(', ')}`,
+  );
   await recordRss('end');
   out();
 
@@ -707,7 +756,9 @@ async function main(): Promise<void> {
   out('4. RSS (VmRSS)');
   out(`  ${'stage'.padEnd(52)} ${'gateway'.padStart(10)} ${'projector'.padStart(10)} ${'query'.padStart(10)} ${'events in stream'.padStart(17)}`);
   for (const r of rssRows) {
-    out(`  ${r.stage.padEnd(52)} ${fmtMiB(r.gateway).padStart(10)} ${fmtMiB(r.projector).padStart(10)} ${fmtMiB(r.query).padStart(10)} ${r.events.toLocaleString('en-US').padStart(17)}`);
+    out(
+      `  ${r.stage.padEnd(52)} ${fmtMiB(r.gateway).padStart(10)} ${fmtMiB(r.projector).padStart(10)} ${fmtMiB(r.query).padStart(10)} ${r.events.toLocaleString('en-US').padStart(17)}`,
+    );
   }
   out(`  stdio gateway after its ingest run: ${fmtMiB(stdioGw.rss)} (${stdioGw.session.acked.toLocaleString('en-US')} results in one session)`);
   out();
@@ -721,55 +772,142 @@ async function main(): Promise<void> {
   report.compare('1a HTTP ingest, p50', gw.res.latency.p50, bareSse.latency.p50, ms, undefined, '(bare SDK, SSE)');
   report.compare('1a HTTP ingest, p99', gw.res.latency.p99, bareSse.latency.p99, ms, undefined, '(bare SDK, SSE)');
   report.compare('1a HTTP ingest, calls/s vs JSON-mode bare', gw.res.rate, bareJson.rate, rate, undefined, '(bare SDK, JSON)');
-  report.compare('1a HTTP ingest, server CPU/call vs JSON-mode bare', serverCpu(gw.res, 'server'), serverCpu(bareJson, 'server'), us, undefined, '(bare SDK, JSON)');
-  report.add({ figure: '1a HTTP ingest, acked = stored', value: httpVerified ? 'verified' : 'NOT VERIFIED', met: httpVerified ? 'yes' : 'NO', target: 'no loss' });
+  report.compare(
+    '1a HTTP ingest, server CPU/call vs JSON-mode bare',
+    serverCpu(gw.res, 'server'),
+    serverCpu(bareJson, 'server'),
+    us,
+    undefined,
+    '(bare SDK, JSON)',
+  );
+  report.add({
+    figure: '1a HTTP ingest, acked = stored',
+    value: httpVerified ? 'verified' : 'NOT VERIFIED',
+    met: httpVerified ? 'yes' : 'NO',
+    target: 'no loss',
+  });
   report.compare('1b stdio ingest, calls/s', stdioGw.res.rate, bareStdio.rate, rate, { kind: 'higher', bound: 1 }, '(bare SDK)');
   report.compare('1b stdio ingest, server CPU/call', serverCpu(stdioGw.res, 'server'), serverCpu(bareStdio, 'server'), us, undefined, '(bare SDK)');
   report.compare('1b stdio ingest, p50', stdioGw.res.latency.p50, bareStdio.latency.p50, ms, undefined, '(bare SDK)');
   report.compare('1b stdio ingest, p99', stdioGw.res.latency.p99, bareStdio.latency.p99, ms, undefined, '(bare SDK)');
-  report.add({ figure: '1b stdio ingest, acked = stored', value: stdioVerified ? 'verified' : 'NOT VERIFIED', met: stdioVerified ? 'yes' : 'NO', target: 'no loss' });
+  report.add({
+    figure: '1b stdio ingest, acked = stored',
+    value: stdioVerified ? 'verified' : 'NOT VERIFIED',
+    met: stdioVerified ? 'yes' : 'NO',
+    target: 'no loss',
+  });
   report.compare('1c HTTP ingest vs raw publish await-each', gw.res.rate, raw.rate, rate, undefined, '(raw msgs/s)');
   report.compare('1c stdio ingest vs raw publish await-each', stdioGw.res.rate, raw.rate, rate, undefined, '(raw msgs/s)');
   report.add({ figure: '1c raw publish await-each, p50 / p99', value: `${ms(raw.latency.p50)} / ${ms(raw.latency.p99)}` });
-  report.compare('2 projection catch-up, events/s', projection.rate, rawConsumer.callback, (n) => fmtRate(n, 'ev/s'), { kind: 'higher', bound: 0.5 }, '(raw consume+ack)');
+  report.compare(
+    '2 projection catch-up, events/s',
+    projection.rate,
+    rawConsumer.callback,
+    (n) => fmtRate(n, 'ev/s'),
+    { kind: 'higher', bound: 0.5 },
+    '(raw consume+ack)',
+  );
   report.compare('2 projection vs raw for-await consumer', projection.rate, rawConsumer.iterator, (n) => fmtRate(n, 'ev/s'), undefined, '(raw, for await)');
-  report.add({ figure: '2 projection, views checked', value: projection.verified ? 'verified' : 'NOT VERIFIED', met: projection.verified ? 'yes' : 'NO', target: 'correct' });
+  report.add({
+    figure: '2 projection, views checked',
+    value: projection.verified ? 'verified' : 'NOT VERIFIED',
+    met: projection.verified ? 'yes' : 'NO',
+    target: 'correct',
+  });
   report.compare('3 get-session p50', rtt.latency.p50, rtt.rawLatency.p50, ms, undefined, '(raw req/reply)');
   report.compare('3 get-session p99', rtt.latency.p99, rtt.rawLatency.p99, ms, { kind: 'lower', bound: 2 }, '(raw req/reply)');
   report.compare('3 get-session p99, first read of a view', rtt.firstRead.p99, rtt.rawLatency.p99, ms, undefined, '(raw req/reply)');
   report.add({ figure: '3 write ack → visible, p50 / p99', value: `${ms(visible.visible.p50)} / ${ms(visible.visible.p99)}` });
   const feedMet = feed.seen.p99 < 100;
   if (!feedMet) failures.push(`write ack → seen on /api/events: p99 ${ms(feed.seen.p99)} ≥ 100 ms`);
-  report.add({ figure: '3 write ack → seen on /api/events, p99', value: ms(feed.seen.p99), reference: `${ms(visible.visible.p99)} (→ visible in get-session)`, target: '< 100 ms', met: feedMet ? 'yes' : 'NO' });
-  report.compare('5 batch ingest, outcomes/s', batchRate, rawInFlight.rate, (n) => fmtRate(n, '/s'), { kind: 'higher', bound: 0.5 }, '(raw one-result msgs, 256 in flight)');
-  report.add({ figure: '5 batch ingest, acked = stored', value: batchVerified ? 'verified' : 'NOT VERIFIED', met: batchVerified ? 'yes' : 'NO', target: 'no loss' });
-  report.compare('6 pytest suite with the plugin, wall time', suite.plugin.median, suite.plain.median, (n) => `${n.toFixed(2)} s`, { kind: 'lower', bound: 1.1 }, '(without)');
+  report.add({
+    figure: '3 write ack → seen on /api/events, p99',
+    value: ms(feed.seen.p99),
+    reference: `${ms(visible.visible.p99)} (→ visible in get-session)`,
+    target: '< 100 ms',
+    met: feedMet ? 'yes' : 'NO',
+  });
+  report.compare(
+    '5 batch ingest, outcomes/s',
+    batchRate,
+    rawInFlight.rate,
+    (n) => fmtRate(n, '/s'),
+    { kind: 'higher', bound: 0.5 },
+    '(raw one-result msgs, 256 in flight)',
+  );
+  report.add({
+    figure: '5 batch ingest, acked = stored',
+    value: batchVerified ? 'verified' : 'NOT VERIFIED',
+    met: batchVerified ? 'yes' : 'NO',
+    target: 'no loss',
+  });
+  report.compare(
+    '6 pytest suite with the plugin, wall time',
+    suite.plugin.median,
+    suite.plain.median,
+    (n) => `${n.toFixed(2)} s`,
+    { kind: 'lower', bound: 1.1 },
+    '(without)',
+  );
   for (const [figure, run] of [
     ['6 … server unreachable (port closed), time added', suite.unreachable],
     ['6 … server blackholed (never answers), time added', suite.blackholed],
   ] as const) {
     const added = run.median - suite.plain.median;
-    report.add({ figure, value: `${added.toFixed(2)} s`, reference: `${suite.plain.median.toFixed(2)} s (without)`, target: '< 3 s', met: added < 3 ? 'yes' : 'NO' });
+    report.add({
+      figure,
+      value: `${added.toFixed(2)} s`,
+      reference: `${suite.plain.median.toFixed(2)} s (without)`,
+      target: '< 3 s',
+      met: added < 3 ? 'yes' : 'NO',
+    });
   }
   report.compare('7 JUnit import, cases/s', junitRate, batchRate, (n) => fmtRate(n, '/s'), undefined, '(batch ingest outcomes)');
-  report.add({ figure: '7 JUnit import twice, counted once', value: junitImported ? 'verified' : 'NOT VERIFIED', met: junitImported ? 'yes' : 'NO', target: 'idempotent' });
+  report.add({
+    figure: '7 JUnit import twice, counted once',
+    value: junitImported ? 'verified' : 'NOT VERIFIED',
+    met: junitImported ? 'yes' : 'NO',
+    target: 'idempotent',
+  });
   const readTarget = (figure: string, latencies: Latencies, boundMs: number) => {
     const met = latencies.p99 <= boundMs;
     if (!met) failures.push(`${figure}: p99 ${ms(latencies.p99)} > ${boundMs} ms`);
-    report.add({ figure, value: ms(latencies.p99), reference: `${ms(reads.raw.p99)} (raw req/reply p99)`, ratio: `${(latencies.p99 / reads.raw.p99).toFixed(2)}×`, target: `≤ ${boundMs} ms`, met: met ? 'yes' : 'NO' });
+    report.add({
+      figure,
+      value: ms(latencies.p99),
+      reference: `${ms(reads.raw.p99)} (raw req/reply p99)`,
+      ratio: `${(latencies.p99 / reads.raw.p99).toFixed(2)}×`,
+      target: `≤ ${boundMs} ms`,
+      met: met ? 'yes' : 'NO',
+    });
   };
-  report.add({ figure: `8 fold of ${reads.results.toLocaleString('en-US')} results (views + SQL), results/s`, value: fmtRate(reads.results / reads.foldSeconds, '/s'), reference: `${fmtUs(reads.projectorCpuPerResult)} projector CPU/result` });
+  report.add({
+    figure: `8 fold of ${reads.results.toLocaleString('en-US')} results (views + SQL), results/s`,
+    value: fmtRate(reads.results / reads.foldSeconds, '/s'),
+    reference: `${fmtUs(reads.projectorCpuPerResult)} projector CPU/result`,
+  });
   readTarget('8 list_sessions page, p99', reads.list, 20);
   readTarget('8 get_test_history, p99', reads.history, 20);
   readTarget('8 get_flaky_tests (window 30), p99', reads.flaky, 200);
   const [beforeReads, , afterReads] = reads.rss;
-  report.add({ figure: '8 projector / query RSS, before → after folding them', value: `${fmtMiB(beforeReads!.projector)} → ${fmtMiB(afterReads!.projector)} / ${fmtMiB(beforeReads!.query)} → ${fmtMiB(afterReads!.query)}`, target: '—' });
+  report.add({
+    figure: '8 projector / query RSS, before → after folding them',
+    value: `${fmtMiB(beforeReads!.projector)} → ${fmtMiB(afterReads!.projector)} / ${fmtMiB(beforeReads!.query)} → ${fmtMiB(afterReads!.query)}`,
+    target: '—',
+  });
   // Flat: the second half of the results adds little beyond what the first half's peak took.
   const peak = (from: number, to: number) => Math.max(0, ...reads.whileFolding.filter((s) => s.folded >= from && s.folded < to).map((s) => s.projector));
   const [firstHalf, secondHalf] = [peak(0, 0.5), peak(0.5, 1.01)];
   const flat = firstHalf > 0 && secondHalf <= firstHalf * 1.1;
-  if (!flat) failures.push(`projector RSS not flat while folding: peak ${fmtMiB(firstHalf)} over the first half of the results, ${fmtMiB(secondHalf)} over the second`);
-  report.add({ figure: '8 projector RSS peak, first half → second half of the results', value: `${fmtMiB(firstHalf)} → ${fmtMiB(secondHalf)}`, reference: `${fmtMiB(beforeReads!.projector)} before`, target: 'flat (≤ +10 %)', met: flat ? 'yes' : 'NO' });
+  if (!flat)
+    failures.push(`projector RSS not flat while folding: peak ${fmtMiB(firstHalf)} over the first half of the results, ${fmtMiB(secondHalf)} over the second`);
+  report.add({
+    figure: '8 projector RSS peak, first half → second half of the results',
+    value: `${fmtMiB(firstHalf)} → ${fmtMiB(secondHalf)}`,
+    reference: `${fmtMiB(beforeReads!.projector)} before`,
+    target: 'flat (≤ +10 %)',
+    met: flat ? 'yes' : 'NO',
+  });
   const first = rssRows[0]!;
   const last = rssRows[rssRows.length - 1]!;
   report.add({
@@ -795,8 +933,8 @@ async function main(): Promise<void> {
     `- Ingest: ${cfg.clients} MCP SDK clients over Streamable HTTP (each its own MCP session and pytest session, one call in flight each), ` +
       `or one stdio client with ${cfg.clients} calls in flight into one session; ${cfg.warmupMs / 1000} s warm-up, ${cfg.measureMs / 1000} s measured. ` +
       'The gateway runs with the projector and the query app up. Server CPU/call is utime+stime of the server process over the window, per call.',
-    '- Reference servers: the MCP SDK\'s `McpServer` with one do-nothing `record_test_outcome` tool, over `createMcpExpressApp()` + stateful ' +
-      '`StreamableHTTPServerTransport` (the SDK examples\' pattern; SSE answers by default, JSON with `enableJsonResponse`), or `StdioServerTransport`.',
+    "- Reference servers: the MCP SDK's `McpServer` with one do-nothing `record_test_outcome` tool, over `createMcpExpressApp()` + stateful " +
+      "`StreamableHTTPServerTransport` (the SDK examples' pattern; SSE answers by default, JSON with `enableJsonResponse`), or `StdioServerTransport`.",
     `- Projection: ${projection.backlog.messages.length.toLocaleString('en-US')} events (${cfg.backlogSessions} sessions × ${cfg.backlogPerSession}, ` +
       `${cfg.backlogConcurrent} interleaved at a time, mean ${projection.meanBytes.toFixed(0)} B) published while the projector was stopped; ` +
       'timed from the projector being ready until the ack floor of its durable consumer reached the last event. ' +

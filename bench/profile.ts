@@ -79,7 +79,8 @@ try {
     const clients: HttpMcpClient[] = [];
     for (let i = 0; i < lanes; i++) clients.push(await httpClient(url));
     if (mode === 'http') await Promise.all(clients.map(({ client }) => callOk(client, 'record_session_start', START_ARGS)));
-    call = async (lane, i) => void (await callOk(clients[lane]!.client, 'record_test_outcome', { nodeid: `tests/test_p.py::test_${i}`, outcome: 'passed', duration: 0.001 }));
+    call = async (lane, i) =>
+      void (await callOk(clients[lane]!.client, 'record_test_outcome', { nodeid: `tests/test_p.py::test_${i}`, outcome: 'passed', duration: 0.001 }));
     finish = async () => {
       await Promise.all(clients.map(closeHttpClient));
       await stop();
@@ -90,7 +91,8 @@ try {
     pid = mcp.pid;
     if (mode === 'stdio') await callOk(mcp.client, 'record_session_start', START_ARGS);
     let counter = 0;
-    call = async () => void (await callOk(mcp.client, 'record_test_outcome', { nodeid: `tests/test_p.py::test_${counter++}`, outcome: 'passed', duration: 0.001 }));
+    call = async () =>
+      void (await callOk(mcp.client, 'record_test_outcome', { nodeid: `tests/test_p.py::test_${counter++}`, outcome: 'passed', duration: 0.001 }));
     finish = async () => {
       await mcp.client.close();
       // The transport ends stdin and waits for the child; give the profile time to be written.
@@ -154,7 +156,9 @@ async function profileQuery(): Promise<void> {
   const query = await App.start('query', env, profFlags);
   stops.push(() => query.stop());
   const ask = async (i: number) => {
-    const reply = await nc.request('get-session', JSON.stringify({ session_id: backlog.sessionIds[i % backlog.sessionIds.length], owner: BACKLOG_OWNER }), { timeout: 5000 });
+    const reply = await nc.request('get-session', JSON.stringify({ session_id: backlog.sessionIds[i % backlog.sessionIds.length], owner: BACKLOG_OWNER }), {
+      timeout: 5000,
+    });
     if (!reply.json<{ response?: unknown }>().response) throw new Error(`get-session failed: ${reply.string()}`);
   };
   for (let i = 0; i < 500; i++) await ask(i);

@@ -65,7 +65,7 @@ function sessionEvents(s: number, scale: ReadModelsScale, at: string): PytestEve
   const total = scale.testsPerSession;
   events.push({
     type: 'SessionFinished',
-    ...backlogEnvelope(sessionId, version++, at),
+    ...backlogEnvelope(sessionId, version, at),
     data: { summary: { total_tests: total, passed: total - failed, failed, skipped: 0, exitstatus: failed ? 1 : 0 } },
   });
   return events;
@@ -93,7 +93,15 @@ export interface ReadModelsFigures {
  * get-test-history of random tests and get-flaky-tests over the last 30 sessions.
  */
 export async function readModelsAtScale(
-  io: { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager; natsUrl: string; projectorPid: () => number; queryPid: () => number; storePath: string },
+  io: {
+    nc: NatsConnection;
+    js: JetStreamClient;
+    jsm: JetStreamManager;
+    natsUrl: string;
+    projectorPid: () => number;
+    queryPid: () => number;
+    storePath: string;
+  },
   scale: ReadModelsScale,
   progress: (line: string) => void,
 ): Promise<ReadModelsFigures> {
@@ -113,10 +121,13 @@ export async function readModelsAtScale(
   const expectedEvents = scale.sessions * (2 + Math.ceil(scale.testsPerSession / scale.resultsPerEvent));
   const whileFolding: ReadModelsFigures['whileFolding'] = [];
   const sampler = setInterval(() => {
-    void jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).then(({ ack_floor }) => {
-      const folded = Math.max(0, ack_floor.stream_seq - firstSeq + 1) / expectedEvents;
-      whileFolding.push({ folded, projector: rssKiB(io.projectorPid()), query: rssKiB(io.queryPid()) });
-    }, () => undefined);
+    void jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).then(
+      ({ ack_floor }) => {
+        const folded = Math.max(0, ack_floor.stream_seq - firstSeq + 1) / expectedEvents;
+        whileFolding.push({ folded, projector: rssKiB(io.projectorPid()), query: rssKiB(io.queryPid()) });
+      },
+      () => undefined,
+    );
   }, 2000);
   for (let group = 0; group < scale.sessions; group += concurrent) {
     const perSession = Array.from({ length: Math.min(concurrent, scale.sessions - group) }, (_, i) => sessionEvents(group + i, scale, at));
@@ -151,7 +162,12 @@ export async function readModelsAtScale(
   // Every page's cursor, once: the timed requests then read pages all along the list.
   const cursors: (string | undefined)[] = [undefined];
   for (;;) {
-    const { answer } = await ask<{ next_cursor: string | null }>(QUERY_PATTERNS.listSessions, { owner: BACKLOG_OWNER, project: READS_PROJECT, limit: 20, cursor: cursors.at(-1) });
+    const { answer } = await ask<{ next_cursor: string | null }>(QUERY_PATTERNS.listSessions, {
+      owner: BACKLOG_OWNER,
+      project: READS_PROJECT,
+      limit: 20,
+      cursor: cursors.at(-1),
+    });
     if (!answer.next_cursor) break;
     cursors.push(answer.next_cursor);
   }
@@ -172,9 +188,15 @@ export async function readModelsAtScale(
     return (await ask(QUERY_PATTERNS.listSessions, { owner: BACKLOG_OWNER, project: READS_PROJECT, limit: 20, ...(cursor ? { cursor } : {}) })).bytes;
   });
   const history = await timed(scale.requests, async () => {
-    return (await ask(QUERY_PATTERNS.getTestHistory, { owner: BACKLOG_OWNER, project: READS_PROJECT, nodeid: nodeid(random(scale.testsPerSession)), limit: 30 })).bytes;
+    return (
+      await ask(QUERY_PATTERNS.getTestHistory, { owner: BACKLOG_OWNER, project: READS_PROJECT, nodeid: nodeid(random(scale.testsPerSession)), limit: 30 })
+    ).bytes;
   });
-  const flakyAnswer = await ask<{ sessions: number; tests: unknown[] }>(QUERY_PATTERNS.getFlakyTests, { owner: BACKLOG_OWNER, project: READS_PROJECT, window: 30 });
+  const flakyAnswer = await ask<{ sessions: number; tests: unknown[] }>(QUERY_PATTERNS.getFlakyTests, {
+    owner: BACKLOG_OWNER,
+    project: READS_PROJECT,
+    window: 30,
+  });
   if (flakyAnswer.answer.sessions !== Math.min(30, scale.sessions) || flakyAnswer.answer.tests.length === 0) {
     throw new Error(`get-flaky-tests over the backlog: ${flakyAnswer.answer.sessions} sessions, ${flakyAnswer.answer.tests.length} flaky tests`);
   }

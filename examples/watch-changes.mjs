@@ -6,7 +6,9 @@ import { connect } from '@nats-io/transport-node';
 // A project name becomes one subject token: bytes outside A-Z a-z 0-9 _ - are written ~XX (hex).
 const projectToken = (project) =>
   [...new TextEncoder().encode(project)]
-    .map((byte) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(byte)) && byte < 0x80 ? String.fromCharCode(byte) : `~${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+    .map((byte) =>
+      /[A-Za-z0-9_-]/.test(String.fromCharCode(byte)) && byte < 0x80 ? String.fromCharCode(byte) : `~${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
     .join('');
 
 const project = process.argv[2];

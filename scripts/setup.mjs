@@ -26,9 +26,7 @@ export function run(command, args, { cwd = root, env = process.env } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', process.stderr, process.stderr] });
     child.on('error', reject);
-    child.on('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${signal ?? code}`)),
-    );
+    child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${signal ?? code}`))));
   });
 }
 
@@ -85,7 +83,7 @@ export function probeNats(url) {
     socket.setTimeout(2000, () => done({ up: false }));
     socket.on('error', () => done({ up: false }));
     socket.on('data', (chunk) => {
-      data += chunk;
+      data += chunk.toString();
       const line = data.split('\r\n')[0];
       if (!data.includes('\r\n')) return;
       try {

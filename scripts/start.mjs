@@ -21,8 +21,9 @@ checkNode();
 const only = partsToRun();
 const children = [];
 let stopping = false;
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
+// stop() ends the process itself; nothing waits on it.
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 
 await ensureInstalled();
 say('building …');
@@ -99,7 +100,7 @@ function launch(name, command, args) {
     });
   }
   child.on('exit', (code, signal) => {
-    if (!stopping) stop(1, `${name} exited (${signal ?? code}); stopping the rest`);
+    if (!stopping) void stop(1, `${name} exited (${signal ?? code}); stopping the rest`);
   });
   children.push({ name, child });
 }

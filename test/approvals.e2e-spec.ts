@@ -41,10 +41,14 @@ describe('approval: calls that wait for a person', () => {
 
   /** The one pending approval, as `mcp-pytest approvals list --json` shows it. */
   const pending = () =>
-    eventually(async () => {
-      const listed = JSON.parse((await cli(['approvals', 'list', '--json'], nats)).stdout) as Listed[];
-      return listed.length === 1 ? listed[0] : undefined;
-    }, 10_000, 'a pending approval');
+    eventually(
+      async () => {
+        const listed = JSON.parse((await cli(['approvals', 'list', '--json'], nats)).stdout) as Listed[];
+        return listed.length === 1 ? listed[0] : undefined;
+      },
+      10_000,
+      'a pending approval',
+    );
 
   it('holds the call, reporting progress, until a person approves it; the request and decision are events', async () => {
     const { session_id } = await client.ok('record_session_start', { environment });

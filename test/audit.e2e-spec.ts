@@ -44,10 +44,14 @@ describe('audit: a record of every call and its decision', () => {
     await client.refused('record_test_outcome', { session_id, nodeid: 't.py::x', outcome: 'xpassed', duration: 1 });
     await client.refused('record_test_outcome', { session_id: 'nobody', nodeid: 't.py::y', outcome: 'passed', duration: 1 });
 
-    const { records } = await eventually(async () => {
-      const answer = await audit({ agent: 'ci-runner-1' });
-      return answer.records.length === 3 ? answer : undefined;
-    }, 10_000, 'three audit records');
+    const { records } = await eventually(
+      async () => {
+        const answer = await audit({ agent: 'ci-runner-1' });
+        return answer.records.length === 3 ? answer : undefined;
+      },
+      10_000,
+      'three audit records',
+    );
     const [started, denied, failed] = records as [AuditRecord, AuditRecord, AuditRecord];
     expect(started).toMatchObject({
       agent: 'ci-runner-1',
@@ -96,10 +100,14 @@ describe('audit: a record of every call and its decision', () => {
         'record_session_start, record_test_outcome, record_test_outcomes, record_session_finish, get_session, ' +
         'list_sessions, get_session_tests, get_test_history, get_flaky_tests, get_failure_groups (rule: unknown_tool)',
     );
-    const { records } = await eventually(async () => {
-      const answer = await audit({ tool: 'drop_all_sessions' });
-      return answer.records.length > 0 ? answer : undefined;
-    }, 10_000, 'the unknown tool\'s audit record');
+    const { records } = await eventually(
+      async () => {
+        const answer = await audit({ tool: 'drop_all_sessions' });
+        return answer.records.length > 0 ? answer : undefined;
+      },
+      10_000,
+      "the unknown tool's audit record",
+    );
     expect(records).toEqual([expect.objectContaining({ tool: 'drop_all_sessions', arg_keys: ['confirm'], decision: 'denied', rule: 'unknown_tool' })]);
     expect(records[0]).not.toHaveProperty('outcome');
   });

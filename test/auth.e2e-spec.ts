@@ -107,11 +107,11 @@ describe('identities: MCP sessions per agent', () => {
       await McpTestClient.http(system.gateway.mcpUrl, { key: busyKey }),
       await McpTestClient.http(system.gateway.mcpUrl, { key: busyKey }),
     ];
-    await expect(first!.call('record_session_start', { environment })).rejects.toThrow(/404|Session not found/);
-    await second!.ok('record_session_start', { environment });
-    await third!.ok('record_session_start', { environment });
+    await expect(first.call('record_session_start', { environment })).rejects.toThrow(/404|Session not found/);
+    await second.ok('record_session_start', { environment });
+    await third.ok('record_session_start', { environment });
     await quiet.ok('record_session_start', { environment });
-    await Promise.all([quiet, second!, third!].map((client) => client.close()));
+    await Promise.all([quiet, second, third].map((client) => client.close()));
   });
 });
 

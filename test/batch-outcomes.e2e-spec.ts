@@ -5,7 +5,12 @@ import { McpTestClient, refusalOf } from './harness/mcp-client.js';
 import { PolicyFiles } from './harness/policy-files.js';
 import { System } from './harness/system.js';
 
-const item = (i: number, extra: Record<string, unknown> = {}) => ({ nodeid: `tests/test_batch.py::test_${i}`, outcome: 'passed', duration: 0.01 * i, ...extra });
+const item = (i: number, extra: Record<string, unknown> = {}) => ({
+  nodeid: `tests/test_batch.py::test_${i}`,
+  outcome: 'passed',
+  duration: 0.01 * i,
+  ...extra,
+});
 const items = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => item(from + i));
 
 const policy = {
@@ -29,10 +34,7 @@ describe('record_test_outcomes: many outcomes in one call, all or nothing', () =
   beforeAll(async () => {
     const [ciKey, otherKey] = [await files.addKey('ci-runner-1', 'ci'), await files.addKey('agent-7', 'agents')];
     system = await System.start({ env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy } });
-    [ci, other] = await Promise.all([
-      McpTestClient.http(system.gateway.mcpUrl, { key: ciKey }),
-      McpTestClient.http(system.gateway.mcpUrl, { key: otherKey }),
-    ]);
+    [ci, other] = await Promise.all([McpTestClient.http(system.gateway.mcpUrl, { key: ciKey }), McpTestClient.http(system.gateway.mcpUrl, { key: otherKey })]);
   });
   afterAll(async () => {
     await Promise.all([ci?.close(), other?.close()]);
@@ -90,7 +92,12 @@ describe('record_test_outcomes: many outcomes in one call, all or nothing', () =
   it('counts nothing twice: a resent batch, and one that overlaps an earlier one', async () => {
     await ci.ok('record_session_start', { session_id: 'resent', environment });
     const first = await ci.ok('record_test_outcomes', { session_id: 'resent', outcomes: items(0, 50) });
-    expect(await ci.ok('record_test_outcomes', { session_id: 'resent', outcomes: items(0, 50) })).toEqual({ ...first, duplicate: true, recorded: 0, duplicates: 50 });
+    expect(await ci.ok('record_test_outcomes', { session_id: 'resent', outcomes: items(0, 50) })).toEqual({
+      ...first,
+      duplicate: true,
+      recorded: 0,
+      duplicates: 50,
+    });
     const overlap = await ci.ok('record_test_outcomes', { session_id: 'resent', outcomes: items(25, 75) });
     expect(overlap).toMatchObject({ duplicate: false, recorded: 25, duplicates: 25 });
     const resentMany = await Promise.all(Array.from({ length: 5 }, () => ci.ok('record_test_outcomes', { session_id: 'resent', outcomes: items(60, 100) })));

@@ -81,9 +81,7 @@ describe('mcp-pytest keys', () => {
     const text = await readFile(file, 'utf8');
     expect(text).not.toContain(key);
     const { keys } = KeysFile.parse(JSON.parse(text));
-    expect(keys).toEqual([
-      { agent: 'ci-runner-1', grant: 'ci', sha256: createHash('sha256').update(key).digest('hex'), created_at: expect.any(String) },
-    ]);
+    expect(keys).toEqual([{ agent: 'ci-runner-1', grant: 'ci', sha256: createHash('sha256').update(key).digest('hex'), created_at: expect.any(String) }]);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
 
     const again = await cli(['keys', 'add', '--agent', 'ci-runner-1', '--grant', 'other'], { KEYS_FILE: file });
@@ -164,10 +162,7 @@ describe('mcp-pytest approvals', () => {
 
   it('lets only the first of two racing decisions through', async () => {
     const { id } = await requestApproval();
-    const runs = await Promise.all([
-      cli(['approvals', 'approve', id, '--by', 'alice']),
-      cli(['approvals', 'deny', id, '--by', 'bob', '--reason', 'no']),
-    ]);
+    const runs = await Promise.all([cli(['approvals', 'approve', id, '--by', 'alice']), cli(['approvals', 'deny', id, '--by', 'bob', '--reason', 'no'])]);
     const winner = runs.findIndex((run) => run.code === 0);
     expect(runs.map((run) => run.code).sort()).toEqual([0, 1]);
     const decided = ApprovalDecided.parse(await lastApprovalEvent(id));
@@ -200,11 +195,7 @@ describe('mcp-pytest approvals', () => {
     const decided = await requestApproval();
     expect((await cli(['approvals', 'approve', decided.id, '--by', 'carol'])).code).toBe(0);
 
-    const [list, all, json] = await Promise.all([
-      cli(['approvals', 'list']),
-      cli(['approvals', 'list', '--all']),
-      cli(['approvals', 'list', '--json']),
-    ]);
+    const [list, all, json] = await Promise.all([cli(['approvals', 'list']), cli(['approvals', 'list', '--all']), cli(['approvals', 'list', '--json'])]);
     expect(list.code).toBe(0);
     const row = list.stdout.split('\n').find((line) => line.startsWith(pending.id))!;
     expect(row).toMatch(new RegExp(`^${pending.id} +\\d+s +(9|10)m +lister \\(ci\\) +record_session_finish +\\{"nodeid":"x+…$`));
@@ -221,7 +212,7 @@ describe('mcp-pytest approvals', () => {
 });
 
 describe('mcp-pytest approvals: what the stream holds is shown escaped', () => {
-  it('keeps a tool name and arguments holding line breaks and terminal escapes on the call\'s own row', async () => {
+  it("keeps a tool name and arguments holding line breaks and terminal escapes on the call's own row", async () => {
     const forged = await requestApproval({
       agent: 'forger',
       tool: 'x\n2026-01-01  allowed\u001b[2J',
@@ -229,7 +220,10 @@ describe('mcp-pytest approvals: what the stream holds is shown escaped', () => {
     });
     const list = await cli(['approvals', 'list']);
     const rows = list.stdout.split('\n').filter((line) => line.includes('2026-01-01'));
-    expect(rows).toEqual([expect.stringMatching(new RegExp(`^${forged.id} .* forger \\(ci\\) +x\\\\n2026-01-01  allowed\\\\u001b\\[2J +\\{"nodeid":"a\\\\nb\\\\u009b"\\}$`))]);
+    expect(rows).toEqual([
+      expect.stringMatching(new RegExp(`^${forged.id} .* forger \\(ci\\) +x\\\\n2026-01-01  allowed\\\\u001b\\[2J +\\{"nodeid":"a\\\\nb\\\\u009b"\\}$`)),
+    ]);
+    // eslint-disable-next-line no-control-regex -- the point: no raw ESC or CSI control character reaches the terminal
     expect(list.stdout).not.toMatch(/[\u001b\u009b]/);
   });
 });

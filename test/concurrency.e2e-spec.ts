@@ -59,8 +59,10 @@ describe('many writers at once', () => {
     try {
       const session_id = 'shared-by-two-gateways';
       await a!.ok('record_session_start', { session_id, environment });
-      const calls = Array.from({ length: 160 }, (_, i) => () =>
-        (i % 2 ? a! : b!).ok('record_test_outcome', { session_id, nodeid: `tests/test_shared.py::test_${i}`, outcome: 'passed', duration: 0.01 }),
+      const calls = Array.from(
+        { length: 160 },
+        (_, i) => () =>
+          (i % 2 ? a! : b!).ok('record_test_outcome', { session_id, nodeid: `tests/test_shared.py::test_${i}`, outcome: 'passed', duration: 0.01 }),
       );
       const acks = await inParallel(calls, 32);
       expect(acks.every((ack) => !ack.duplicate)).toBe(true);
@@ -93,8 +95,8 @@ describe('many writers at once', () => {
           ),
         ]);
         const [finishA, finishB, ...outcomes] = racing;
-        expect([finishA!.isError, finishB!.isError].filter(Boolean)).toHaveLength(1);
-        const loser = finishA!.isError ? finishA! : finishB!;
+        expect([finishA.isError, finishB.isError].filter(Boolean)).toHaveLength(1);
+        const loser = finishA.isError ? finishA : finishB;
         expect(refusalOf('record_session_finish', loser).code).toBe('SESSION_ALREADY_FINISHED');
         for (const outcome of outcomes) {
           if (outcome.isError) expect(refusalOf('record_test_outcome', outcome).code).toBe('SESSION_FINISHED');

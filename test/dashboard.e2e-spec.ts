@@ -139,7 +139,14 @@ describe.skipIf(!haveChromium)('web dashboard in Chromium', () => {
     expect(await page.locator('#durations svg.chart rect').count()).toBeGreaterThan(0);
     expect(await page.locator('h1 .badge').textContent()).toBe('running');
 
-    await client.ok('record_test_outcome', { session_id: 'web-1', nodeid: 'tests/test_cart.py::test_remove', outcome: 'error', duration: 1.5, error: 'KeyError: 17', when: 'setup' });
+    await client.ok('record_test_outcome', {
+      session_id: 'web-1',
+      nodeid: 'tests/test_cart.py::test_remove',
+      outcome: 'error',
+      duration: 1.5,
+      error: 'KeyError: 17',
+      when: 'setup',
+    });
     await client.ok('record_session_finish', { session_id: 'web-1', summary: { total_tests: 3, passed: 1, failed: 1, skipped: 0, exitstatus: 1 } });
     await expect.poll(() => page.locator('h1 .badge').textContent(), { timeout: 10_000 }).toBe('failed');
     expect(await page.locator('#counts [data-outcome="error"] .n').textContent()).toBe('1');
@@ -161,7 +168,16 @@ describe.skipIf(!haveChromium)('web dashboard in Chromium', () => {
           { nodeid: FAILING, outcome, duration: 0.3, ...(outcome === 'failed' ? { error: ERROR } : {}) },
         ],
       });
-      await client.ok('record_session_finish', { session_id: id, summary: { total_tests: 2, passed: outcome === 'passed' ? 2 : 1, failed: outcome === 'failed' ? 1 : 0, skipped: 0, exitstatus: outcome === 'failed' ? 1 : 0 } });
+      await client.ok('record_session_finish', {
+        session_id: id,
+        summary: {
+          total_tests: 2,
+          passed: outcome === 'passed' ? 2 : 1,
+          failed: outcome === 'failed' ? 1 : 0,
+          skipped: 0,
+          exitstatus: outcome === 'failed' ? 1 : 0,
+        },
+      });
       await client.ok('get_session', { session_id: id });
     }
     await page.locator('#failures .nodeid').first().click();

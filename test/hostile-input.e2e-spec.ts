@@ -54,7 +54,10 @@ describe('hostile input never poisons a session', () => {
     expect(answer.status).toBe(200);
     const { result } = JSON.parse(answer.body!) as { result: { isError: boolean; _meta: Record<string, { code: string; message: string }> } };
     expect(result.isError).toBe(true);
-    expect(result._meta[REFUSAL_META_KEY]).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringMatching(/environment\.x(\.a)+: nested deeper than/) });
+    expect(result._meta[REFUSAL_META_KEY]).toMatchObject({
+      code: 'INVALID_ARGUMENTS',
+      message: expect.stringMatching(/environment\.x(\.a)+: nested deeper than/),
+    });
     expect(await suite.system.probe.eventCount()).toBe(before);
     await suite.client.ok('record_session_start', { session_id: 'raw-deep', environment });
   });
@@ -141,7 +144,13 @@ describe('events out of place in the log', () => {
 
     await suite.client.ok('record_session_start', { session_id: 'gap', environment });
     const [start] = await probe.events('gap');
-    const skipping = { ...start!.event, id: 'forged-2', version: 3, type: 'SessionFinished', data: { summary: { total_tests: 0, passed: 0, failed: 0, skipped: 0, exitstatus: 0 } } };
+    const skipping = {
+      ...start!.event,
+      id: 'forged-2',
+      version: 3,
+      type: 'SessionFinished',
+      data: { summary: { total_tests: 0, passed: 0, failed: 0, skipped: 0, exitstatus: 0 } },
+    };
     const gap = await js.publish(eventSubject({ owner: 'local', sessionId: 'gap' }), JSON.stringify(skipping));
     const missing = await eventually(async () => (await suite.client.ok('get_session', { session_id: 'gap' })).stuck ?? undefined);
     expect(missing).toMatchObject({ seq: gap.seq, reason: "the session's event 2 is not in the stream before this one" });

@@ -24,11 +24,7 @@ describe('a retried call is counted once', () => {
     const finish = await suite.client.ok('record_session_finish', { session_id, summary });
     expect(await suite.client.ok('record_session_finish', { session_id, summary })).toEqual({ ...finish, duplicate: true });
 
-    expect((await suite.system.probe.events(session_id)).map((e) => e.event.type)).toEqual([
-      'SessionStarted',
-      'TestOutcomesRecorded',
-      'SessionFinished',
-    ]);
+    expect((await suite.system.probe.events(session_id)).map((e) => e.event.type)).toEqual(['SessionStarted', 'TestOutcomesRecorded', 'SessionFinished']);
     expect((await suite.client.ok('get_session', { session_id })).counts).toMatchObject({ passed: 1, total: 1 });
   });
 
@@ -58,8 +54,7 @@ describe('a retried call is counted once', () => {
   });
 
   it('recognises a retry for a session the gateway evicted from its cache', async () => {
-    const write = (session_id: string, i: number) =>
-      suite.client.ok('record_test_outcome', { session_id, nodeid: `t::${i}`, outcome: 'passed', duration: i });
+    const write = (session_id: string, i: number) => suite.client.ok('record_test_outcome', { session_id, nodeid: `t::${i}`, outcome: 'passed', duration: i });
     for (const session_id of ['evicted-a', 'evicted-b']) {
       await suite.client.ok('record_session_start', { session_id, environment });
       for (let i = 0; i < 5; i++) await write(session_id, i);

@@ -63,10 +63,7 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
     ciKey = await files.addKey('ci-runner-1', 'ci');
     const otherKey = await files.addKey('agent-7', 'agents');
     system = await System.start({ env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy } });
-    [ci, other] = await Promise.all([
-      McpTestClient.http(system.gateway.mcpUrl, { key: ciKey }),
-      McpTestClient.http(system.gateway.mcpUrl, { key: otherKey }),
-    ]);
+    [ci, other] = await Promise.all([McpTestClient.http(system.gateway.mcpUrl, { key: ciKey }), McpTestClient.http(system.gateway.mcpUrl, { key: otherKey })]);
   });
   afterAll(async () => {
     await Promise.all([ci?.close(), other?.close()]);
@@ -88,10 +85,14 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
 
   /** ci's view of a session once it is finished (the CLI wrote on its own connection: the view may lag a little). */
   const finishedView = (session_id: string) =>
-    eventually(async () => {
-      const view = await ci.ok('get_session', { session_id });
-      return view.status === 'finished' && view;
-    }, 20_000, `session ${session_id} finished`);
+    eventually(
+      async () => {
+        const view = await ci.ok('get_session', { session_id });
+        return view.status === 'finished' && view;
+      },
+      20_000,
+      `session ${session_id} finished`,
+    );
 
   it('imports a JUnit file as one finished session; importing it again changes nothing and says so', async () => {
     const file = write('junit.xml', JUNIT);
@@ -182,10 +183,14 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
     try {
       await follow.waitFor(/waiting for .*live\.jsonl to appear/);
       writeFileSync(file, jsonl([START, ...reports('t.py::one', 'passed', 1), ...reports('t.py::two', 'failed', 5)]));
-      const running = await eventually(async () => {
-        const view = await ci.ok('get_session', { session_id: 'live-run' });
-        return view.counts.total === 2 && view;
-      }, 20_000, 'the first outcomes of the followed log');
+      const running = await eventually(
+        async () => {
+          const view = await ci.ok('get_session', { session_id: 'live-run' });
+          return view.counts.total === 2 && view;
+        },
+        20_000,
+        'the first outcomes of the followed log',
+      );
       expect(running.status).toBe('running');
       expect(follow.running).toBe(true);
 
@@ -235,14 +240,22 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
 
   it('uploads a spool to the gateway the user names, in order; a second upload changes nothing', async () => {
     const session_id = 'spooled-1';
-    const outcomes = Array.from({ length: 1500 }, (_, i) => ({ nodeid: `tests/test_many.py::test_${i}`, outcome: i % 100 ? 'passed' : 'failed', duration: 0.001 }));
+    const outcomes = Array.from({ length: 1500 }, (_, i) => ({
+      nodeid: `tests/test_many.py::test_${i}`,
+      outcome: i % 100 ? 'passed' : 'failed',
+      duration: 0.001,
+    }));
     write('spool.jsonl', spoolOf(system.gateway.mcpUrl.href, session_id, outcomes));
     expect(await mcpPytest(['upload', 'spool.jsonl'])).toEqual({
       code: 0,
       stdout: `session ${session_id}: 1500 outcomes (1500 recorded, 0 already recorded), finished\n`,
       stderr: '',
     });
-    expect(await finishedView(session_id)).toMatchObject({ labels: { via: 'spool' }, counts: { passed: 1485, failed: 15, total: 1500 }, summary_matches: true });
+    expect(await finishedView(session_id)).toMatchObject({
+      labels: { via: 'spool' },
+      counts: { passed: 1485, failed: 15, total: 1500 },
+      summary_matches: true,
+    });
     const events = await system.probe.eventCount();
     const flagsOnly = ['--url', system.gateway.mcpUrl.href, '--token', ciKey];
     expect((await mcpPytest(['upload', 'spool.jsonl', ...flagsOnly], { MCP_PYTEST_URL: undefined, MCP_PYTEST_TOKEN: undefined })).stdout).toBe(
@@ -299,9 +312,20 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
       mcpPytest(['import', 'reportlog']),
       mcpPytest(['import', 'csv', 'x']),
     ]);
-    expect(noKey).toMatchObject({ code: 1, stderr: expect.stringMatching(/^mcp-pytest import: the gateway at .* answered HTTP 401: Unauthorized: missing bearer key.*\(give a key with --token or MCP_PYTEST_TOKEN\)\n$/) });
-    expect(nowhere).toMatchObject({ code: 1, stderr: expect.stringMatching(new RegExp(`^mcp-pytest import: cannot reach the gateway at ${nothingThere}: .*ECONNREFUSED`)) });
-    expect(twoWithId).toMatchObject({ code: 2, stderr: 'mcp-pytest import: --session-id names one session: give it with one file (see mcp-pytest import --help)\n' });
+    expect(noKey).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^mcp-pytest import: the gateway at .* answered HTTP 401: Unauthorized: missing bearer key.*\(give a key with --token or MCP_PYTEST_TOKEN\)\n$/,
+      ),
+    });
+    expect(nowhere).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(new RegExp(`^mcp-pytest import: cannot reach the gateway at ${nothingThere}: .*ECONNREFUSED`)),
+    });
+    expect(twoWithId).toMatchObject({
+      code: 2,
+      stderr: 'mcp-pytest import: --session-id names one session: give it with one file (see mcp-pytest import --help)\n',
+    });
     expect(noFile).toMatchObject({ code: 2, stderr: expect.stringContaining('FILE is required') });
     expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown import command "csv"') });
   });
@@ -393,14 +417,24 @@ describe.skipIf(!hasPytest)('a real pytest run, imported from its JUnit XML and 
     rmSync(suite, { recursive: true, force: true });
   });
 
-  it('gives pytest\'s own counts (the JUnit XML cannot tell an xpass from a pass)', async () => {
+  it("gives pytest's own counts (the JUnit XML cannot tell an xpass from a pass)", async () => {
     mkdirSync(join(suite, 'tests'));
     writeFileSync(join(suite, 'tests', 'test_suite.py'), SUITE);
     writeFileSync(join(suite, 'tests', 'test_broken.py'), 'import no_such_module_here\n');
     const pytest = await new Promise<string>((done) =>
       execFile(
         'python3',
-        ['-m', 'pytest', '-p', 'no:cacheprovider', '-p', 'report_log_standin', '--continue-on-collection-errors', '--junitxml=junit.xml', '--report-log=report.jsonl'],
+        [
+          '-m',
+          'pytest',
+          '-p',
+          'no:cacheprovider',
+          '-p',
+          'report_log_standin',
+          '--continue-on-collection-errors',
+          '--junitxml=junit.xml',
+          '--report-log=report.jsonl',
+        ],
         // pytest-reportlog cannot be installed here: its stand-in writes the same records.
         { cwd: suite, env: testEnv({ PYTHONPATH: join(root, 'test/fixtures/pytest-plugins') }) },
         (_, stdout) => done(stdout),
@@ -414,10 +448,14 @@ describe.skipIf(!hasPytest)('a real pytest run, imported from its JUnit XML and 
     const [junit, reportlog] = [await cli(['import', 'junit', 'junit.xml']), await cli(['import', 'reportlog', 'report.jsonl'])];
     expect([junit.code, junit.stderr, reportlog.code, reportlog.stderr]).toEqual([0, '', 0, '']);
     const countsOf = (session_id: string) =>
-      eventually(async () => {
-        const view = await client.ok('get_session', { session_id });
-        return view.status === 'finished' && view.counts;
-      }, 20_000, session_id);
+      eventually(
+        async () => {
+          const view = await client.ok('get_session', { session_id });
+          return view.status === 'finished' && view.counts;
+        },
+        20_000,
+        session_id,
+      );
     expect(await countsOf(sessionOf(reportlog)!)).toEqual(expected);
     expect(await countsOf(sessionOf(junit)!)).toEqual({ ...expected, passed: expected.passed + expected.xpassed, xpassed: 0 });
   });

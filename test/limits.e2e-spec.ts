@@ -36,9 +36,7 @@ describe('limits: counted in NATS, exact across gateways', () => {
   });
 
   it('lets exactly 30 of 100 concurrent starts through two gateways, and the rest learn when the window resets', async () => {
-    const clients = await Promise.all(
-      keys.slice(0, 4).flatMap((key) => system.gateways.map((gateway) => McpTestClient.http(gateway.mcpUrl, { key }))),
-    );
+    const clients = await Promise.all(keys.slice(0, 4).flatMap((key) => system.gateways.map((gateway) => McpTestClient.http(gateway.mcpUrl, { key }))));
     await awayFromMinuteEdge();
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => clients[i % clients.length]!.call('record_session_start', { environment })));
     const accepted = results.filter((result) => !result.isError);

@@ -24,10 +24,14 @@ describe('NATS going away', () => {
     const finish = await suite.client.ok('record_session_finish', { summary: { total_tests: 11, passed: 10, failed: 1, skipped: 0, exitstatus: 1 } });
 
     expect(await suite.system.probe.results(session_id)).toHaveLength(11);
-    const view = await eventually(async () => {
-      const v = await suite.client.ok('get_session', {});
-      return v.last_seq === finish.seq && v;
-    }, 20_000, 'the view to catch up');
+    const view = await eventually(
+      async () => {
+        const v = await suite.client.ok('get_session', {});
+        return v.last_seq === finish.seq && v;
+      },
+      20_000,
+      'the view to catch up',
+    );
     expect(view).toMatchObject({ status: 'finished', counts: { passed: 10, failed: 1, total: 11 }, summary_matches: true });
   });
 });

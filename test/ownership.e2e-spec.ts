@@ -26,7 +26,8 @@ describe('sessions belong to the grant that started them', () => {
       await files.addKey('board-1', 'dashboards'),
     ];
     system = await System.start({ env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy } });
-    [ci, rogue, board] = await Promise.all([ciKey, rogueKey, boardKey].map((key) => McpTestClient.http(system.gateway.mcpUrl, { key })));
+    const connect = (key: string) => McpTestClient.http(system.gateway.mcpUrl, { key });
+    [ci, rogue, board] = await Promise.all([connect(ciKey), connect(rogueKey), connect(boardKey)]);
   });
   afterAll(async () => {
     await Promise.all([ci, rogue, board].map((client) => client?.close()));

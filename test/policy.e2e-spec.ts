@@ -28,10 +28,7 @@ describe('policy: allow, deny, hide, per grant', () => {
   beforeAll(async () => {
     const [ciKey, boardKey] = [await files.addKey('ci-runner-1', 'ci'), await files.addKey('board-1', 'dashboards')];
     system = await System.start({ env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy } });
-    [ci, board] = await Promise.all([
-      McpTestClient.http(system.gateway.mcpUrl, { key: ciKey }),
-      McpTestClient.http(system.gateway.mcpUrl, { key: boardKey }),
-    ]);
+    [ci, board] = await Promise.all([McpTestClient.http(system.gateway.mcpUrl, { key: ciKey }), McpTestClient.http(system.gateway.mcpUrl, { key: boardKey })]);
   });
   afterAll(async () => {
     await Promise.all([ci?.close(), board?.close()]);
@@ -74,7 +71,7 @@ describe('policy: allow, deny, hide, per grant', () => {
   });
 
   it('reloads a changed policy file without a restart; an invalid one is rejected and the old one stays', async () => {
-    files.writePolicy({ ...policy, hide: [] , tools: { ...policy.tools, record_session_finish: {} } });
+    files.writePolicy({ ...policy, hide: [], tools: { ...policy.tools, record_session_finish: {} } });
     await eventually(async () => (await ci.toolNames()).includes('record_session_finish'), 10_000, 'the reloaded policy');
     await ci.ok('record_session_finish', { summary: { total_tests: 1, passed: 1, failed: 0, skipped: 0, exitstatus: 0 } });
 

@@ -41,19 +41,27 @@ describe('the projector under faults', () => {
     const last = Math.max(...sessions.map((s) => s.seq));
 
     await suite.system.projector.restart();
-    const atKill = await eventually(async () => {
-      const info = await suite.system.probe.projectorConsumer();
-      return info.ack_floor.stream_seq > 0 && info;
-    }, 20_000, 'the projector to start folding');
+    const atKill = await eventually(
+      async () => {
+        const info = await suite.system.probe.projectorConsumer();
+        return info.ack_floor.stream_seq > 0 && info;
+      },
+      20_000,
+      'the projector to start folding',
+    );
     await suite.system.projector.restart({ kill: true });
     // Killed in the middle: some events folded, not all.
     expect(atKill.ack_floor.stream_seq).toBeLessThan(last);
 
     for (const { session_id, seq } of sessions) {
-      const view = await eventually(async () => {
-        const { response } = await getSession(session_id);
-        return response?.last_seq === seq && response;
-      }, 30_000, `the view of ${session_id} to reach ${seq}`);
+      const view = await eventually(
+        async () => {
+          const { response } = await getSession(session_id);
+          return response?.last_seq === seq && response;
+        },
+        30_000,
+        `the view of ${session_id} to reach ${seq}`,
+      );
       expect(view, suite.system.logs).toMatchObject({
         status: 'finished',
         counts: { passed: OUTCOMES / 3, failed: OUTCOMES / 3, skipped: OUTCOMES / 3, total: OUTCOMES },

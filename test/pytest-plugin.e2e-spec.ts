@@ -102,7 +102,7 @@ function pytest(python: string, args: string[], env: Record<string, string> = {}
           junitPath: junit,
         });
       } catch (failure) {
-        reject(failure as Error); // a run that ended before its summary (a usage error): fail now, not at the timeout
+        reject(failure instanceof Error ? failure : new Error(String(failure))); // a run that ended before its summary (a usage error): fail now, not at the timeout
       }
     });
   });
@@ -116,10 +116,14 @@ function junitTotals(xml: string): PytestRun['junit'] {
 
 /** The finished session as another client reads it (its view may lag the plugin's writes for a moment). */
 const finishedView = (session_id: string) =>
-  eventually(async () => {
-    const view = await ci.ok('get_session', { session_id });
-    return view.status === 'finished' && view;
-  }, 10_000, `session ${session_id} finished`);
+  eventually(
+    async () => {
+      const view = await ci.ok('get_session', { session_id });
+      return view.status === 'finished' && view;
+    },
+    10_000,
+    `session ${session_id} finished`,
+  );
 
 const recordedLine = (id: string) => `mcp-pytest: session ${id} recorded at ${url} — read it with get_session {"session_id": "${id}"}`;
 
@@ -178,12 +182,30 @@ const singleRunResults = [
 /** What pytest reports for test_subtests.py at its default verbosity: a failed subtest is a result of its own. */
 const subtestResults = builtinSubtests
   ? [
-      { test: 'test_subtests.py::test_subtests [n is not 1] (n=1)', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('one subtest fails on purpose') },
+      {
+        test: 'test_subtests.py::test_subtests [n is not 1] (n=1)',
+        when: 'call',
+        attempt: 1,
+        outcome: 'failed',
+        error: expect.stringContaining('one subtest fails on purpose'),
+      },
       { test: 'test_subtests.py::test_subtests', when: 'call', attempt: 1, outcome: 'failed', error: 'contains 1 failed subtest' },
       { test: 'test_subtests.py::test_subtests_pass', when: 'call', attempt: 1, outcome: 'passed' },
       // Two subtests of the same name are two results in pytest's summary: the second is told apart by " #2".
-      { test: 'test_subtests.py::test_same_subtest_twice (<subtest>)', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('fails twice') },
-      { test: 'test_subtests.py::test_same_subtest_twice (<subtest>) #2', when: 'call', attempt: 1, outcome: 'failed', error: expect.stringContaining('fails twice') },
+      {
+        test: 'test_subtests.py::test_same_subtest_twice (<subtest>)',
+        when: 'call',
+        attempt: 1,
+        outcome: 'failed',
+        error: expect.stringContaining('fails twice'),
+      },
+      {
+        test: 'test_subtests.py::test_same_subtest_twice (<subtest>) #2',
+        when: 'call',
+        attempt: 1,
+        outcome: 'failed',
+        error: expect.stringContaining('fails twice'),
+      },
       { test: 'test_subtests.py::test_same_subtest_twice', when: 'call', attempt: 1, outcome: 'failed', error: 'contains 2 failed subtests' },
     ]
   : [{ test: 'test_subtests.py', when: 'setup', attempt: 1, outcome: 'skipped', error: expect.stringContaining('no built-in subtests') }];
@@ -196,7 +218,10 @@ interface SpoolLine {
   arguments: { session_id: string; outcomes?: { nodeid: string }[]; summary?: { exitstatus: number } };
 }
 function readSpool(path: string): { header: unknown; calls: SpoolLine[] } {
-  const [header, ...calls] = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+  const [header, ...calls] = readFileSync(path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   return { header, calls };
 }
 
@@ -231,10 +256,7 @@ describe('the pytest plugin records a run as pytest reports it', () => {
     };
     const flags = ['-p', 'mcp_pytest', '--mcp-url', url, '--mcp-token', key, '--mcp-session-id', sessionId, '--mcp-project', 'shop-api'];
     const files = ['test_outcomes.py', 'test_subtests.py'];
-    const [run, plain] = await Promise.all([
-      pytest('python3', [...files, ...flags], { ...source, ...github }),
-      pytest('python3', files, source),
-    ]);
+    const [run, plain] = await Promise.all([pytest('python3', [...files, ...flags], { ...source, ...github }), pytest('python3', files, source)]);
     // test_subtests.py's four passed subtests, and its skipped and xfailed one, which pytest counts only with -v.
     const view = await expectRecorded(run, plain, sessionId, builtinSubtests ? { tests: 6, skipped: 2 } : undefined);
     expect(view).toMatchObject({
@@ -303,7 +325,10 @@ describe('the pytest plugin records a run as pytest reports it', () => {
     const view = await expectRecorded(run, plain, sessionId);
     expect(view).toMatchObject({
       project: basename(suite),
-      environment: { pytest: expect.stringMatching(/^7\./), plugins: expect.arrayContaining([expect.stringMatching(/^xdist-/), expect.stringMatching(/^rerunfailures-/)]) },
+      environment: {
+        pytest: expect.stringMatching(/^7\./),
+        plugins: expect.arrayContaining([expect.stringMatching(/^xdist-/), expect.stringMatching(/^rerunfailures-/)]),
+      },
       ci: { provider: 'gitlab', run_id: '981', job: 'test:py311', commit: 'abc123', branch: 'feature/x', url: 'https://gitlab.example/acme/shop/-/jobs/77' },
     });
     const recorded = await results(sessionId);
@@ -313,7 +338,10 @@ describe('the pytest plugin records a run as pytest reports it', () => {
       { attempt: 2, outcome: 'passed' },
     ]);
     expect(recorded.filter((r) => r.test === 'test_setup_errors').map((r) => [r.when, r.attempt, r.outcome])).toEqual(
-      expect.arrayContaining([['setup', 1, 'error'], ['setup', 2, 'error']]),
+      expect.arrayContaining([
+        ['setup', 1, 'error'],
+        ['setup', 2, 'error'],
+      ]),
     );
     // pytest 7.2 says "reason: " before an imperative xfail's reason; pytest 9 does not.
     expect(recorded.find((r) => r.test === 'test_xfail_imperative')).toMatchObject({ outcome: 'xfailed', error: 'reason: xfailed from inside the test' });
@@ -337,14 +365,22 @@ describe('the pytest plugin records a run as pytest reports it', () => {
       if (done.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${done.stdout}${done.stderr}`);
     };
     step(DEBIAN_PYTHON, ['-m', 'venv', '--system-site-packages', venv]);
-    step(join(venv, 'bin/python'), ['-m', 'pip', 'install', '--no-build-isolation', '--no-index', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '-q', pkg]);
+    step(join(venv, 'bin/python'), [
+      '-m',
+      'pip',
+      'install',
+      '--no-build-isolation',
+      '--no-index',
+      '--no-deps',
+      '--no-cache-dir',
+      '--disable-pip-version-check',
+      '-q',
+      pkg,
+    ]);
 
     const python = join(venv, 'bin/python');
     const env = { MCP_PYTEST_URL: url, MCP_PYTEST_TOKEN: key };
-    const [run, plain] = await Promise.all([
-      pytest(python, ['test_outcomes.py'], env),
-      pytest(python, ['test_outcomes.py', '-p', 'no:mcp_pytest'], env),
-    ]);
+    const [run, plain] = await Promise.all([pytest(python, ['test_outcomes.py'], env), pytest(python, ['test_outcomes.py', '-p', 'no:mcp_pytest'], env)]);
     const sessionId = /mcp-pytest: session (pytest-[0-9a-f]{32}) recorded/.exec(run.output)?.[1];
     expect(sessionId, run.output).toBeDefined();
     const view = await expectRecorded(run, plain, sessionId!);
@@ -421,11 +457,15 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin with input it must
     expect(batch.said).toEqual(["mcp-pytest: MCP_PYTEST_BATCH_SIZE must be a number from 1 to 1000, not '0'; not recording this run"]);
     expect((await ci.refusal('get_session', { session_id: 'bad-batch-size' })).code).toBe('SESSION_NOT_FOUND');
 
-    const flag = spawnSync(pythonWithPlugin, ['-m', 'pytest', '-p', 'no:cacheprovider', 'test_outcomes.py', '-p', 'mcp_pytest', '--mcp-url', '127.0.0.1:3000/mcp'], {
-      cwd: suite,
-      env: testEnv({ PYTHONPATH: PLUGIN_SOURCE, PYTHONDONTWRITEBYTECODE: '1' }),
-      encoding: 'utf8',
-    });
+    const flag = spawnSync(
+      pythonWithPlugin,
+      ['-m', 'pytest', '-p', 'no:cacheprovider', 'test_outcomes.py', '-p', 'mcp_pytest', '--mcp-url', '127.0.0.1:3000/mcp'],
+      {
+        cwd: suite,
+        env: testEnv({ PYTHONPATH: PLUGIN_SOURCE, PYTHONDONTWRITEBYTECODE: '1' }),
+        encoding: 'utf8',
+      },
+    );
     expect(flag.status).toBe(4);
     expect(flag.stderr).toContain("mcp-pytest: --mcp-url must be an http(s) URL such as http://127.0.0.1:3000/mcp, not '127.0.0.1:3000/mcp'");
   });
@@ -435,7 +475,7 @@ const spoolWarning = (target: string, reason: string, calls: number, path: strin
   `mcp-pytest: could not record to ${target} (${reason}); ${calls} calls spooled to ${path} — send them later with: npx mcp-pytest upload ${path}`;
 
 describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server cannot take the session', () => {
-  const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments as unknown as Record<string, unknown>);
+  const send = (call: SpoolLine) => ci.ok(call.tool, call.arguments);
 
   it('refused (a wrong key, a session id reused with other content): one warning line, the spool kept, exit status untouched', async () => {
     const wrongKeySpool = join(work, 'wrong-key.jsonl');
@@ -456,9 +496,7 @@ describe.skipIf(!pytest9 && !debianPytest)('the pytest plugin when the server ca
     const conflict = await recordedRun(['--mcp-url', url, '--mcp-session-id', 'taken', '--mcp-spool', spool], { MCP_PYTEST_TOKEN: key });
     expect(conflict.code).toBe(1);
     expect(conflict.said).toHaveLength(1);
-    expect(conflict.said[0]).toMatch(
-      /^mcp-pytest: could not record to \S+ \(record_session_start refused: \[SESSION_ID_CONFLICT\] .*\); 3 calls spooled to /,
-    );
+    expect(conflict.said[0]).toMatch(/^mcp-pytest: could not record to \S+ \(record_session_start refused: \[SESSION_ID_CONFLICT\] .*\); 3 calls spooled to /);
     expectWholeSession(spool, 'taken', url, conflict);
     expect((await ci.ok('get_session', { session_id: 'taken' })).counts.total).toBe(0);
   });

@@ -43,9 +43,14 @@ const notices = (client: SseClient) => client.of('change').map((event) => Sessio
 
 /** Waits until the stream received a notice of the session (in `status`, where given). The projector folds in batches: how many notices one session makes varies. */
 const heard = (client: SseClient, sessionId: string, status?: string) =>
-  eventually(() => notices(client).some((n) => n.session_id === sessionId && (status === undefined || n.status === status)), 10_000, `a notice of ${sessionId}`);
+  eventually(
+    () => notices(client).some((n) => n.session_id === sessionId && (status === undefined || n.status === status)),
+    10_000,
+    `a notice of ${sessionId}`,
+  );
 
-const query = (args: Record<string, unknown>) => new URLSearchParams(Object.fromEntries(Object.entries(args).map(([name, value]) => [name, String(value)]))).toString();
+const query = (args: Record<string, unknown>) =>
+  new URLSearchParams(Object.fromEntries(Object.entries(args).map(([name, value]) => [name, String(value)]))).toString();
 
 /** Records a session of the project: a flaky test that fails on odd runs, and one broken test. */
 async function record(client: McpTestClient, id: string, run: number, { finish = true, project = PROJECT } = {}): Promise<void> {
@@ -85,7 +90,8 @@ describe('query app HTTP API, with keys and a policy', () => {
     keys.board = await files.addKey('board-1', 'dashboards');
     system = await System.start({ env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy } });
     base = system.queryHttpUrl;
-    [ci, other, board] = await Promise.all([keys.ci, keys.other, keys.board].map((key) => McpTestClient.http(system.gateway.mcpUrl, { key })));
+    const connect = (key: string) => McpTestClient.http(system.gateway.mcpUrl, { key });
+    [ci, other, board] = await Promise.all([connect(keys.ci), connect(keys.other), connect(keys.board)]);
     for (let run = 1; run <= 3; run++) await record(ci, `shop-${run}`, run);
   });
   afterAll(async () => {
@@ -252,7 +258,9 @@ describe('query app HTTP API, with keys and a policy', () => {
     expect(resumed.of('change')).toEqual(expected);
 
     // The same with the resume point and the key in the query string (EventSource sends no headers), and a project filter.
-    const byQuery = await SseClient.open(new URL(`/api/events?${query({ access_token: keys.ci, last_event_id: first.lastEventId, project: 'other-project' })}`, base));
+    const byQuery = await SseClient.open(
+      new URL(`/api/events?${query({ access_token: keys.ci, last_event_id: first.lastEventId, project: 'other-project' })}`, base),
+    );
     await heard(byQuery, 'live-3', 'finished');
     expect(byQuery.of('change')).toEqual(expected.filter((event) => JSON.parse(event.data).project === 'other-project'));
     expect(new Set(notices(byQuery).map((n) => n.session_id))).toEqual(new Set(['live-3']));

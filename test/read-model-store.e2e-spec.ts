@@ -97,7 +97,10 @@ describe.each(['sqlite', 'postgres'] as const)('the read-model store in %s', (ki
   });
 
   it('merges the phases of one test across batches as within one', async () => {
-    const split = [batch('s2', 10, [[result('t_x', 'passed', 1, 1, 'setup')]]), batch('s2', 10, [[result('t_x', 'passed', 1, 1, 'setup')], [result('t_x', 'failed', 1, 2)]])];
+    const split = [
+      batch('s2', 10, [[result('t_x', 'passed', 1, 1, 'setup')]]),
+      batch('s2', 10, [[result('t_x', 'passed', 1, 1, 'setup')], [result('t_x', 'failed', 1, 2)]]),
+    ];
     await store.apply([split[0]!]);
     await store.apply([split[1]!]);
     const [run] = (await store.testHistory({ owner: 'ci', project: 'shop', nodeid: 't_x', limit: 1 })).runs;

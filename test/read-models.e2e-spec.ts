@@ -1,12 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  GetFailureGroupsOutput,
-  GetFlakyTestsOutput,
-  GetSessionTestsOutput,
-  GetTestHistoryOutput,
-  ListSessionsOutput,
-  type SessionListItem,
-} from '#contracts';
+import { GetFailureGroupsOutput, GetFlakyTestsOutput, GetSessionTestsOutput, GetTestHistoryOutput, ListSessionsOutput, type SessionListItem } from '#contracts';
 import { distEntry } from './harness/apps.js';
 import { environment } from './harness/fixtures.js';
 import { McpTestClient } from './harness/mcp-client.js';
@@ -51,7 +44,8 @@ function history(): { id: string; results: Result[]; branch: string; finished: b
       { nodeid: FLAKY, outcome: flakyOutcome, duration: 0.02, ...(flakyOutcome === 'failed' ? { error: 'TimeoutError: waited 5 s' } : {}) },
       { nodeid: SLOW, outcome: 'passed', duration: [1, 1, 1, 2, 3, 4][i]! },
     ];
-    if (i === 2) results.push({ nodeid: RERUN, outcome: 'failed', attempt: 1, error: 'ConnectionError: refused' }, { nodeid: RERUN, outcome: 'passed', attempt: 2 });
+    if (i === 2)
+      results.push({ nodeid: RERUN, outcome: 'failed', attempt: 1, error: 'ConnectionError: refused' }, { nodeid: RERUN, outcome: 'passed', attempt: 2 });
     else results.push({ nodeid: RERUN, outcome: 'passed' });
     results.push(i >= 4 ? { nodeid: BROKEN, outcome: 'failed', ...assertion(3 + i, 4 + i, i) } : { nodeid: BROKEN, outcome: 'passed' });
     return { id: `shop-${i + 1}`, results, branch: 'main', finished: true };
@@ -87,11 +81,16 @@ describe.each(STORES)('reads across sessions, read models in %s', (store) => {
 
   beforeAll(async () => {
     database = store === 'postgres' ? await PostgresDatabase.create() : undefined;
-    const keys = [await files.addKey('runner-1', 'ci'), await files.addKey('runner-2', 'other'), await files.addKey('board-1', 'dashboards')];
+    const [ciKey, otherKey, boardKey] = [
+      await files.addKey('runner-1', 'ci'),
+      await files.addKey('runner-2', 'other'),
+      await files.addKey('board-1', 'dashboards'),
+    ];
     system = await System.start({
       env: { KEYS_FILE: files.keys, POLICY_FILE: files.policy, ...(database ? { READ_MODEL_URL: database.url } : {}) },
     });
-    [ci, other, board] = await Promise.all(keys.map((key) => McpTestClient.http(system.gateway.mcpUrl, { key })));
+    const connect = (key: string) => McpTestClient.http(system.gateway.mcpUrl, { key });
+    [ci, other, board] = await Promise.all([connect(ciKey), connect(otherKey), connect(boardKey)]);
     for (const session of history()) await record(ci, session);
   });
   afterAll(async () => {
@@ -195,7 +194,7 @@ describe.each(STORES)('reads across sessions, read models in %s', (store) => {
     expect((await ci.refusal('get_failure_groups', { session_id: 'shop-6', project: PROJECT })).message).toMatch(/either session_id or project/);
   });
 
-  it("pages through every result of a session, and filters by outcome", async () => {
+  it('pages through every result of a session, and filters by outcome', async () => {
     const all = GetSessionTestsOutput.parse(await ci.ok('get_session_tests', { session_id: 'shop-3' }));
     expect(all.tests.map((t) => [t.nodeid, t.outcome, t.attempt])).toEqual([
       [STABLE, 'passed', 1],
@@ -215,7 +214,11 @@ describe.each(STORES)('reads across sessions, read models in %s', (store) => {
     await ci.ok('record_session_start', { session_id: id, environment, project: 'big' });
     const nodeid = (i: number) => `tests/test_big.py::test_${String(i).padStart(5, '0')}`;
     for (let batch = 0; batch < 50; batch++) {
-      const outcomes = Array.from({ length: 1000 }, (_, i) => ({ nodeid: nodeid(batch * 1000 + i), outcome: i % 100 === 0 ? 'failed' : 'passed', duration: 0.001 }));
+      const outcomes = Array.from({ length: 1000 }, (_, i) => ({
+        nodeid: nodeid(batch * 1000 + i),
+        outcome: i % 100 === 0 ? 'failed' : 'passed',
+        duration: 0.001,
+      }));
       await ci.ok('record_test_outcomes', { session_id: id, outcomes });
     }
     // 50,000 results just written: the projector may still be folding them (the read says so, and is retried).
@@ -234,7 +237,7 @@ describe.each(STORES)('reads across sessions, read models in %s', (store) => {
     expect(failed.next_cursor).toBeNull();
   });
 
-  it("shows another grant none of it, and a grant that reads all everything", async () => {
+  it('shows another grant none of it, and a grant that reads all everything', async () => {
     expect((await list(other, {})).sessions).toEqual([]);
     expect((await other.ok<GetTestHistoryOutput>('get_test_history', { project: PROJECT, nodeid: FLAKY })).runs).toEqual([]);
     expect(await other.ok<GetFlakyTestsOutput>('get_flaky_tests', { project: PROJECT })).toMatchObject({ sessions: 0, tests: [], slowest: [] });

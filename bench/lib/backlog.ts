@@ -37,9 +37,7 @@ export function backlogEvent(sessionId: string, version: number, perSession: num
     type: 'TestOutcomesRecorded',
     ...envelope,
     data: {
-      results: [
-        { nodeid: `tests/test_backlog_${t % 7}.py::test_case_${t}`, when: 'call', attempt: 1, outcome: 'passed', duration: 0.001 * (t % 50) },
-      ],
+      results: [{ nodeid: `tests/test_backlog_${t % 7}.py::test_case_${t}`, when: 'call', attempt: 1, outcome: 'passed', duration: 0.001 * (t % 50) }],
     },
   };
 }

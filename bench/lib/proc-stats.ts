@@ -67,7 +67,9 @@ export function cpuModel(): string {
 
 export function natsServerVersion(binary = process.env.NATS_SERVER_BIN ?? 'nats-server'): string {
   try {
-    return execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim().replace(/^nats-server:\s*/, '');
+    return execFileSync(binary, ['--version'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^nats-server:\s*/, '');
   } catch {
     return 'unknown';
   }

@@ -52,4 +52,3 @@ export function fmtMiB(kib: number): string {
 export function fmtRatio(ratio: number): string {
   return Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a';
 }
-

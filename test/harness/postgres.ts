@@ -29,7 +29,7 @@ async function admin(sql: string): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL does not answer at ${POSTGRES_URL} (set TEST_POSTGRES_URL): ${(error as Error).message}`);
+    throw new Error(`PostgreSQL does not answer at ${POSTGRES_URL} (set TEST_POSTGRES_URL): ${(error as Error).message}`, { cause: error });
   }
   try {
     await client.query(sql);

@@ -18,7 +18,11 @@ export interface PytestCounts {
  * outcomes). Output without a summary line is an error that shows it.
  */
 export function summaryCounts(output: string): { counts: PytestCounts; tally: Tally } {
-  const line = output.trimEnd().split('\n').reverse().find((l) => / in \d+(\.\d+)?s\b/.test(l));
+  const line = output
+    .trimEnd()
+    .split('\n')
+    .reverse()
+    .find((l) => / in \d+(\.\d+)?s\b/.test(l));
   if (!line) throw new Error(`no summary line in pytest's output:\n${output}`);
   const tally: Tally = Object.fromEntries([...line.matchAll(/(\d+) ([a-z]+)/g)].map(([, n, word]) => [word!, Number(n)]));
   const outcomes = {

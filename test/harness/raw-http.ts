@@ -41,9 +41,9 @@ export function paddedMessage(bytes: number, message: object = { jsonrpc: '2.0',
 export function rawPost(url: URL, body: Buffer, headers: Record<string, string>, { chunked = false } = {}): Promise<RawAnswer> {
   const agent = new Agent({ keepAlive: true });
   return new Promise<RawAnswer>((resolve) => {
-    const req = request(url, { method: 'POST', agent, headers: chunked ? headers : { ...headers, 'content-length': String(body.length) } }, (res) =>
-      collect(res).then(resolve, (error: Error) => resolve({ error: error.message })),
-    );
+    const req = request(url, { method: 'POST', agent, headers: chunked ? headers : { ...headers, 'content-length': String(body.length) } }, (res) => {
+      collect(res).then(resolve, (error: Error) => resolve({ error: error.message }));
+    });
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
     req.end(body);
   }).finally(() => agent.destroy());

@@ -27,7 +27,7 @@ export class System {
       App.start('query', appEnv),
       ...Array.from({ length: gateways }, () => App.start('gateway', appEnv)),
     ]);
-    return new System(nats, projector!, query!, gatewayApps, await NatsProbe.connect(nats.url), appEnv.READ_MODEL_URL, dataDir);
+    return new System(nats, projector, query, gatewayApps, await NatsProbe.connect(nats.url), appEnv.READ_MODEL_URL, dataDir);
   }
 
   get gateway(): App {

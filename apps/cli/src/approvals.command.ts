@@ -1,13 +1,6 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { ZodError } from 'zod';
-import {
-  APPROVALS_STREAM,
-  ApprovalDecided,
-  ApprovalEvent,
-  ApprovalId,
-  approvalSubject,
-  type ApprovalRequested,
-} from '#contracts';
+import { APPROVALS_STREAM, ApprovalDecided, ApprovalEvent, ApprovalId, approvalSubject, type ApprovalRequested } from '#contracts';
 import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { excerpt, EXCERPT_CHARS, formatDuration, jsonText, oneLine, parse, parseDuration, printable, printableJson, quoted, quotedExcerpt, table, UsageError } from './cli.js';
+import {
+  excerpt,
+  EXCERPT_CHARS,
+  formatDuration,
+  jsonText,
+  oneLine,
+  parse,
+  parseDuration,
+  printable,
+  printableJson,
+  quoted,
+  quotedExcerpt,
+  table,
+  UsageError,
+} from './cli.js';
 
 describe('cli helpers', () => {
   it('reads durations with a unit and refuses others, naming the flag', () => {
@@ -25,7 +39,12 @@ describe('cli helpers', () => {
   });
 
   it('pads every column but the last', () => {
-    expect(table([['ID', 'TOOL', 'ARGS'], ['a', 'record_session_start', '{}']])).toEqual(['ID  TOOL                  ARGS', 'a   record_session_start  {}']);
+    expect(
+      table([
+        ['ID', 'TOOL', 'ARGS'],
+        ['a', 'record_session_start', '{}'],
+      ]),
+    ).toEqual(['ID  TOOL                  ARGS', 'a   record_session_start  {}']);
   });
 
   it('turns bad command lines into one-line usage errors', () => {

@@ -92,7 +92,10 @@ export const quotedExcerpt = (text: string): string => quoted(excerpt(text));
 
 /** A multi-line message (zod issues, env problems) as one line. */
 export function oneLine(message: string): string {
-  const [head = '', ...rest] = message.split('\n').map((line) => line.trim()).filter(Boolean);
+  const [head = '', ...rest] = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return rest.length ? `${head} ${rest.join('; ')}` : head;
 }
 

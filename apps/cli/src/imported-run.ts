@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { boundedReason, describeAt, describeIssues, Environment, jsonBoundsViolation, LIMITS, OutcomeItem, RecordSessionStartInput, type JsonBounds, type Summary } from '#contracts';
+import {
+  boundedReason,
+  describeAt,
+  describeIssues,
+  Environment,
+  jsonBoundsViolation,
+  LIMITS,
+  OutcomeItem,
+  RecordSessionStartInput,
+  type JsonBounds,
+  type Summary,
+} from '#contracts';
 import { clipUtf8 } from '#domain';
 import { CliError } from './cli.js';
 import type { SessionPlan } from './session-upload.js';

@@ -76,7 +76,12 @@ describe('JUnit XML import', () => {
       ['tests/test_a.py::test_teardown_error', 'error', 'teardown'],
       ['tests/test_a.py::TestGroup::TestNested::test_deep[1-a]', 'passed', 'call'],
     ]);
-    expect(run.outcomes[0]).toEqual({ nodeid: 'tests/test_a.py::test_pass', outcome: 'passed', duration: 0.25, location: { path: 'tests/test_a.py', lineno: 11 } });
+    expect(run.outcomes[0]).toEqual({
+      nodeid: 'tests/test_a.py::test_pass',
+      outcome: 'passed',
+      duration: 0.25,
+      location: { path: 'tests/test_a.py', lineno: 11 },
+    });
     expect(run.outcomes[1]).toMatchObject({
       error: 'AssertionError: one is not two\nassert 1 == 2',
       longrepr: '>   def test_fail(): assert 1 == 2\nE   AssertionError: one is not two\n\ntests/test_a.py:13: AssertionError',
@@ -135,9 +140,13 @@ describe('JUnit XML import', () => {
   it('refuses XML that is not well-formed, naming line and column, and a root that is not JUnit', () => {
     const unclosed = '<testsuites>\n  <testsuite name="x">\n    <testcase name="a">\n  </testsuite>\n</testsuites>';
     expect(() => parseJunit(unclosed, 'bad.xml')).toThrow(/^bad\.xml: line 4, column 14: unexpected close tag/);
-    expect(() => parseJunit('<testsuite><testcase name="a" name="b"/></testsuite>', 'dup.xml')).toThrow(/^dup\.xml: line 1, column \d+: duplicate attribute: name/);
+    expect(() => parseJunit('<testsuite><testcase name="a" name="b"/></testsuite>', 'dup.xml')).toThrow(
+      /^dup\.xml: line 1, column \d+: duplicate attribute: name/,
+    );
     expect(() => parseJunit('', 'empty.xml')).toThrow(/^empty\.xml: line 1, column 0: document must contain a root element/);
-    expect(() => parseJunit('<html><body/></html>', 'page.xml')).toThrow('page.xml: line 1: <html>: not JUnit XML: the root element must be <testsuites> or <testsuite>');
+    expect(() => parseJunit('<html><body/></html>', 'page.xml')).toThrow(
+      'page.xml: line 1: <html>: not JUnit XML: the root element must be <testsuites> or <testsuite>',
+    );
   });
 
   // These hold the parser to what this import relies on, so that a change of parser cannot quietly undo it.
@@ -173,13 +182,17 @@ describe('JUnit XML import', () => {
     const badTime = '<testsuite name="s">\n<testcase classname="c" name="t" time="fast"/>\n</testsuite>';
     expect(() => parseJunit(badTime, 'time.xml')).toThrow('time.xml: line 2: <testcase classname="c" name="t">: time "fast" is not a number of seconds');
     const longName = `<testsuite>\n\n<testcase classname="c" name="${'n'.repeat(5000)}"/></testsuite>`;
-    expect(() => parseJunit(longName, 'long.xml')).toThrow(`long.xml: line 3: <testcase classname="c" name="${'n'.repeat(EXCERPT_CHARS - 1)}…">: nodeid: must be at most 4096 characters`);
+    expect(() => parseJunit(longName, 'long.xml')).toThrow(
+      `long.xml: line 3: <testcase classname="c" name="${'n'.repeat(EXCERPT_CHARS - 1)}…">: nodeid: must be at most 4096 characters`,
+    );
   });
 
   it('quotes only the start of a huge attribute in its message: a 5 MB classname makes a short line', () => {
     const huge = 'C'.repeat(5_000_000);
     const xml = `<testsuites><testsuite name="${huge}" time="slow">\n<testcase classname="${huge}" name="t"/></testsuite></testsuites>`;
-    expect(() => parseJunit(xml, 'huge.xml')).toThrow(`huge.xml: line 1: <testsuite name="${'C'.repeat(EXCERPT_CHARS - 1)}…">: time "slow" is not a number of seconds`);
+    expect(() => parseJunit(xml, 'huge.xml')).toThrow(
+      `huge.xml: line 1: <testsuite name="${'C'.repeat(EXCERPT_CHARS - 1)}…">: time "slow" is not a number of seconds`,
+    );
     const caseXml = `<testsuite>\n<testcase classname="${huge}" name="t" time="${huge}"/></testsuite>`;
     const message = (() => {
       try {
@@ -188,6 +201,8 @@ describe('JUnit XML import', () => {
         return (error as Error).message;
       }
     })()!;
-    expect(message).toBe(`huge.xml: line 2: <testcase classname="${'C'.repeat(EXCERPT_CHARS - 1)}…" name="t">: time "${'C'.repeat(EXCERPT_CHARS - 1)}…" is not a number of seconds`);
+    expect(message).toBe(
+      `huge.xml: line 2: <testcase classname="${'C'.repeat(EXCERPT_CHARS - 1)}…" name="t">: time "${'C'.repeat(EXCERPT_CHARS - 1)}…" is not a number of seconds`,
+    );
   });
 });

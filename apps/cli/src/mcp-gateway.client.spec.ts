@@ -11,7 +11,10 @@ describe('gatewayTarget', () => {
     delete process.env.MCP_PYTEST_TOKEN;
   });
   afterEach(() => {
-    for (const [name, value] of [['MCP_PYTEST_URL', saved.url], ['MCP_PYTEST_TOKEN', saved.token]] as const) {
+    for (const [name, value] of [
+      ['MCP_PYTEST_URL', saved.url],
+      ['MCP_PYTEST_TOKEN', saved.token],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -40,7 +43,9 @@ describe('gatewayTarget', () => {
   });
 
   it('names a URL that is not http(s) and where it came from, clipped', () => {
-    expect(() => gatewayTarget({ url: 'ftp://x' })).toThrow(new UsageError(`invalid URL "ftp://x" (--url): give the gateway's MCP endpoint, e.g. ${DEFAULT_MCP_URL}`));
+    expect(() => gatewayTarget({ url: 'ftp://x' })).toThrow(
+      new UsageError(`invalid URL "ftp://x" (--url): give the gateway's MCP endpoint, e.g. ${DEFAULT_MCP_URL}`),
+    );
     const long = `file:///${'a'.repeat(5_000_000)}`;
     const error = (() => {
       try {

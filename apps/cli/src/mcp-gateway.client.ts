@@ -39,10 +39,13 @@ interface UrlSource {
 export function gatewayTarget(values: { url?: string; token?: string }, fallback?: { url: string; from: string }): GatewayTarget {
   const key = values.token ?? (process.env.MCP_PYTEST_TOKEN || undefined);
   const source: UrlSource =
-    values.url !== undefined ? { text: values.url, from: '--url' }
-    : process.env.MCP_PYTEST_URL ? { text: process.env.MCP_PYTEST_URL, from: 'MCP_PYTEST_URL' }
-    : fallback ? { text: fallback.url, from: fallback.from, inFile: true }
-    : { text: DEFAULT_MCP_URL, from: 'the default' };
+    values.url !== undefined
+      ? { text: values.url, from: '--url' }
+      : process.env.MCP_PYTEST_URL
+        ? { text: process.env.MCP_PYTEST_URL, from: 'MCP_PYTEST_URL' }
+        : fallback
+          ? { text: fallback.url, from: fallback.from, inFile: true }
+          : { text: DEFAULT_MCP_URL, from: 'the default' };
   if (source.inFile && key !== undefined) {
     throw new CliError(
       `a key is sent only to a URL you configured: give --url or MCP_PYTEST_URL; ${source.from} names ${quotedExcerpt(source.text)}, a URL its writer chose`,
@@ -97,7 +100,7 @@ export class McpGateway {
       throw new CliError(`${tool} failed: ${textOf(result)}`);
     }
     const output = TOOLS[tool].output.safeParse(result.structuredContent);
-    if (!output.success) throw new CliError(`${tool}: the gateway at ${this.target.url} answered something this version does not read`);
+    if (!output.success) throw new CliError(`${tool}: the gateway at ${this.target.url.href} answered something this version does not read`);
     return output.data as ToolOutput<N>;
   }
 
@@ -147,12 +150,12 @@ async function open({ url, key }: GatewayTarget): Promise<Client> {
 function transportProblem(url: URL, error: unknown): string {
   if (error instanceof StreamableHTTPError) {
     const said = gatewayMessage(error.message);
-    return `the gateway at ${url} answered HTTP ${error.code}${said ? `: ${said}` : ''}${error.code === 401 ? ' (give a key with --token or MCP_PYTEST_TOKEN)' : ''}`;
+    return `the gateway at ${url.href} answered HTTP ${error.code}${said ? `: ${said}` : ''}${error.code === 401 ? ' (give a key with --token or MCP_PYTEST_TOKEN)' : ''}`;
   }
   // A JSON-RPC error or a request that timed out: the gateway answered, or was reached and did not.
-  if (error instanceof McpError) return `the gateway at ${url}: ${oneLine(error.message)}`;
+  if (error instanceof McpError) return `the gateway at ${url.href}: ${oneLine(error.message)}`;
   const cause = (error as { cause?: { message?: string } } | undefined)?.cause?.message;
-  return `cannot reach the gateway at ${url}: ${oneLine(cause ?? (error instanceof Error ? error.message : String(error)))}`;
+  return `cannot reach the gateway at ${url.href}: ${oneLine(cause ?? (error instanceof Error ? error.message : String(error)))}`;
 }
 
 /** The `error.message` of the JSON-RPC body the SDK quotes in its error, else its own words. */

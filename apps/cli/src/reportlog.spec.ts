@@ -44,14 +44,33 @@ describe('pytest report log import', () => {
   it('maps reports as pytest counts them: calls always, setup and teardown when they did not pass, xfail, collection', () => {
     const failure = {
       reprcrash: { path: '/src/tests/test_a.py', lineno: 13, message: 'AssertionError: one is not two' },
-      reprtraceback: { reprentries: [{ type: 'ReprEntry', data: { lines: ['>   assert 1 == 2', 'E   AssertionError'], reprfileloc: { path: 'tests/test_a.py', lineno: 13, message: 'AssertionError' } } }] },
+      reprtraceback: {
+        reprentries: [
+          {
+            type: 'ReprEntry',
+            data: { lines: ['>   assert 1 == 2', 'E   AssertionError'], reprfileloc: { path: 'tests/test_a.py', lineno: 13, message: 'AssertionError' } },
+          },
+        ],
+      },
       sections: [],
     };
     const reader = read([
       START,
       { nodeid: 'tests/test_a.py', outcome: 'passed', longrepr: null, result: [], sections: [], $report_type: 'CollectReport' },
-      { nodeid: 'tests/test_broken.py', outcome: 'failed', longrepr: "ImportError while importing test module 'x'.\nE   No module", result: [], sections: [], $report_type: 'CollectReport' },
-      { nodeid: 'tests/test_skipmod.py', outcome: 'skipped', longrepr: ['/src/tests/test_skipmod.py', 2, 'Skipped: whole module'], $report_type: 'CollectReport' },
+      {
+        nodeid: 'tests/test_broken.py',
+        outcome: 'failed',
+        longrepr: "ImportError while importing test module 'x'.\nE   No module",
+        result: [],
+        sections: [],
+        $report_type: 'CollectReport',
+      },
+      {
+        nodeid: 'tests/test_skipmod.py',
+        outcome: 'skipped',
+        longrepr: ['/src/tests/test_skipmod.py', 2, 'Skipped: whole module'],
+        $report_type: 'CollectReport',
+      },
       ...test('tests/test_a.py::test_pass', 'passed'),
       ...test('tests/test_a.py::test_fail', 'failed', { longrepr: failure }),
       ...test('tests/test_a.py::test_skip', 'skipped', { longrepr: ['/src/tests/test_a.py', 14, 'Skipped: not today'] }),
@@ -81,8 +100,16 @@ describe('pytest report log import', () => {
       ['tests/test_a.py::test_teardown_error', 'passed', 'call', 1],
       ['tests/test_a.py::test_teardown_error', 'error', 'teardown', 1],
     ]);
-    expect(items[2]).toEqual({ nodeid: 'tests/test_a.py::test_pass', outcome: 'passed', duration: 0.5, location: { path: 'tests/test_a.py', lineno: 10, domain: 'test_pass' } });
-    expect(items[3]).toMatchObject({ error: 'AssertionError: one is not two', longrepr: '>   assert 1 == 2\nE   AssertionError\n\ntests/test_a.py:13: AssertionError' });
+    expect(items[2]).toEqual({
+      nodeid: 'tests/test_a.py::test_pass',
+      outcome: 'passed',
+      duration: 0.5,
+      location: { path: 'tests/test_a.py', lineno: 10, domain: 'test_pass' },
+    });
+    expect(items[3]).toMatchObject({
+      error: 'AssertionError: one is not two',
+      longrepr: '>   assert 1 == 2\nE   AssertionError\n\ntests/test_a.py:13: AssertionError',
+    });
     expect(items[4]).toMatchObject({ error: 'not today', longrepr: '/src/tests/test_a.py:14: Skipped: not today' });
     expect(reader.summary()).toEqual({ total_tests: 11, passed: 2, failed: 1, skipped: 3, errors: 3, xfailed: 1, xpassed: 1, exitstatus: 1 });
     expect(reader.environment()).toEqual({ os: 'unknown', python_version: 'unknown', pytest: '9.0.3' });
@@ -139,15 +166,19 @@ describe('pytest report log import', () => {
   });
 
   it('refuses a line that is not a report record, naming its line', () => {
-    const lines = (...texts: string[]) => () => {
-      const reader = new ReportLogReader('r.jsonl');
-      texts.forEach((text, index) => reader.add(text, index + 1));
-    };
+    const lines =
+      (...texts: string[]) =>
+      () => {
+        const reader = new ReportLogReader('r.jsonl');
+        texts.forEach((text, index) => reader.add(text, index + 1));
+      };
     const start = JSON.stringify(START);
     expect(lines(start, '', '{"nodeid": "a", oops')).toThrow(/^r\.jsonl: line 3: not JSON: /);
     expect(lines(start, '[1, 2]')).toThrow('r.jsonl: line 2: not a report log record: a JSON object is expected');
     expect(lines(start, '{"nodeid": "a"}')).toThrow('r.jsonl: line 2: $report_type: must name the record\'s type, e.g. "TestReport"');
-    expect(lines(start, JSON.stringify(report('a.py::t', 'call', 'exploded')))).toThrow(/^r\.jsonl: line 2: TestReport: outcome: Invalid option: expected one of "passed"\|"failed"\|"skipped"\|"rerun"$/);
+    expect(lines(start, JSON.stringify(report('a.py::t', 'call', 'exploded')))).toThrow(
+      /^r\.jsonl: line 2: TestReport: outcome: Invalid option: expected one of "passed"\|"failed"\|"skipped"\|"rerun"$/,
+    );
     expect(lines(start, JSON.stringify({ ...report('a.py::t', 'call', 'passed'), duration: -1 }))).toThrow(
       'r.jsonl: line 2: TestReport a.py::t: duration: must be a non-negative number of seconds',
     );
@@ -162,7 +193,9 @@ describe('pytest report log import', () => {
       `r.jsonl: line 2: TestReport ${'n'.repeat(EXCERPT_CHARS - 1)}…: nodeid: must be at most 4096 characters;`,
     );
     expect(lines(start, JSON.stringify({ $report_type: huge, exitstatus: 0 }), start)).toThrow(/^r\.jsonl: line 3: SessionStart: a second SessionStart record/);
-    expect(lines(JSON.stringify({ $report_type: huge }))).toThrow(`r.jsonl: line 1: ${'n'.repeat(EXCERPT_CHARS - 1)}…: a report log begins with a SessionStart record`);
+    expect(lines(JSON.stringify({ $report_type: huge }))).toThrow(
+      `r.jsonl: line 1: ${'n'.repeat(EXCERPT_CHARS - 1)}…: a report log begins with a SessionStart record`,
+    );
   });
 
   it('refuses a record nested too deep or too large before anything walks it, naming the line and the field', () => {
@@ -170,8 +203,13 @@ describe('pytest report log import', () => {
     const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
     // 100,000 nested arrays: JSON.stringify (a longrepr of unknown shape) or a schema would exhaust the stack.
     const nested = JSON.stringify(report('a.py::t', 'call', 'failed')).replace('"longrepr":null', `"longrepr":${deep(100_000)}`);
-    expect(() => reader.add(nested, 2)).toThrow(new RegExp(`^report\\.jsonl: line 2: longrepr(\\.0){${RECORD_BOUNDS.depth - 1}}: nested deeper than ${RECORD_BOUNDS.depth} levels$`));
-    const wide = JSON.stringify({ ...report('a.py::t', 'call', 'passed'), keywords: Object.fromEntries(Array.from({ length: RECORD_BOUNDS.entries }, (_, i) => [`k${i}`, 1])) });
+    expect(() => reader.add(nested, 2)).toThrow(
+      new RegExp(`^report\\.jsonl: line 2: longrepr(\\.0){${RECORD_BOUNDS.depth - 1}}: nested deeper than ${RECORD_BOUNDS.depth} levels$`),
+    );
+    const wide = JSON.stringify({
+      ...report('a.py::t', 'call', 'passed'),
+      keywords: Object.fromEntries(Array.from({ length: RECORD_BOUNDS.entries }, (_, i) => [`k${i}`, 1])),
+    });
     expect(() => reader.add(wide, 3)).toThrow(`report.jsonl: line 3: keywords: more than ${RECORD_BOUNDS.entries} keys and items in all`);
     // A deep, long traceback as pytest writes it is within bounds: 2,000 frames of 10 lines.
     const frames = Array.from({ length: 2000 }, (_, i) => ({ data: { lines: Array.from({ length: 10 }, (_, j) => `line ${i}.${j}`), reprfileloc: null } }));
@@ -180,7 +218,7 @@ describe('pytest report log import', () => {
     expect(reader.take()).toMatchObject([{ nodeid: 'a.py::t', outcome: 'failed', error: 'RecursionError' }]);
   });
 
-  it('turns longreprs into an error line and pytest\'s text, keeping shapes it does not know as JSON', () => {
+  it("turns longreprs into an error line and pytest's text, keeping shapes it does not know as JSON", () => {
     expect(failureTexts(null)).toEqual({});
     expect(failureTexts('[XPASS(strict)] strict')).toEqual({ error: '[XPASS(strict)] strict', longrepr: '[XPASS(strict)] strict' });
     expect(failureTexts({ something: 'else' })).toEqual({ longrepr: '{"something":"else"}' });

@@ -164,7 +164,10 @@ export class ReportLogReader {
 
   private collectReport({ nodeid, outcome, longrepr }: z.infer<typeof CollectReport>, place: Place): void {
     if (outcome === 'passed') return;
-    this.push({ nodeid, outcome: outcome === 'failed' ? 'error' : 'skipped', duration: 0, ...failureTexts(longrepr) }, { ...place, what: `CollectReport ${printable(excerpt(nodeid))}` });
+    this.push(
+      { nodeid, outcome: outcome === 'failed' ? 'error' : 'skipped', duration: 0, ...failureTexts(longrepr) },
+      { ...place, what: `CollectReport ${printable(excerpt(nodeid))}` },
+    );
   }
 
   private push(draft: OutcomeDraft, place: Place): void {
@@ -239,6 +242,8 @@ export function failureTexts(longrepr: unknown): { error?: string; longrepr?: st
 
 function tracebackText({ reprentries }: z.infer<typeof ReprTraceback>): string {
   return reprentries
-    .map(({ data: { lines = [], reprfileloc } }) => [...lines, ...(reprfileloc ? ['', `${reprfileloc.path}:${reprfileloc.lineno}: ${reprfileloc.message}`] : [])].join('\n'))
+    .map(({ data: { lines = [], reprfileloc } }) =>
+      [...lines, ...(reprfileloc ? ['', `${reprfileloc.path}:${reprfileloc.lineno}: ${reprfileloc.message}`] : [])].join('\n'),
+    )
     .join('\n\n');
 }

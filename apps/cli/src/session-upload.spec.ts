@@ -20,7 +20,11 @@ describe('sending a session', () => {
     const sizes = [...outcomeBatches([big(1), big(2), big(3), big(4), item(5)])].map((batch) => batch.length);
     expect(sizes).toEqual([3, 2]);
     const huge = item(6, { longrepr: 'x'.repeat(BATCH_BYTES + 1) });
-    expect([...outcomeBatches([item(1), huge, item(2)])].map((batch) => batch.map((i) => i.nodeid))).toEqual([['t.py::test_1'], ['t.py::test_6'], ['t.py::test_2']]);
+    expect([...outcomeBatches([item(1), huge, item(2)])].map((batch) => batch.map((i) => i.nodeid))).toEqual([
+      ['t.py::test_1'],
+      ['t.py::test_6'],
+      ['t.py::test_2'],
+    ]);
   });
 
   it('says what was sent in one line', () => {
@@ -42,13 +46,30 @@ describe('OutcomeTally', () => {
       item(4, { outcome: 'xfailed' }),
       item(5, { outcome: 'error', when: 'setup' }),
     ].forEach((i) => tally.add(i));
-    expect(tally.summary(1, 2.5)).toEqual({ total_tests: 5, passed: 2, failed: 0, skipped: 0, errors: 2, xfailed: 1, xpassed: 0, exitstatus: 1, duration: 2.5 });
+    expect(tally.summary(1, 2.5)).toEqual({
+      total_tests: 5,
+      passed: 2,
+      failed: 0,
+      skipped: 0,
+      errors: 2,
+      xfailed: 1,
+      xpassed: 0,
+      exitstatus: 1,
+      duration: 2.5,
+    });
     expect(tally.summary(0)).not.toHaveProperty('duration');
   });
 });
 
 describe('Progress', () => {
-  const stream = (isTTY: boolean) => ({ isTTY, columns: 100, written: [] as string[], write(text: string) { this.written.push(text); } });
+  const stream = (isTTY: boolean) => ({
+    isTTY,
+    columns: 100,
+    written: [] as string[],
+    write(text: string) {
+      this.written.push(text);
+    },
+  });
 
   it('draws a bar on a terminal once the work takes a while, and clears it at the end', () => {
     let now = 0;

@@ -10,8 +10,13 @@ const FINISH = {
   arguments: { session_id: 'run-42', summary: { total_tests: 1, passed: 1, failed: 0, skipped: 0, exitstatus: 0 } },
 };
 
-const spool = (...records: Array<object | string>) => () =>
-  parseSpool(records.map((record, index) => ({ text: typeof record === 'string' ? record : JSON.stringify(record), number: index + 1 })), 'spool.jsonl');
+const spool =
+  (...records: Array<object | string>) =>
+  () =>
+    parseSpool(
+      records.map((record, index) => ({ text: typeof record === 'string' ? record : JSON.stringify(record), number: index + 1 })),
+      'spool.jsonl',
+    );
 
 describe('spool', () => {
   it('reads the header and the calls in order, with their lines; blank lines are skipped', () => {
@@ -33,8 +38,10 @@ describe('spool', () => {
     expect(spool(HEADER, FINISH)).toThrow(/^spool\.jsonl: line 2: record_session_finish: the first call must be record_session_start/);
   });
 
-  it('refuses a line that breaks the format or its tool\'s contract, naming it and the field', () => {
-    expect(spool({ ...HEADER, mcp_pytest_spool: 2 }, START)).toThrow('spool.jsonl: line 1: the header: mcp_pytest_spool: must be 1 (the spool format this version reads)');
+  it("refuses a line that breaks the format or its tool's contract, naming it and the field", () => {
+    expect(spool({ ...HEADER, mcp_pytest_spool: 2 }, START)).toThrow(
+      'spool.jsonl: line 1: the header: mcp_pytest_spool: must be 1 (the spool format this version reads)',
+    );
     expect(spool(HEADER, START, '{"tool": ')).toThrow(/^spool\.jsonl: line 3: not JSON: /);
     expect(spool(HEADER, START, { tool: 'drop_tables', arguments: {} })).toThrow(/^spool\.jsonl: line 3: tool: Invalid discriminator value/);
     const badOutcome = { ...OUTCOMES, arguments: { ...OUTCOMES.arguments, outcomes: [{ nodeid: 't.py::a', outcome: 'passed', duration: -1 }] } };

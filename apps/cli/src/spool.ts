@@ -40,10 +40,12 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 /** What makes a valid call wrong at its place in the spool, if anything. */
 function callProblem({ tool, arguments: args }: SpoolCall, header: SpoolHeader, before: Spool['calls']): string | undefined {
   if (args.session_id !== header.session_id) return `arguments.session_id: must be the spool's session "${header.session_id}"`;
-  if (before.at(-1)?.call.tool === 'record_session_finish') return `a call after record_session_finish (line ${before.at(-1)!.line}): nothing can follow the finish`;
+  if (before.at(-1)?.call.tool === 'record_session_finish')
+    return `a call after record_session_finish (line ${before.at(-1)!.line}): nothing can follow the finish`;
   // The plugin spools a whole session, its start first. Without the start's checks (the session is new, or the
   // same start again), a crafted spool could append outcomes to any running session of the uploader's grant.
-  if (before.length === 0 && tool !== 'record_session_start') return 'the first call must be record_session_start: a spool holds a whole session, from its start';
+  if (before.length === 0 && tool !== 'record_session_start')
+    return 'the first call must be record_session_start: a spool holds a whole session, from its start';
   if (tool === 'record_session_start' && before.length > 0) return 'record_session_start can only be the first call';
   return undefined;
 }

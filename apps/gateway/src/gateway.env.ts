@@ -5,10 +5,7 @@ import { AuditStreamEnv } from '#nats';
 export const GatewayEnv = AuditStreamEnv.extend(AuthEnv.shape).extend({
   GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('Address the Streamable HTTP endpoint binds.'),
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port of the Streamable HTTP endpoint.'),
-  GATEWAY_ALLOWED_HOSTS: z
-    .string()
-    .default('')
-    .describe('Host headers accepted on /mcp beyond 127.0.0.1, localhost and [::1] at the port (comma-separated).'),
+  GATEWAY_ALLOWED_HOSTS: z.string().default('').describe('Host headers accepted on /mcp beyond 127.0.0.1, localhost and [::1] at the port (comma-separated).'),
   GATEWAY_ALLOWED_ORIGINS: z
     .string()
     .default('')

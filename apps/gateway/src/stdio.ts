@@ -7,8 +7,6 @@ import { McpStdioServer } from './stdio/mcp-stdio.server.js';
 /** The gateway serving MCP over stdin/stdout: stdout carries MCP only, logs go to stderr. */
 loadDotEnv();
 setUpLogging(process.stderr);
-const app = await runApp('Gateway', () =>
-  NestFactory.createApplicationContext(GatewayModule.forTransport('stdio')),
-);
+const app = await runApp('Gateway', () => NestFactory.createApplicationContext(GatewayModule.forTransport('stdio')));
 await app.get(McpStdioServer).closed;
 await app.close();

@@ -16,7 +16,16 @@ import {
 } from '#contracts';
 import { stuckSession } from '#domain';
 import { READ_MODEL_STORE, type ProjectedSession, type ReadModelStore } from '#read-models';
-import { ensureChangesStream, ensureEventStream, ensureProjectorConsumer, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, readEvent, UnreadableEvent } from '#nats';
+import {
+  ensureChangesStream,
+  ensureEventStream,
+  ensureProjectorConsumer,
+  JETSTREAM,
+  JETSTREAM_MANAGER,
+  NATS_CONNECTION,
+  readEvent,
+  UnreadableEvent,
+} from '#nats';
 import { publishChange } from './change-notices.js';
 import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
 import type { ProjectorEnv } from './projector.env.js';
@@ -197,7 +206,9 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     const applied: AppliedEvent[] = [];
     const onApplied = (seq: number, event: PytestEvent) => applied.push({ seq, event });
     const stuck = (mark: StuckMark) => {
-      this.log.error(`session ${sessionKey(ref)} is stuck at stream sequence ${mark.seq}: ${mark.reason} (other sessions go on; \`npm run refold\` once fixed)`);
+      this.log.error(
+        `session ${sessionKey(ref)} is stuck at stream sequence ${mark.seq}: ${mark.reason} (other sessions go on; \`npm run refold\` once fixed)`,
+      );
       view = stuckSession(view, ref, mark);
     };
     for (const msg of msgs) {

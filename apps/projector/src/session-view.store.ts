@@ -16,7 +16,6 @@ export interface StoredView {
 /** Another writer (a second projector, a rebuild) changed the view since it was read. */
 export class ViewConflict extends Error {}
 
-
 /**
  * Session views in NATS KV, written with compare-and-set on the revision. The views this projector
  * wrote last are kept in memory, so a busy session costs one KV write per batch and no read.

@@ -12,7 +12,10 @@ export function durationHistogram(results, { width = 640, height = 180 } = {}) {
   const labels = ['<1ms', '1ms', '3ms', '10ms', '30ms', '0.1s', '0.3s', '1s', '3s', '10s', '30s', '100s', '10m+'];
   const buckets = labels.map(() => ({ ok: 0, bad: 0 }));
   for (const r of results) {
-    const i = Math.max(0, edges.findIndex((edge, j) => r.duration >= edge && r.duration < edges[j + 1]));
+    const i = Math.max(
+      0,
+      edges.findIndex((edge, j) => r.duration >= edge && r.duration < edges[j + 1]),
+    );
     buckets[i][r.outcome === 'failed' || r.outcome === 'error' ? 'bad' : 'ok']++;
   }
   const top = Math.max(1, ...buckets.map((b) => b.ok + b.bad));
@@ -71,7 +74,12 @@ function barFill(fraction, outcome) {
 
 /** A flip rate (0…1) as a short bar with its percentage. */
 export function rateBar(fraction) {
-  return h('span', { class: 'rate' }, h('span', { class: 'bar-track', 'aria-hidden': 'true' }, barFill(fraction, 'failed')), h('span', {}, `${Math.round(fraction * 100)}%`));
+  return h(
+    'span',
+    { class: 'rate' },
+    h('span', { class: 'bar-track', 'aria-hidden': 'true' }, barFill(fraction, 'failed')),
+    h('span', {}, `${Math.round(fraction * 100)}%`),
+  );
 }
 
 /** A sparkline of values (oldest first), the last point marked. */
@@ -101,7 +109,11 @@ export function outcomeStrip(runs, { hrefOf, labelOf }) {
     'ol',
     { class: 'strip', 'aria-label': 'Runs, oldest to newest' },
     runs.map((run) =>
-      h('li', {}, h('a', { class: `cell outcome-${run.outcome}${run.rerun_passed ? ' rerun' : ''}`, href: hrefOf(run), title: labelOf(run), 'aria-label': labelOf(run) })),
+      h(
+        'li',
+        {},
+        h('a', { class: `cell outcome-${run.outcome}${run.rerun_passed ? ' rerun' : ''}`, href: hrefOf(run), title: labelOf(run), 'aria-label': labelOf(run) }),
+      ),
     ),
   );
 }

@@ -99,7 +99,15 @@ export function dataTable({ id, caption, columns, rows = [] }) {
       'table',
       { id },
       h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, head.map(({ name, num }) => h('th', { scope: 'col', class: num ? 'num' : null }, name)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          head.map(({ name, num }) => h('th', { scope: 'col', class: num ? 'num' : null }, name)),
+        ),
+      ),
       h('tbody', {}, rows),
     ),
   );
@@ -126,11 +134,15 @@ export function when(iso) {
   const ago = (ms - Date.now()) / 1000;
   const abs = Math.abs(ago);
   const text =
-    abs < 45 ? relative.format(Math.round(ago), 'second')
-    : abs < 2700 ? relative.format(Math.round(ago / 60), 'minute')
-    : abs < 64800 ? relative.format(Math.round(ago / 3600), 'hour')
-    : abs < 7 * 86400 ? relative.format(Math.round(ago / 86400), 'day')
-    : new Date(ms).toLocaleDateString();
+    abs < 45
+      ? relative.format(Math.round(ago), 'second')
+      : abs < 2700
+        ? relative.format(Math.round(ago / 60), 'minute')
+        : abs < 64800
+          ? relative.format(Math.round(ago / 3600), 'hour')
+          : abs < 7 * 86400
+            ? relative.format(Math.round(ago / 86400), 'day')
+            : new Date(ms).toLocaleDateString();
   return h('time', { datetime: iso, title: new Date(ms).toLocaleString() }, text);
 }
 
@@ -158,7 +170,12 @@ export function countsView(counts) {
     'span',
     { class: 'counts' },
     OUTCOMES.filter((o) => o === 'passed' || o === 'failed' || counts[o] > 0).map((o) =>
-      h('span', { class: `count count-${o}${counts[o] ? '' : ' zero'}`, dataset: { outcome: o }, title: o }, h('span', { class: 'sr-only' }, `${o} `), String(counts[o] ?? 0)),
+      h(
+        'span',
+        { class: `count count-${o}${counts[o] ? '' : ' zero'}`, dataset: { outcome: o }, title: o },
+        h('span', { class: 'sr-only' }, `${o} `),
+        String(counts[o] ?? 0),
+      ),
     ),
     h('span', { class: 'count count-total', title: 'total' }, h('span', { class: 'sr-only' }, 'total '), `/ ${counts.total}`),
   );

@@ -23,7 +23,12 @@ export async function render(main, params, ctx) {
     projects,
     body,
   );
-  ctx.projects().then((names) => replace(projects, names.map((name) => h('option', { value: name }))));
+  ctx.projects().then((names) =>
+    replace(
+      projects,
+      names.map((name) => h('option', { value: name })),
+    ),
+  );
   if (!project) {
     replace(body, h('p', { class: 'empty' }, 'Choose a project.'));
     return;
@@ -33,7 +38,11 @@ export async function render(main, params, ctx) {
   const historyHref = (nodeid) => route('/history', { project, nodeid });
   replace(
     body,
-    h('p', { class: 'muted' }, `Over the last ${answer.sessions} finished session${answer.sessions === 1 ? '' : 's'} of ${answer.project}${branch ? ` on ${branch}` : ''}.`),
+    h(
+      'p',
+      { class: 'muted' },
+      `Over the last ${answer.sessions} finished session${answer.sessions === 1 ? '' : 's'} of ${answer.project}${branch ? ` on ${branch}` : ''}.`,
+    ),
     h('h2', {}, 'Flaky'),
     answer.tests.length
       ? dataTable({
@@ -68,7 +77,11 @@ export async function render(main, params, ctx) {
               h('td', { class: 'num' }, String(t.runs)),
               h('td', { class: 'num' }, duration(t.mean_duration)),
               h('td', { class: 'num' }, duration(t.last_duration)),
-              h('td', { class: `num ${t.trend > 1.2 ? 'trend-up' : t.trend < 0.8 ? 'trend-down' : ''}` }, `${t.trend > 1.2 ? '▲' : t.trend < 0.8 ? '▼' : ''} ×${t.trend.toFixed(2)}`),
+              h(
+                'td',
+                { class: `num ${t.trend > 1.2 ? 'trend-up' : t.trend < 0.8 ? 'trend-down' : ''}` },
+                `${t.trend > 1.2 ? '▲' : t.trend < 0.8 ? '▼' : ''} ×${t.trend.toFixed(2)}`,
+              ),
               h('td', {}, sparkline(t.durations, { label: `Duration of ${t.nodeid}` })),
             ),
           ),

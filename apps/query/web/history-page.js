@@ -23,7 +23,12 @@ export async function render(main, params, ctx) {
     projects,
     body,
   );
-  ctx.projects().then((names) => replace(projects, names.map((name) => h('option', { value: name }))));
+  ctx.projects().then((names) =>
+    replace(
+      projects,
+      names.map((name) => h('option', { value: name })),
+    ),
+  );
   if (!project || !nodeid) {
     replace(body, h('p', { class: 'empty' }, 'Choose a project and a test — or follow a test from a session or the flaky tests.'));
     return;
@@ -31,7 +36,8 @@ export async function render(main, params, ctx) {
   ctx.project = project;
   const { runs } = await get('tests/history', { project, nodeid, limit });
   const sessionHref = (run) => route(`/sessions/${encodeURIComponent(run.session_id)}`, { owner: run.owner });
-  const labelOf = (run) => `${run.outcome}${run.rerun_passed ? ' on a rerun' : ''} in ${run.session_id} (${new Date(run.started_at).toLocaleString()}${run.branch ? `, ${run.branch}` : ''})`;
+  const labelOf = (run) =>
+    `${run.outcome}${run.rerun_passed ? ' on a rerun' : ''} in ${run.session_id} (${new Date(run.started_at).toLocaleString()}${run.branch ? `, ${run.branch}` : ''})`;
   const seen = OUTCOMES.filter((o) => runs.some((r) => r.outcome === o));
   replace(
     body,

@@ -3,7 +3,7 @@
 
 import { get } from './api.js';
 import { durationBars, durationHistogram } from './charts.js';
-import { countsView, duration, h, isExternal, OUTCOMES, replace, route, safeHref, statusBadge, when } from './dom.js';
+import { duration, h, isExternal, OUTCOMES, replace, route, safeHref, statusBadge, when } from './dom.js';
 
 /** Results fetched for the duration chart, at most (the chart says when it shows only the first ones). */
 const CHART_RESULTS = 1000;
@@ -65,7 +65,13 @@ function page(view, groups, tests) {
       'header',
       {},
       h('p', { class: 'muted' }, h('a', { href: view.project ? route('/', { project: view.project }) : '#/' }, '← Sessions')),
-      h('h1', {}, view.session_id, ' ', view.stuck ? h('span', { class: 'badge badge-stuck' }, 'stuck') : statusBadge(view.status, view.counts, view.exitstatus)),
+      h(
+        'h1',
+        {},
+        view.session_id,
+        ' ',
+        view.stuck ? h('span', { class: 'badge badge-stuck' }, 'stuck') : statusBadge(view.status, view.counts, view.exitstatus),
+      ),
       h(
         'p',
         { class: 'sub' },
@@ -74,7 +80,16 @@ function page(view, groups, tests) {
         fact('Branch', ci.branch),
         fact('Commit', ci.commit ? ci.commit.slice(0, 12) : null),
         ciHref && ciHref !== '#'
-          ? h('span', {}, 'CI: ', h('a', { href: ciHref, target: isExternal(ciHref) ? '_blank' : null, rel: 'noopener noreferrer' }, ci.run_id ? `run ${ci.run_id}` : (ci.provider ?? 'link')))
+          ? h(
+              'span',
+              {},
+              'CI: ',
+              h(
+                'a',
+                { href: ciHref, target: isExternal(ciHref) ? '_blank' : null, rel: 'noopener noreferrer' },
+                ci.run_id ? `run ${ci.run_id}` : (ci.provider ?? 'link'),
+              ),
+            )
           : fact('CI', ci.provider),
         h('span', {}, 'Started ', when(view.started_at)),
         view.finished_at ? h('span', {}, 'Finished ', when(view.finished_at)) : null,
@@ -84,7 +99,11 @@ function page(view, groups, tests) {
       ),
     ),
     view.stuck
-      ? h('p', { class: 'empty error', role: 'alert' }, `The projector could not fold event ${view.stuck.seq}: ${view.stuck.reason}. The view stays as of the event before it until the session is re-folded (npm run refold).`)
+      ? h(
+          'p',
+          { class: 'empty error', role: 'alert' },
+          `The projector could not fold event ${view.stuck.seq}: ${view.stuck.reason}. The view stays as of the event before it until the session is re-folded (npm run refold).`,
+        )
       : null,
     h(
       'section',
@@ -119,14 +138,18 @@ function page(view, groups, tests) {
                 h(
                   'header',
                   {},
-                  historyHref(f.nodeid) ? h('a', { class: 'nodeid mono', href: historyHref(f.nodeid), title: 'History of this test' }, f.nodeid) : h('span', { class: 'nodeid mono' }, f.nodeid),
+                  historyHref(f.nodeid)
+                    ? h('a', { class: 'nodeid mono', href: historyHref(f.nodeid), title: 'History of this test' }, f.nodeid)
+                    : h('span', { class: 'nodeid mono' }, f.nodeid),
                   h('span', { class: `outcome-${f.outcome}` }, f.outcome),
                   h('span', { class: 'muted' }, `${f.when}${f.attempt > 1 ? `, attempt ${f.attempt}` : ''}, ${duration(f.duration)}`),
                 ),
                 f.error ? h('pre', { class: 'error-text' }, f.error) : null,
               ),
             ),
-            view.failures_omitted ? h('p', { class: 'muted' }, `${view.failures_omitted} more failures are not listed here; the results below list every one.`) : null,
+            view.failures_omitted
+              ? h('p', { class: 'muted' }, `${view.failures_omitted} more failures are not listed here; the results below list every one.`)
+              : null,
           ]
         : h('p', { class: 'muted' }, view.status === 'running' ? 'No failures so far.' : 'No failures.'),
     ),
@@ -142,7 +165,11 @@ function page(view, groups, tests) {
                 { class: 'group' },
                 h('div', { class: 'signature mono' }, g.signature),
                 h('div', { class: 'muted' }, `${g.count} failure${g.count === 1 ? '' : 's'}`),
-                h('ul', {}, g.nodeids.map((nodeid) => h('li', { class: 'mono' }, nodeid))),
+                h(
+                  'ul',
+                  {},
+                  g.nodeids.map((nodeid) => h('li', { class: 'mono' }, nodeid)),
+                ),
                 g.example_error ? h('details', {}, h('summary', {}, 'Example error'), h('pre', {}, g.example_error)) : null,
               ),
             )
@@ -163,7 +190,11 @@ function page(view, groups, tests) {
         : tests.tests.length
           ? [
               durationHistogram(tests.tests),
-              h('p', { class: 'muted' }, tests.next_cursor ? `The first ${tests.tests.length} results recorded, by duration.` : `All ${tests.tests.length} results, by duration.`),
+              h(
+                'p',
+                { class: 'muted' },
+                tests.next_cursor ? `The first ${tests.tests.length} results recorded, by duration.` : `All ${tests.tests.length} results, by duration.`,
+              ),
             ]
           : h('p', { class: 'muted' }, 'No results yet.'),
     ),

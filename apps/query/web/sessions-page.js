@@ -22,16 +22,13 @@ export async function render(main, params, ctx) {
   // Rows are replaced on each load, and patched in place between loads.
   const tbody = table.querySelector('tbody');
 
-  replace(
-    main,
-    h('h1', {}, 'Sessions'),
-    sessionFilters(filters),
-    projects,
-    table,
-    status,
-    pager,
+  replace(main, h('h1', {}, 'Sessions'), sessionFilters(filters), projects, table, status, pager);
+  ctx.projects().then((names) =>
+    replace(
+      projects,
+      names.map((name) => h('option', { value: name })),
+    ),
   );
-  ctx.projects().then((names) => replace(projects, names.map((name) => h('option', { value: name }))));
 
   /** Rows shown, by owner/session id. */
   let rows = new Map();
@@ -90,9 +87,22 @@ const keyOf = (s) => `${s.owner}/${s.session_id}`;
 function sessionFilters(filters) {
   const text = (name, placeholder, extra = {}) => ({ name, value: filters[name], placeholder, ...extra });
   return filterForm(
-    { label: 'Filter sessions', path: '/', role: 'search', button: 'Filter', after: Object.values(filters).some(Boolean) ? h('a', { href: '#/' }, 'Clear') : null },
+    {
+      label: 'Filter sessions',
+      path: '/',
+      role: 'search',
+      button: 'Filter',
+      after: Object.values(filters).some(Boolean) ? h('a', { href: '#/' }, 'Clear') : null,
+    },
     field('Project', text('project', 'any', { list: 'projects' })),
-    field('Status', h('select', { name: 'status' }, ['', 'running', 'finished'].map((value) => h('option', { value, selected: filters.status === value }, value || 'any')))),
+    field(
+      'Status',
+      h(
+        'select',
+        { name: 'status' },
+        ['', 'running', 'finished'].map((value) => h('option', { value, selected: filters.status === value }, value || 'any')),
+      ),
+    ),
     field('Branch', text('branch', 'any')),
     field('Label', text('label', 'key=value', { pattern: '[^=]+=.*', title: 'key=value' })),
   );
@@ -106,7 +116,11 @@ function sessionRow(session) {
     'tr',
     { dataset: { sessionId: session.session_id, owner: session.owner } },
     h('td', { class: 'id' }, h('a', { href }, session.session_id), h('div', { class: 'muted mono' }, session.owner)),
-    h('td', { class: 'status' }, session.stuck ? h('span', { class: 'badge badge-stuck' }, 'stuck') : statusBadge(session.status, session.counts, session.exitstatus)),
+    h(
+      'td',
+      { class: 'status' },
+      session.stuck ? h('span', { class: 'badge badge-stuck' }, 'stuck') : statusBadge(session.status, session.counts, session.exitstatus),
+    ),
     h('td', { class: 'counts-cell' }, countsView(session.counts)),
     h('td', { class: 'num' }, session.status === 'running' ? h('span', { class: 'muted' }, 'running') : duration(session.duration)),
     h('td', {}, when(session.started_at)),
@@ -115,10 +129,18 @@ function sessionRow(session) {
       'td',
       {},
       ciHref && ciHref !== '#'
-        ? h('a', { href: ciHref, target: isExternal(ciHref) ? '_blank' : null, rel: 'noopener noreferrer' }, ci.run_id ? `run ${ci.run_id}` : (ci.provider ?? 'CI'))
+        ? h(
+            'a',
+            { href: ciHref, target: isExternal(ciHref) ? '_blank' : null, rel: 'noopener noreferrer' },
+            ci.run_id ? `run ${ci.run_id}` : (ci.provider ?? 'CI'),
+          )
         : h('span', { class: 'muted' }, ci?.provider ?? '—'),
     ),
-    h('td', { class: 'id' }, session.project ? h('a', { href: route('/', { project: session.project }) }, session.project) : h('span', { class: 'muted' }, '—')),
+    h(
+      'td',
+      { class: 'id' },
+      session.project ? h('a', { href: route('/', { project: session.project }) }, session.project) : h('span', { class: 'muted' }, '—'),
+    ),
     h(
       'td',
       { class: 'id' },

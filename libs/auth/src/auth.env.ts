@@ -6,10 +6,7 @@ import { AgentName, GrantName, type Identity } from '#contracts';
 export const AuthEnv = z.object({
   GATEWAY_AGENT: AgentName.default('local').describe('Agent of stdio callers, and of HTTP callers when there is no KEYS_FILE.'),
   GATEWAY_GRANT: GrantName.default('local').describe('Grant of stdio callers, and of HTTP callers when there is no KEYS_FILE.'),
-  KEYS_FILE: z
-    .string()
-    .default('')
-    .describe('Bearer keys of HTTP callers (written by `mcp-pytest keys add`). Without it, HTTP binds loopback only.'),
+  KEYS_FILE: z.string().default('').describe('Bearer keys of HTTP callers (written by `mcp-pytest keys add`). Without it, HTTP binds loopback only.'),
   POLICY_FILE: z.string().default('').describe('Policy file (allow/deny, limits, approvals per grant). Without it, every call is allowed.'),
 });
 export type AuthEnv = z.infer<typeof AuthEnv>;

@@ -57,5 +57,5 @@ export function bounded<S extends z.ZodType>(schema: S, bounds: JsonBounds & { c
     } else if (JSON.stringify(value).length > bounds.chars) {
       ctx.addIssue({ code: 'custom', message: `must be at most ${bounds.chars} characters as JSON` });
     }
-  }) as unknown as S;
+  });
 }

@@ -1,19 +1,6 @@
 import { z } from 'zod';
 import { AUDIT_BOUNDS } from './audit.js';
-import {
-  CiInfo,
-  StoredEnvironment,
-  IsoTime,
-  Labels,
-  Location,
-  NodeId,
-  Outcome,
-  Phase,
-  Seconds,
-  SessionId,
-  ShortText,
-  Summary,
-} from './fields.js';
+import { CiInfo, StoredEnvironment, IsoTime, Labels, Location, NodeId, Outcome, Phase, Seconds, SessionId, ShortText, Summary } from './fields.js';
 
 /** Who caused an event: the calling agent, its grant, and how it reached the gateway. */
 export const Actor = z.object({
@@ -93,4 +80,3 @@ export type PytestEvent = z.infer<typeof PytestEvent>;
 export function parseEvent(json: unknown): PytestEvent {
   return PytestEvent.parse(json);
 }
-

@@ -26,13 +26,11 @@ export const KeyEntry = z.strictObject({
 export type KeyEntry = z.infer<typeof KeyEntry>;
 
 /** The keys file (KEYS_FILE): who may call over HTTP. Written by `mcp-pytest keys add|revoke`. */
-export const KeysFile = z
-  .strictObject({ $schema: z.string().optional(), keys: z.array(KeyEntry) })
-  .superRefine(({ keys }, ctx) => {
-    const seen = new Set<string>();
-    keys.forEach(({ agent }, index) => {
-      if (seen.has(agent)) ctx.addIssue({ code: 'custom', path: ['keys', index, 'agent'], message: `agent "${agent}" has more than one key` });
-      seen.add(agent);
-    });
+export const KeysFile = z.strictObject({ $schema: z.string().optional(), keys: z.array(KeyEntry) }).superRefine(({ keys }, ctx) => {
+  const seen = new Set<string>();
+  keys.forEach(({ agent }, index) => {
+    if (seen.has(agent)) ctx.addIssue({ code: 'custom', path: ['keys', index, 'agent'], message: `agent "${agent}" has more than one key` });
+    seen.add(agent);
   });
+});
 export type KeysFile = z.infer<typeof KeysFile>;

@@ -5,8 +5,7 @@ import { LIMITS } from './limits.js';
 const MAX_ISSUES = 10;
 
 /** One problem as people read it: "field.path: rule" (the rule alone at the top level). */
-export const describeAt = (path: readonly PropertyKey[], message: string): string =>
-  path.length ? `${path.map(String).join('.')}: ${message}` : message;
+export const describeAt = (path: readonly PropertyKey[], message: string): string => (path.length ? `${path.map(String).join('.')}: ${message}` : message);
 
 /**
  * A failed validation as people read it: "field: rule; …", each issue naming its field, the first
@@ -20,5 +19,4 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 /** Keeps a reason (which may quote caller data) within LIMITS.reasonChars. */
-export const boundedReason = (text: string): string =>
-  text.length <= LIMITS.reasonChars ? text : `${text.slice(0, LIMITS.reasonChars - 1)}…`;
+export const boundedReason = (text: string): string => (text.length <= LIMITS.reasonChars ? text : `${text.slice(0, LIMITS.reasonChars - 1)}…`);

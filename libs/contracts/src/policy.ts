@@ -17,10 +17,7 @@ export const LimitRule = z.strictObject({
     .describe('Name of the count; limits with the same counter, window and scope share one count.'),
   window: z.enum(Object.keys(WINDOWS) as [LimitWindow, ...LimitWindow[]]).describe('Fixed window, aligned to UTC: second, minute, hour or day.'),
   max: z.int({ error: 'max must be an integer' }).nonnegative({ error: 'max must not be negative' }).describe('Calls allowed per window.'),
-  scope: z
-    .enum(LIMIT_SCOPES)
-    .default('grant')
-    .describe('Who shares the count: the grant, each agent, each MCP session, or everyone (global).'),
+  scope: z.enum(LIMIT_SCOPES).default('grant').describe('Who shares the count: the grant, each agent, each MCP session, or everyone (global).'),
 });
 export type LimitRule = z.infer<typeof LimitRule>;
 
@@ -29,9 +26,7 @@ export type ConditionOp = (typeof CONDITION_OPS)[number];
 
 export const Condition = z
   .strictObject({
-    path: z
-      .string()
-      .regex(/^args(\.[^.]+)+$/, { error: 'path must name an argument, e.g. "args.outcome" or "args.environment.os"' }),
+    path: z.string().regex(/^args(\.[^.]+)+$/, { error: 'path must name an argument, e.g. "args.outcome" or "args.environment.os"' }),
     op: z.enum(CONDITION_OPS),
     value: z.json().optional(),
   })
@@ -132,12 +127,14 @@ export const GrantPolicy = z.strictObject(policyFields).superRefine(batchToolCov
 export type GrantPolicy = z.output<typeof GrantPolicy>;
 
 /** The policy file (POLICY_FILE), in the shape PolicyLayer uses, plus per-grant policies. */
-export const PolicyFile = z.strictObject({
-  $schema: z.string().optional().describe('Where editors find this file’s JSON Schema (schemas/policy-file.schema.json).'),
-  version: z.literal('1', { error: 'version must be "1"' }),
-  ...policyFields,
-  grants: z.record(GrantName, GrantPolicy).default({}).describe('A grant listed here gets this policy instead of the top-level one.'),
-}).superRefine(batchToolCovered);
+export const PolicyFile = z
+  .strictObject({
+    $schema: z.string().optional().describe('Where editors find this file’s JSON Schema (schemas/policy-file.schema.json).'),
+    version: z.literal('1', { error: 'version must be "1"' }),
+    ...policyFields,
+    grants: z.record(GrantName, GrantPolicy).default({}).describe('A grant listed here gets this policy instead of the top-level one.'),
+  })
+  .superRefine(batchToolCovered);
 export type PolicyFile = z.output<typeof PolicyFile>;
 
 /** No policy file: every tool allowed, no limits. */

@@ -258,13 +258,15 @@ export const GetTestHistoryRequest = GetTestHistoryInput.extend({ owner: ReadOwn
 export type GetTestHistoryRequest = z.output<typeof GetTestHistoryRequest>;
 export const GetFlakyTestsRequest = GetFlakyTestsInput.extend({ owner: ReadOwner });
 export type GetFlakyTestsRequest = z.output<typeof GetFlakyTestsRequest>;
-export const GetFailureGroupsRequest = z.strictObject({
-  session_id: SessionId.optional(),
-  project: ShortText.optional(),
-  owner: ReadOwner,
-  window: limit(READ_BOUNDS.groupsWindow, 'Sessions of the project'),
-  min_seq: MinSeq,
-}).refine(...oneScope);
+export const GetFailureGroupsRequest = z
+  .strictObject({
+    session_id: SessionId.optional(),
+    project: ShortText.optional(),
+    owner: ReadOwner,
+    window: limit(READ_BOUNDS.groupsWindow, 'Sessions of the project'),
+    min_seq: MinSeq,
+  })
+  .refine(...oneScope);
 export type GetFailureGroupsRequest = z.output<typeof GetFailureGroupsRequest>;
 
 /** Outcomes that count as a test failing, for flips and failure groups. */

@@ -54,7 +54,9 @@ export const ownerChangeSubjects = (owner: string | '*'): string => `${CHANGES_S
 export const PROJECT_CHANGES_SUBJECT_PREFIX = 'pytest.changes.project';
 export const projectToken = (project: string): string =>
   [...new TextEncoder().encode(project)]
-    .map((byte) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(byte)) && byte < 0x80 ? String.fromCharCode(byte) : `~${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+    .map((byte) =>
+      /[A-Za-z0-9_-]/.test(String.fromCharCode(byte)) && byte < 0x80 ? String.fromCharCode(byte) : `~${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
     .join('');
 export const projectChangeSubject = (owner: string, project: string): string => `${PROJECT_CHANGES_SUBJECT_PREFIX}.${owner}.${projectToken(project)}`;
 

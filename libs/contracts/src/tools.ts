@@ -2,20 +2,7 @@ import { z } from 'zod';
 import { jsonBoundsViolation, type JsonBounds } from './bounded-json.js';
 import { describeAt, describeIssues } from './issues.js';
 import { LIMITS } from './limits.js';
-import {
-  CiInfo,
-  Environment,
-  Labels,
-  Location,
-  LongText,
-  NodeId,
-  Outcome,
-  Phase,
-  Seconds,
-  SessionId,
-  ShortText,
-  Summary,
-} from './fields.js';
+import { CiInfo, Environment, Labels, Location, LongText, NodeId, Outcome, Phase, Seconds, SessionId, ShortText, Summary } from './fields.js';
 import { GrantName } from './identity.js';
 import {
   GetFailureGroupsInput,
@@ -31,9 +18,7 @@ import {
 } from './reads.js';
 import { SessionView } from './views.js';
 
-const OptionalSessionId = SessionId.optional().describe(
-  'Session to write to. Default: the session last started on this MCP connection.',
-);
+const OptionalSessionId = SessionId.optional().describe('Session to write to. Default: the session last started on this MCP connection.');
 
 const WriteAck = {
   session_id: SessionId,
@@ -43,9 +28,7 @@ const WriteAck = {
 
 export const RecordSessionStartInput = z.strictObject({
   environment: Environment,
-  session_id: SessionId.optional().describe(
-    'Client-chosen id, so that a retried start is recognised. Default: a new UUID.',
-  ),
+  session_id: SessionId.optional().describe('Client-chosen id, so that a retried start is recognised. Default: a new UUID.'),
   project: ShortText.optional().describe('Project or repository name.'),
   labels: Labels.optional(),
   ci: CiInfo.optional(),
@@ -119,7 +102,7 @@ export type RecordSessionFinishOutput = z.infer<typeof RecordSessionFinishOutput
 export const GetSessionInput = z.strictObject({
   session_id: SessionId.optional().describe('Session to read. Default: the session last started on this MCP connection.'),
   owner: GrantName.optional().describe(
-    "Grant that owns the session (see the view's `owner`). Default: your own grant; another grant's sessions can be read only where the policy grants `sessions.read: \"all\"`.",
+    'Grant that owns the session (see the view\'s `owner`). Default: your own grant; another grant\'s sessions can be read only where the policy grants `sessions.read: "all"`.',
   ),
 });
 export type GetSessionInput = z.infer<typeof GetSessionInput>;
@@ -168,8 +151,7 @@ export const TOOLS = {
   record_session_finish: {
     title: 'Record pytest session finish',
     description:
-      "Finish a session with pytest's summary (total_tests, passed, failed, skipped, exitstatus). " +
-      'Nothing can be recorded in the session afterwards.',
+      "Finish a session with pytest's summary (total_tests, passed, failed, skipped, exitstatus). " + 'Nothing can be recorded in the session afterwards.',
     input: RecordSessionFinishInput,
     output: RecordSessionFinishOutput,
     annotations: annotations('write', true),

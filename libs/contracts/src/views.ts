@@ -1,18 +1,5 @@
 import { z } from 'zod';
-import {
-  CiInfo,
-  Counts,
-  StoredEnvironment,
-  IsoTime,
-  Labels,
-  NodeId,
-  Outcome,
-  Phase,
-  Seconds,
-  SessionId,
-  ShortText,
-  Summary,
-} from './fields.js';
+import { CiInfo, Counts, StoredEnvironment, IsoTime, Labels, NodeId, Outcome, Phase, Seconds, SessionId, ShortText, Summary } from './fields.js';
 import { GrantName } from './identity.js';
 import { LIMITS } from './limits.js';
 
@@ -65,7 +52,7 @@ export const SessionView = z.object({
   failures: z.array(FailureEntry).describe('Failed and errored results, in the order recorded.'),
   failures_omitted: z.int().nonnegative().describe('Failures beyond the listed ones.'),
   slowest: z.array(SlowEntry).describe('Slowest results, slowest first.'),
-  summary: Summary.nullable().describe("The summary pytest reported at finish (null while running)."),
+  summary: Summary.nullable().describe('The summary pytest reported at finish (null while running).'),
   summary_matches: z.boolean().nullable().describe('Whether the reported summary agrees with the recorded counts.'),
   summary_mismatches: z.array(SummaryMismatch),
   exitstatus: z.int().nullable(),
@@ -106,10 +93,6 @@ export type SessionChangeNotice = z.infer<typeof SessionChangeNotice>;
 export const GetSessionRequest = z.strictObject({
   session_id: SessionId,
   owner: GrantName.describe('Grant owning the session. The asker decides who may read what (the gateway asks for its callers).'),
-  min_seq: z
-    .int()
-    .nonnegative()
-    .optional()
-    .describe('Wait (briefly) until the view holds this stream sequence: read-your-writes for a writer.'),
+  min_seq: z.int().nonnegative().optional().describe('Wait (briefly) until the view holds this stream sequence: read-your-writes for a writer.'),
 });
 export type GetSessionRequest = z.infer<typeof GetSessionRequest>;

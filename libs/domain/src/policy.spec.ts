@@ -40,7 +40,8 @@ describe('policy: which calls are allowed', () => {
     expect(checkCall(open, { tool: 'drop_database', args: {}, identity: ci, mcpSession: 'm' })).toEqual({
       allowed: false,
       rule: 'unknown_tool',
-      reason: 'unknown tool; the tools you may call are record_session_start, record_test_outcome, record_test_outcomes, get_session, list_sessions, get_session_tests, get_test_history, get_flaky_tests, get_failure_groups',
+      reason:
+        'unknown tool; the tools you may call are record_session_start, record_test_outcome, record_test_outcomes, get_session, list_sessions, get_session_tests, get_test_history, get_flaky_tests, get_failure_groups',
     });
     expect(call('no_such_tool', {}, dashboard)).toEqual({
       allowed: false,
@@ -142,7 +143,12 @@ describe('policy: deny_if conditions', () => {
   });
 
   describe('over the items of a batch', () => {
-    const batch = { outcomes: [{ nodeid: 'a', outcome: 'passed' }, { nodeid: 'b', outcome: 'failed', error: 'boom' }] };
+    const batch = {
+      outcomes: [
+        { nodeid: 'a', outcome: 'passed' },
+        { nodeid: 'b', outcome: 'failed', error: 'boom' },
+      ],
+    };
     it.each([
       ['args.outcomes.outcome', 'eq', 'failed', true],
       ['args.outcomes.outcome', 'eq', 'error', false],

@@ -31,8 +31,7 @@ export interface AppliedLimit {
 }
 
 export type PolicyVerdict =
-  | { allowed: false; rule: string; reason: string }
-  | { allowed: true; limits: AppliedLimit[]; approval?: { rule: string; timeoutMs: number } };
+  { allowed: false; rule: string; reason: string } | { allowed: true; limits: AppliedLimit[]; approval?: { rule: string; timeoutMs: number } };
 
 /** The policy that applies to a grant: its own under `grants`, else the top-level one; rules are named from there. */
 export function policyOf(file: PolicyFile, grant: string): { policy: GrantPolicy; at: string } {
@@ -134,7 +133,8 @@ function valuesAt(path: string, args: unknown): unknown[] {
   return values;
 }
 
-const propertyOf = (at: unknown, key: string): unknown => ((isRecord(at) || Array.isArray(at)) && Object.hasOwn(at, key) ? (at as Record<string, unknown>)[key] : undefined);
+const propertyOf = (at: unknown, key: string): unknown =>
+  (isRecord(at) || Array.isArray(at)) && Object.hasOwn(at, key) ? (at as Record<string, unknown>)[key] : undefined;
 
 function holdsFor({ op, value }: Condition, actual: unknown): boolean {
   switch (op) {

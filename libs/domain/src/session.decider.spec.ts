@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS, type PytestEvent, type Summary, type TestResult } from '#contracts';
-import {
-  decide,
-  evolve,
-  initialState,
-  type Decision,
-  type OutcomeInput,
-  type SessionCommand,
-  type SessionState,
-} from './session.decider.js';
+import { decide, evolve, initialState, type Decision, type OutcomeInput, type SessionCommand, type SessionState } from './session.decider.js';
 
 const SESSION = 's-1';
 const OWNER = 'ci';
@@ -52,8 +44,7 @@ function given(...history: SessionCommand[]) {
   return { state, when: (...commands: SessionCommand[]): Decision => decide(state, commands, deps) };
 }
 
-const resultsOf = (event: PytestEvent | undefined): TestResult[] =>
-  event?.type === 'TestOutcomesRecorded' ? event.data.results : [];
+const resultsOf = (event: PytestEvent | undefined): TestResult[] => (event?.type === 'TestOutcomesRecorded' ? event.data.results : []);
 const codes = (decision: Decision) => decision.verdicts.map((v) => (v.kind === 'rejected' ? v.error.code : v.kind));
 
 describe('starting a session', () => {
@@ -65,9 +56,7 @@ describe('starting a session', () => {
   it('records SessionStarted as the first event of the session', () => {
     const { events, verdicts } = given().when(start());
     expect(verdicts).toEqual([{ kind: 'append', event: 0, duplicate: false }]);
-    expect(events).toEqual([
-      { type: 'SessionStarted', v: 1, id: expect.any(String), sessionId: SESSION, version: 1, at, actor, data: { environment } },
-    ]);
+    expect(events).toEqual([{ type: 'SessionStarted', v: 1, id: expect.any(String), sessionId: SESSION, version: 1, at, actor, data: { environment } }]);
   });
 
   it('answers a repeated identical start with the stored sequence and writes nothing', () => {
@@ -160,11 +149,7 @@ describe('recording outcomes', () => {
   });
 
   it('refuses an outcome after the finish, but still recognises a retry of an earlier one', () => {
-    const decision = given(start(), outcome(), finish()).when(
-      outcome({ nodeid: 'tests/test_b.py::test_late' }),
-      outcome(),
-      outcome({ outcome: 'failed' }),
-    );
+    const decision = given(start(), outcome(), finish()).when(outcome({ nodeid: 'tests/test_b.py::test_late' }), outcome(), outcome({ outcome: 'failed' }));
     expect(decision.events).toEqual([]);
     expect(codes(decision)).toEqual(['SESSION_FINISHED', 'duplicate', 'SESSION_FINISHED']);
   });
@@ -230,11 +215,7 @@ describe('recording a batch of outcomes', () => {
   });
 
   it('refuses the whole batch for one bad item, naming its index, and writes nothing of it', () => {
-    const decision = given(start(), outcome({ nodeid: 't::2', outcome: 'failed' })).when(
-      outcome(ok(0)),
-      outcomes(ok(1), ok(2), ok(3)),
-      outcome(ok(4)),
-    );
+    const decision = given(start(), outcome({ nodeid: 't::2', outcome: 'failed' })).when(outcome(ok(0)), outcomes(ok(1), ok(2), ok(3)), outcome(ok(4)));
     expect(codes(decision)).toEqual(['append', 'OUTCOME_CONFLICT', 'append']);
     expect(resultsOf(decision.events[0]).map((r) => r.nodeid)).toEqual(['t::0', 't::4']);
     const refusal = decision.verdicts[1];

@@ -239,9 +239,7 @@ class BatchDecision {
     if (this.status === 'finished') return rejected(new SessionFinishedError(command.sessionId));
     if (recorded) {
       const nextAttempt = Math.max(latest?.attempt ?? 0, result.attempt) + 1;
-      return rejected(
-        new OutcomeConflict(command.sessionId, result.nodeid, result.when, result.attempt, recorded.outcome, nextAttempt),
-      );
+      return rejected(new OutcomeConflict(command.sessionId, result.nodeid, result.when, result.attempt, recorded.outcome, nextAttempt));
     }
     if (latest && latest.attempt < result.attempt) result.replaces = latest.outcome;
     if (latest && latest.attempt > result.attempt) result.superseded = true;
@@ -280,9 +278,7 @@ class BatchDecision {
       }
     }
     const duplicate = duplicates === command.outcomes.length;
-    return lastEvent >= 0
-      ? { kind: 'append', event: lastEvent, duplicate, duplicates, itemEvents }
-      : { kind: 'duplicate', seq: lastSeq, duplicates };
+    return lastEvent >= 0 ? { kind: 'append', event: lastEvent, duplicate, duplicates, itemEvents } : { kind: 'duplicate', seq: lastSeq, duplicates };
   }
 
   /** Sets a key in one of the batch's own indexes, journalled so that a refused batch can take it back. */

@@ -7,7 +7,14 @@ const base = { v: 1 as const, sessionId: 's-1', actor };
 let version = 0;
 const started = (): PytestEvent => {
   version = 1;
-  return { ...base, type: 'SessionStarted', id: 'e1', version: 1, at: '2026-11-24T10:00:00.000Z', data: { environment: { os: 'Linux', python_version: '3.12.1' }, project: 'shop' } };
+  return {
+    ...base,
+    type: 'SessionStarted',
+    id: 'e1',
+    version: 1,
+    at: '2026-11-24T10:00:00.000Z',
+    data: { environment: { os: 'Linux', python_version: '3.12.1' }, project: 'shop' },
+  };
 };
 const recorded = (...results: Partial<TestResult>[]): PytestEvent => ({
   ...base,
@@ -109,11 +116,7 @@ describe('session view', () => {
   });
 
   it('finishes with the reported summary beside the counts', () => {
-    const view = fold([
-      started(),
-      recorded({ nodeid: 't::a' }, { nodeid: 't::b', outcome: 'failed' }, { nodeid: 't::c', outcome: 'skipped' }),
-      finished(),
-    ]);
+    const view = fold([started(), recorded({ nodeid: 't::a' }, { nodeid: 't::b', outcome: 'failed' }, { nodeid: 't::c', outcome: 'skipped' }), finished()]);
     expect(view).toMatchObject({
       status: 'finished',
       finished_at: '2026-11-24T10:01:00.000Z',

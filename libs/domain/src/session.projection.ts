@@ -146,7 +146,7 @@ function foldResult(draft: SessionView, result: TestResult): void {
     counts.total++;
   }
   if (isFailure(category)) {
-    const entry = failureEntry(result, category!);
+    const entry = failureEntry(result, category);
     if (fitsFailures(draft.failures, entry)) draft.failures = [...draft.failures, entry];
     else draft.failures_omitted++;
   }

@@ -6,7 +6,7 @@ const phase = (attempt: number, outcome: Outcome, duration = 1, error: string | 
 const fold = (...phases: RunPhase[]) => phases.reduce<TestRunState | undefined>(mergeRun, undefined)!;
 const runs = (outcomes: string, durations: number[] = []): WindowRun[] =>
   [...outcomes].map((code, i) => ({
-    outcome: ({ P: 'passed', F: 'failed', E: 'error', S: 'skipped', R: 'passed' } as const)[code as 'P']!,
+    outcome: ({ P: 'passed', F: 'failed', E: 'error', S: 'skipped', R: 'passed' } as const)[code as 'P'],
     rerunPassed: code === 'R',
     attempt: code === 'R' ? 2 : 1,
     duration: durations[i] ?? 1,
@@ -25,12 +25,24 @@ describe('mergeRun', () => {
   });
 
   it('lets a later attempt replace the run, remembering that an earlier one failed', () => {
-    expect(fold(phase(1, 'failed', 1, 'x'), phase(2, 'passed', 2))).toEqual({ attempt: 2, outcome: 'passed', duration: 2, error: null, earlierAttemptFailed: true });
+    expect(fold(phase(1, 'failed', 1, 'x'), phase(2, 'passed', 2))).toEqual({
+      attempt: 2,
+      outcome: 'passed',
+      duration: 2,
+      error: null,
+      earlierAttemptFailed: true,
+    });
     expect(fold(phase(1, 'passed'), phase(2, 'passed')).earlierAttemptFailed).toBe(false);
   });
 
   it('keeps the later attempt when an earlier one arrives late, noting its failure', () => {
-    expect(fold(phase(2, 'passed', 2), phase(1, 'error', 1, 'x'))).toEqual({ attempt: 2, outcome: 'passed', duration: 2, error: null, earlierAttemptFailed: true });
+    expect(fold(phase(2, 'passed', 2), phase(1, 'error', 1, 'x'))).toEqual({
+      attempt: 2,
+      outcome: 'passed',
+      duration: 2,
+      error: null,
+      earlierAttemptFailed: true,
+    });
   });
 });
 
@@ -59,7 +71,14 @@ describe('flakiness', () => {
 
 describe('durationTrend', () => {
   it('compares the newer half of the runs with the older half', () => {
-    expect(durationTrend('t', runs('PPPPPP', [1, 1, 1, 2, 3, 4]))).toEqual({ nodeid: 't', runs: 6, mean_duration: 2, last_duration: 4, trend: 3, durations: [1, 1, 1, 2, 3, 4] });
+    expect(durationTrend('t', runs('PPPPPP', [1, 1, 1, 2, 3, 4]))).toEqual({
+      nodeid: 't',
+      runs: 6,
+      mean_duration: 2,
+      last_duration: 4,
+      trend: 3,
+      durations: [1, 1, 1, 2, 3, 4],
+    });
     expect(durationTrend('t', runs('PPP', [2, 9, 1]))!.trend).toBe(0.5);
     expect(durationTrend('t', runs('P', [5]))!.trend).toBe(1);
     expect(durationTrend('t', runs('PP', [0, 5]))!.trend).toBe(1);

@@ -39,8 +39,7 @@ export function mergeRun(run: TestRunState | undefined, phase: RunPhase): TestRu
   };
 }
 
-export const passedOnRerun = (run: Pick<TestRunState, 'outcome' | 'earlierAttemptFailed'>): boolean =>
-  run.outcome === 'passed' && run.earlierAttemptFailed;
+export const passedOnRerun = (run: Pick<TestRunState, 'outcome' | 'earlierAttemptFailed'>): boolean => run.outcome === 'passed' && run.earlierAttemptFailed;
 
 /** A test's run in one session of a window, as flakiness and durations look at it. */
 export interface WindowRun {

@@ -7,8 +7,7 @@ export const isWrongLastSequence = (error: unknown): error is JetStreamApiError 
 
 /** The stream or consumer asked for does not exist. */
 export const isNotFound = (error: unknown): error is JetStreamApiError =>
-  error instanceof JetStreamApiError &&
-  (error.code === JetStreamApiCodes.StreamNotFound || error.code === JetStreamApiCodes.ConsumerNotFound);
+  error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamNotFound || error.code === JetStreamApiCodes.ConsumerNotFound);
 
 /** A stream of that name exists already (err_code 10058, which the client names no constant for). */
 export const isStreamNameInUse = (error: unknown): boolean => error instanceof JetStreamApiError && error.code === 10058;

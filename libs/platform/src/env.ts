@@ -57,7 +57,7 @@ export function readSettings(file: string): Record<string, string> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`Invalid configuration: cannot read the settings file ${file}: ${(error as Error).message}`);
+    throw new Error(`Invalid configuration: cannot read the settings file ${file}: ${(error as Error).message}`, { cause: error });
   }
   const values = parseEnvText(text) as Record<string, string>;
   for (const name of PATH_SETTINGS) {

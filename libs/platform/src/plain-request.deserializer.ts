@@ -8,10 +8,7 @@ type NatsMessage = { json<T>(): T };
  * `{pattern, data, id}` packet) is answered on its reply subject like a Nest request.
  */
 export class PlainRequestDeserializer extends NatsRequestJSONDeserializer {
-  override async deserialize(
-    value: NatsMessage,
-    options?: { channel?: string; replyTo?: string },
-  ): Promise<IncomingRequest | IncomingEvent> {
+  override async deserialize(value: NatsMessage, options?: { channel?: string; replyTo?: string }): Promise<IncomingRequest | IncomingEvent> {
     let message: IncomingRequest | IncomingEvent;
     try {
       message = await super.deserialize(value, options);

@@ -10,7 +10,7 @@ export async function openReadModelStore(url: string): Promise<ReadModelStore> {
     await store.migrate();
   } catch (error) {
     await store.close().catch(() => undefined);
-    throw new Error(`READ_MODEL_URL: cannot open the read models at ${store.location}: ${(error as Error).message}`);
+    throw new Error(`READ_MODEL_URL: cannot open the read models at ${store.location}: ${(error as Error).message}`, { cause: error });
   }
   return store;
 }

@@ -43,7 +43,8 @@ describe('JsonResponseTransport', () => {
     const server = new McpServer({ name: 't', version: '1' });
     server.registerTool('slow', { inputSchema: z.object({}) }, async (_args, extra) => {
       const progressToken = extra._meta?.progressToken;
-      if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 1, message: 'half way' } });
+      if (progressToken !== undefined)
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 1, message: 'half way' } });
       return { content: [{ type: 'text', text: 'done' }] };
     });
     const transport = new JsonResponseTransport({ sessionIdGenerator: () => 'session-2' });
@@ -58,7 +59,10 @@ describe('JsonResponseTransport', () => {
     const call = { jsonrpc: '2.0', method: 'tools/call', params: { name: 'slow', arguments: {} } };
     const streamed = await post(transport, { ...call, id: 1, params: { ...call.params, _meta: { progressToken: 'p-1' } } }, 'session-2');
     expect(streamed.headers.get('content-type')).toBe('text/event-stream');
-    const events = (await streamed.text()).split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)));
+    const events = (await streamed.text())
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)));
     expect(events).toMatchObject([
       { method: 'notifications/progress', params: { progressToken: 'p-1', message: 'half way' } },
       { id: 1, result: { content: [{ text: 'done' }] } },

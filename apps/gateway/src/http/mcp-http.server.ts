@@ -63,7 +63,11 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const { origin, loopbackHosts } = await listenGuarded(this.server, { host, port, hostSetting: 'GATEWAY_HOST' }, this.keys, this.config, this.log);
     this.origin = origin;
     const listed = (name: 'GATEWAY_ALLOWED_HOSTS' | 'GATEWAY_ALLOWED_ORIGINS') =>
-      this.config.get(name, { infer: true }).split(',').map((entry) => entry.trim()).filter(Boolean);
+      this.config
+        .get(name, { infer: true })
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
     this.allowedHosts = new Set([...loopbackHosts, ...listed('GATEWAY_ALLOWED_HOSTS')]);
     this.allowedOrigins = new Set([...loopbackHosts.map((h) => `http://${h}`), ...listed('GATEWAY_ALLOWED_ORIGINS')]);
     this.log.log(`MCP Streamable HTTP at ${this.origin}/mcp`);

@@ -72,7 +72,7 @@ export class McpSessions<S extends HeldSession> {
     this.all.set(id, session);
     const agent = session.identity.agent;
     let own = this.byAgent.get(agent);
-    if (!own) this.byAgent.set(agent, (own = new Map()));
+    if (!own) this.byAgent.set(agent, (own = new Map<string, S>()));
     own.set(id, session);
   }
 

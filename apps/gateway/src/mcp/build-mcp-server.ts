@@ -58,7 +58,7 @@ function register<N extends ToolName>(server: McpServer, name: N, connection: Mc
     async (args: unknown): Promise<CallToolResult> => {
       try {
         const output = await handler(args as never, connection, deps);
-        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output as Record<string, unknown> };
+        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
       } catch (error) {
         return toolError(name, error);
       }

@@ -114,7 +114,11 @@ class GuardedTransport implements Transport {
     if (isRequest(message)) {
       // Answers are matched to requests by id: one in flight twice could skip its audit record or its filter.
       if (this.calls.has(message.id) || this.lists.has(message.id)) {
-        return this.answer({ jsonrpc: '2.0', id: message.id, error: { code: -32600, message: `Invalid Request: id ${JSON.stringify(message.id)} is in use by a request in flight` } });
+        return this.answer({
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: -32600, message: `Invalid Request: id ${JSON.stringify(message.id)} is in use by a request in flight` },
+        });
       }
       if (message.method === 'tools/call') return void this.screen(message, extra).catch((error: Error) => this.onerror?.(error));
       if (message.method === 'tools/list') this.lists.add(message.id);
@@ -287,7 +291,11 @@ class GuardedTransport implements Transport {
     const message = `${tool} waits for approval ${id} (mcp-pytest approvals approve ${id}); denied in ${left}s without a decision`;
     this.inner
       .send(
-        { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken, progress: Math.floor(elapsedMs / 1000), total: timeoutMs / 1000, message } },
+        {
+          jsonrpc: '2.0',
+          method: 'notifications/progress',
+          params: { progressToken, progress: Math.floor(elapsedMs / 1000), total: timeoutMs / 1000, message },
+        },
         { relatedRequestId: requestId },
       )
       .catch(() => undefined);

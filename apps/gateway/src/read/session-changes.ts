@@ -10,7 +10,11 @@ export class SessionChanges {
 
   /** Calls `changed` after each update of the session's view; returns the unsubscribe. */
   watch(ref: SessionRef, changed: () => void): () => void {
-    const subscription: Subscription = this.nc.subscribe(changeSubject(ref), { callback: (error) => { if (!error) changed(); } });
+    const subscription: Subscription = this.nc.subscribe(changeSubject(ref), {
+      callback: (error) => {
+        if (!error) changed();
+      },
+    });
     return () => subscription.unsubscribe();
   }
 }

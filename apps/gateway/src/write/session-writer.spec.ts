@@ -116,15 +116,27 @@ describe('SessionWriter: a batch spread over several events while another writer
     const { code, message } = refusal as Refused;
     const storedFirst = (log.events[1]!.event as Extract<PytestEvent, { type: 'TestOutcomesRecorded' }>).data.results.length;
     expect(code).toBe('PARTLY_STORED');
-    expect(message).toMatch(new RegExp(`^${storedFirst} of this call's 20 outcomes were stored before the rest was refused; .* The cause: \\[SESSION_FINISHED\\] outcomes\\.${storedFirst}: `));
+    expect(message).toMatch(
+      new RegExp(
+        `^${storedFirst} of this call's 20 outcomes were stored before the rest was refused; .* The cause: \\[SESSION_FINISHED\\] outcomes\\.${storedFirst}: `,
+      ),
+    );
   });
 });
 
 describe('SessionWriter: the write cache', () => {
   it('keeps a session written within WRITE_CACHE_KEEP_SECONDS beyond the budget, but not beyond twice it', async () => {
     const passed = (i: number): OutcomeInput => ({ nodeid: `n::${i}`, outcome: 'passed', duration: 0 });
-    const small = (count: number): SessionCommand => ({ ...base, type: 'RecordOutcomes', actor: us, outcomes: Array.from({ length: count }, (_, i) => passed(i)) });
-    for (const [results, reloads] of [[15, 1], [25, 2]] as const) {
+    const small = (count: number): SessionCommand => ({
+      ...base,
+      type: 'RecordOutcomes',
+      actor: us,
+      outcomes: Array.from({ length: count }, (_, i) => passed(i)),
+    });
+    for (const [results, reloads] of [
+      [15, 1],
+      [25, 2],
+    ] as const) {
       const { log } = await setUp();
       const writer = new SessionWriter(log as unknown as SessionEventLog, configOf({ WRITE_CACHE_RESULTS: 10, WRITE_CACHE_KEEP_SECONDS: 60 }));
       await writer.execute(small(results));

@@ -113,7 +113,11 @@ export class SessionWriter {
       } catch (error) {
         return this.fail(slot, todo, error, 'nats');
       }
-      const { events, verdicts } = decide(state, todo.map((p) => p.command), deps);
+      const { events, verdicts } = decide(
+        state,
+        todo.map((p) => p.command),
+        deps,
+      );
       const unknown = state.status === 'none' && round < MAX_CONFLICT_ROUNDS && verdicts.some(refusedAsUnknown);
       if (unknown && (await this.events.leaderHasMore(state).catch(() => false))) {
         // A lagging replica answered the load: the session exists; load it again.

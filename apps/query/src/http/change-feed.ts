@@ -86,7 +86,12 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
       res.once('close', stop);
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
       // An id without data moves the client's Last-Event-ID without an event: a reconnect before any change resumes from here.
-      this.send(res, kept ? `retry: 2000\nid: ${after}\n\n` : `retry: 2000\nid: ${after}\nevent: reset\ndata: ${JSON.stringify({ after: lastEventId, first_kept: state.first_seq })}\n\n`);
+      this.send(
+        res,
+        kept
+          ? `retry: 2000\nid: ${after}\n\n`
+          : `retry: 2000\nid: ${after}\nevent: reset\ndata: ${JSON.stringify({ after: lastEventId, first_kept: state.first_seq })}\n\n`,
+      );
       const heartbeat = setInterval(() => this.send(res, ': heartbeat\n\n'), HEARTBEAT_MS).unref();
       try {
         for await (const msg of messages) {

@@ -46,6 +46,9 @@ export async function serveDashboardFile(path: string, req: IncomingMessage, res
   }
   res.writeHead(200, { 'content-type': type, 'content-length': found.size });
   if (req.method === 'HEAD') res.end();
-  else createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  else
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   return true;
 }

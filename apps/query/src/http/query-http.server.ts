@@ -57,7 +57,11 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
       // Without keys anyone who can make a browser send a request here is trusted: a page of another
       // site must not reach it through a DNS name of its own that points at 127.0.0.1 (DNS rebinding).
       if (!this.keys.enabled && !this.loopbackHosts.has(req.headers.host ?? '')) {
-        throw new HttpRefusal(403, 'HOST_NOT_ALLOWED', `Host "${req.headers.host ?? ''}" is not this machine's (without KEYS_FILE, only 127.0.0.1, localhost and [::1] at the port)`);
+        throw new HttpRefusal(
+          403,
+          'HOST_NOT_ALLOWED',
+          `Host "${req.headers.host ?? ''}" is not this machine's (without KEYS_FILE, only 127.0.0.1, localhost and [::1] at the port)`,
+        );
       }
       if (!path.startsWith('/api/')) {
         if ((req.method === 'GET' || req.method === 'HEAD') && (await serveDashboardFile(path, req, res))) return;

@@ -5,9 +5,10 @@ import type { SqlDriver, SqlTransaction, SqlValue } from './sql-driver.js';
 const MAX_PARAMS = 65_535;
 
 // BIGINT (stream sequences, counts) as numbers: they stay far below 2^53.
+const INT8: number = pg.types.builtins.INT8;
 const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: string): unknown =>
+    oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 /** PostgreSQL through a `pg` pool; `?` placeholders become `$1…`. */

@@ -30,8 +30,21 @@ const FAILING_SEVERITY = Math.min(...OUTCOMES.filter(isFailing).map((outcome) =>
 const LOOKUP_CHUNK = 400;
 
 const SESSION_COLUMNS = [
-  'owner', 'session_id', 'start_seq', 'last_seq', 'project', 'status', 'stuck', 'branch',
-  'started_at', 'finished_at', 'duration', 'exitstatus', 'counts', 'ci', 'labels',
+  'owner',
+  'session_id',
+  'start_seq',
+  'last_seq',
+  'project',
+  'status',
+  'stuck',
+  'branch',
+  'started_at',
+  'finished_at',
+  'duration',
+  'exitstatus',
+  'counts',
+  'ci',
+  'labels',
 ] as const;
 const UPDATED_SESSION_COLUMNS = SESSION_COLUMNS.filter((column) => !['owner', 'session_id', 'start_seq', 'started_at'].includes(column));
 const SESSION_UPSERT =
@@ -41,7 +54,18 @@ const SESSION_UPSERT =
 const RESULT_COLUMNS = ['seq', 'idx', 'owner', 'session_id', 'nodeid', 'phase', 'attempt', 'outcome', 'duration', 'error', 'signature', 'at'] as const;
 
 const RUN_COLUMNS = [
-  'owner', 'session_id', 'nodeid', 'project', 'branch', 'start_seq', 'started_at', 'attempt', 'severity', 'duration', 'error', 'earlier_failed',
+  'owner',
+  'session_id',
+  'nodeid',
+  'project',
+  'branch',
+  'start_seq',
+  'started_at',
+  'attempt',
+  'severity',
+  'duration',
+  'error',
+  'earlier_failed',
 ] as const;
 /**
  * A batch's run of a test (its phases merged by `mergeRun`) merged with the stored run, by the same
@@ -146,7 +170,10 @@ export class SqlReadModels implements ReadModelStore {
   async apply(batch: ProjectedSession[]): Promise<void> {
     if (batch.length === 0) return;
     await this.driver.transaction(async (tx) => {
-      const stored = await storedSessions(tx, batch.map((session) => session.ref));
+      const stored = await storedSessions(
+        tx,
+        batch.map((session) => session.ref),
+      );
       const sessions: SqlValue[][] = [];
       const labels: SqlValue[][] = [];
       const results: SqlValue[][] = [];
@@ -163,14 +190,40 @@ export class SqlReadModels implements ReadModelStore {
         for (const { seq, index, at, result } of fresh) {
           const error = result.error ?? result.longrepr ?? null;
           const signature = isFailing(result.outcome) ? failureSignature(result.error, result.longrepr) : null;
-          results.push([seq, index, session.ref.owner, session.ref.sessionId, result.nodeid, result.when, result.attempt, result.outcome, result.duration, error, signature, at]);
-          testRuns.set(result.nodeid, mergeRun(testRuns.get(result.nodeid), { attempt: result.attempt, outcome: result.outcome, duration: result.duration, error }));
+          results.push([
+            seq,
+            index,
+            session.ref.owner,
+            session.ref.sessionId,
+            result.nodeid,
+            result.when,
+            result.attempt,
+            result.outcome,
+            result.duration,
+            error,
+            signature,
+            at,
+          ]);
+          testRuns.set(
+            result.nodeid,
+            mergeRun(testRuns.get(result.nodeid), { attempt: result.attempt, outcome: result.outcome, duration: result.duration, error }),
+          );
         }
         const { view } = session;
         for (const [nodeid, run] of testRuns) {
           runs.push([
-            view.owner, view.session_id, nodeid, view.project, view.ci?.branch ?? null, startSeq, view.started_at,
-            run.attempt, OUTCOME_SEVERITY[run.outcome], run.duration, run.error, run.earlierAttemptFailed ? 1 : 0,
+            view.owner,
+            view.session_id,
+            nodeid,
+            view.project,
+            view.ci?.branch ?? null,
+            startSeq,
+            view.started_at,
+            run.attempt,
+            OUTCOME_SEVERITY[run.outcome],
+            run.duration,
+            run.error,
+            run.earlierAttemptFailed ? 1 : 0,
           ]);
         }
       }
@@ -197,11 +250,11 @@ export class SqlReadModels implements ReadModelStore {
     }
     if (request.since !== undefined) where.add('started_at >= ?', new Date(request.since).toISOString());
     if (request.until !== undefined) where.add('started_at < ?', new Date(request.until).toISOString());
-    if (request.cursor !== undefined) where.add('start_seq < ?', SESSIONS_CURSOR.decode(request.cursor)[0]);
-    const rows = await this.driver.all<SessionRow>(
-      `SELECT ${SESSION_COLUMNS.join(', ')} FROM sessions ${where.sql()} ORDER BY start_seq DESC LIMIT ?`,
-      [...where.params, request.limit + 1],
-    );
+    if (request.cursor !== undefined) where.add('start_seq < ?', SESSIONS_CURSOR.decode(request.cursor)[0]!);
+    const rows = await this.driver.all<SessionRow>(`SELECT ${SESSION_COLUMNS.join(', ')} FROM sessions ${where.sql()} ORDER BY start_seq DESC LIMIT ?`, [
+      ...where.params,
+      request.limit + 1,
+    ]);
     const page = rows.slice(0, request.limit);
     return {
       sessions: page.map(listItem),
@@ -215,12 +268,21 @@ export class SqlReadModels implements ReadModelStore {
     if (request.outcome !== undefined) where.add('outcome = ?', request.outcome);
     if (request.cursor !== undefined) {
       const [seq, index] = TESTS_CURSOR.decode(request.cursor);
-      where.add('(seq > ? OR (seq = ? AND idx > ?))', seq, seq, index!);
+      where.add('(seq > ? OR (seq = ? AND idx > ?))', seq!, seq!, index!);
     }
-    const rows = await this.driver.all<{ seq: number; idx: number; nodeid: string; phase: string; outcome: Outcome; duration: number; attempt: number; error: string | null }>(
-      `SELECT seq, idx, nodeid, phase, outcome, duration, attempt, error FROM results ${where.sql()} ORDER BY seq, idx LIMIT ?`,
-      [...where.params, request.limit + 1],
-    );
+    const rows = await this.driver.all<{
+      seq: number;
+      idx: number;
+      nodeid: string;
+      phase: string;
+      outcome: Outcome;
+      duration: number;
+      attempt: number;
+      error: string | null;
+    }>(`SELECT seq, idx, nodeid, phase, outcome, duration, attempt, error FROM results ${where.sql()} ORDER BY seq, idx LIMIT ?`, [
+      ...where.params,
+      request.limit + 1,
+    ]);
     const page = rows.slice(0, request.limit);
     const last = page.at(-1);
     return {
@@ -392,16 +454,29 @@ async function storedSessions(tx: SqlTransaction, refs: SessionRef[]): Promise<M
       `SELECT owner, session_id, last_seq, start_seq FROM sessions WHERE (owner, session_id) IN (VALUES ${chunk.map(() => '(?, ?)').join(', ')})`,
       chunk.flatMap((ref) => [ref.owner, ref.sessionId]),
     );
-    for (const row of rows) stored.set(sessionKey({ owner: row.owner, sessionId: row.session_id }), { last_seq: Number(row.last_seq), start_seq: Number(row.start_seq) });
+    for (const row of rows)
+      stored.set(sessionKey({ owner: row.owner, sessionId: row.session_id }), { last_seq: Number(row.last_seq), start_seq: Number(row.start_seq) });
   }
   return stored;
 }
 
 function sessionValues({ view }: ProjectedSession, startSeq: number): SqlValue[] {
   return [
-    view.owner, view.session_id, startSeq, view.last_seq, view.project, view.status, view.stuck ? 1 : 0, view.ci?.branch ?? null,
-    view.started_at, view.finished_at, view.duration, view.exitstatus, JSON.stringify(view.counts),
-    view.ci ? JSON.stringify(view.ci) : null, JSON.stringify(view.labels),
+    view.owner,
+    view.session_id,
+    startSeq,
+    view.last_seq,
+    view.project,
+    view.status,
+    view.stuck ? 1 : 0,
+    view.ci?.branch ?? null,
+    view.started_at,
+    view.finished_at,
+    view.duration,
+    view.exitstatus,
+    JSON.stringify(view.counts),
+    view.ci ? JSON.stringify(view.ci) : null,
+    JSON.stringify(view.labels),
   ];
 }
 

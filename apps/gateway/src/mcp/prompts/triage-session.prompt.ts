@@ -51,7 +51,12 @@ async function triage(connection: McpConnection, { queries, policies }: ToolDeps
   return [
     header(view),
     groupsSection(groups),
-    failingSection(failing, histories.map((h) => h.runs), flakyByNodeid, project !== null),
+    failingSection(
+      failing,
+      histories.map((h) => h.runs),
+      flakyByNodeid,
+      project !== null,
+    ),
     'Start with the largest failure group: read its example error and innermost frame, find the cause in the code, fix it, ' +
       'and re-run those tests. Treat tests marked flaky with care: a fix may be in the test itself (timing, order, shared state).',
   ].join('\n\n');
@@ -82,7 +87,9 @@ function failingSection(failing: SessionTest[], histories: TestRun[][], flaky: M
   if (failing.length === 0) return '## Failing tests\n\nNone.';
   const items = failing.map((test, i) => {
     const runs = histories[i] ?? [];
-    const strip = runs.map((r) => (r.outcome === 'passed' ? (r.rerun_passed ? 'R' : 'P') : r.outcome === 'failed' || r.outcome === 'error' ? 'F' : '-')).join(' ');
+    const strip = runs
+      .map((r) => (r.outcome === 'passed' ? (r.rerun_passed ? 'R' : 'P') : r.outcome === 'failed' || r.outcome === 'error' ? 'F' : '-'))
+      .join(' ');
     const flakiness = flaky.get(test.nodeid);
     const lines = [
       `### \`${test.nodeid}\` — ${test.outcome} (${test.when}, attempt ${test.attempt}, ${test.duration.toFixed(3)} s)`,

@@ -53,7 +53,10 @@ export function registerSessionResource(server: McpServer, connection: McpConnec
     if (!following.has(uri)) {
       if (following.size >= MAX_SUBSCRIPTIONS) throw new McpError(ErrorCode.InvalidRequest, `at most ${MAX_SUBSCRIPTIONS} subscriptions per MCP session`);
       const ref = { owner: connection.identity.grant, sessionId };
-      following.set(uri, deps.changes.watch(ref, () => void server.server.sendResourceUpdated({ uri }).catch(() => undefined)));
+      following.set(
+        uri,
+        deps.changes.watch(ref, () => void server.server.sendResourceUpdated({ uri }).catch(() => undefined)),
+      );
     }
     return {};
   });

@@ -13,18 +13,14 @@ export interface ToolDeps {
   queries: SessionQueries;
   changes: SessionChanges;
   policies: Pick<PolicySource, 'current'>;
-  now(): Date;
+  now: () => Date;
 }
 
 export type ToolInput<N extends ToolName> = z.output<(typeof TOOLS)[N]['input']>;
 export type ToolOutput<N extends ToolName> = z.input<(typeof TOOLS)[N]['output']>;
 
 /** A tool's behaviour: validated arguments in, structured content out; domain errors are thrown. */
-export type ToolHandler<N extends ToolName> = (
-  args: ToolInput<N>,
-  connection: McpConnection,
-  deps: ToolDeps,
-) => Promise<ToolOutput<N>>;
+export type ToolHandler<N extends ToolName> = (args: ToolInput<N>, connection: McpConnection, deps: ToolDeps) => Promise<ToolOutput<N>>;
 
 /** A command without what every write stamps on it: whose session, who calls, and when. */
 type CommandBody<C = SessionCommand> = C extends SessionCommand ? Omit<C, 'owner' | 'sessionId' | 'actor' | 'at'> : never;
@@ -40,7 +36,7 @@ export async function writeToOwnSession(
   body: CommandBody,
 ): Promise<WriteResult & { sessionId: string }> {
   const { owner, sessionId } = connection.sessionFor(given);
-  const result = await writer.execute({ ...body, owner, sessionId, actor: connection.actor, at: now().toISOString() } as SessionCommand);
+  const result = await writer.execute({ ...body, owner, sessionId, actor: connection.actor, at: now().toISOString() });
   connection.wrote(sessionId, result.seq);
   return { ...result, sessionId };
 }
