@@ -63,9 +63,13 @@ function partsToRun() {
     fail(`${error.message} (usage: npm start [-- --only ${PARTS.join(',')}])`);
   }
   if (values.only === undefined) return new Set(PARTS);
-  const named = values.only.split(',').map((part) => part.trim()).filter(Boolean);
+  const named = values.only
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   const unknown = named.filter((part) => !PARTS.includes(part));
-  if (unknown.length > 0 || named.length === 0) fail(`--only ${values.only}: name some of ${PARTS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`);
+  if (unknown.length > 0 || named.length === 0)
+    fail(`--only ${values.only}: name some of ${PARTS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`);
   return new Set(named);
 }
 

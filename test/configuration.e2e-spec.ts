@@ -21,7 +21,7 @@ function documented(): Map<string, { apps: string; fallback: string }> {
 }
 
 /** How the table writes a default: in backticks, or — for none. */
-const asDocumented = (value: unknown) => (value === '' || value === undefined ? '—' : `\`${String(value)}\``);
+const asDocumented = (value: string | number | undefined) => (value === '' || value === undefined ? '—' : `\`${value}\``);
 
 /** Settings read outside the apps' env schemas, each where it is parsed. */
 const PARSED_ELSEWHERE: Record<string, string> = {
@@ -40,7 +40,7 @@ describe('the configuration table in the README', () => {
   ];
 
   it.each(schemas)('lists every setting of the %s with its default', (app, schema) => {
-    const defaults = schema.parse({}) as Record<string, unknown>;
+    const defaults = schema.parse({}) as Record<string, string | number | undefined>;
     for (const name of Object.keys(schema.shape)) {
       const row = rows.get(name);
       expect(row, `${name} (${app}) is not in the README's configuration table`).toBeDefined();

@@ -90,7 +90,17 @@ describe('operations as the README has them', () => {
       }
       symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'));
       utimesSync(join(clone, 'package-lock.json'), new Date(0), new Date(0));
-      const cli = Proc.spawn('mcp-pytest', process.execPath, [join(clone, 'bin/mcp-pytest.mjs'), 'keys', 'add', '--agent', 'ci-1', '--grant', 'ci', '--file', join(clone, 'keys.json')]);
+      const cli = Proc.spawn('mcp-pytest', process.execPath, [
+        join(clone, 'bin/mcp-pytest.mjs'),
+        'keys',
+        'add',
+        '--agent',
+        'ci-1',
+        '--grant',
+        'ci',
+        '--file',
+        join(clone, 'keys.json'),
+      ]);
       expect(await cli.finished(180_000), cli.logs).toBe(0);
       expect(cli.logs).toContain('mcp-pytest is not built yet: installing and building (once)');
       expect(JSON.parse(readFileSync(join(clone, 'keys.json'), 'utf8'))).toMatchObject({ keys: [{ agent: 'ci-1', grant: 'ci' }] });

@@ -28,7 +28,8 @@ export const REFUSALS = {
   PARTLY_STORED:
     'a `record_test_outcomes` call spread over several events (over 512 KiB) had its first events stored when another writer changed the session and the rest was refused; the message says how many were stored and why; resending the same call stores nothing twice',
   WRITE_CONTENDED: 'the session kept changing under concurrent writers for 16 rounds (with random pauses); nothing was written; retry',
-  READ_MODEL_BEHIND: '`get_session` (or `get_session_tests`, `get_failure_groups` of a session) of a session this connection wrote to, whose view does not hold that write within `READ_WAIT_MS`',
+  READ_MODEL_BEHIND:
+    '`get_session` (or `get_session_tests`, `get_failure_groups` of a session) of a session this connection wrote to, whose view does not hold that write within `READ_WAIT_MS`',
   QUERY_UNAVAILABLE: 'the query app did not answer in `QUERY_TIMEOUT_MS`',
   BAD_REQUEST: 'a NATS request to the query app broke its schema (NATS callers only)',
   UNAUTHENTICATED: 'an HTTP API request (query app) without a bearer key, or with one that is not in `KEYS_FILE` (401)',

@@ -4,17 +4,17 @@ import { PytestEvent } from './events.js';
 import { TOOLS, RecordSessionFinishInput, RecordSessionStartInput, RecordTestOutcomeInput, SERVER_INFO } from './tools.js';
 
 /** "message at path" per issue, as the MCP SDK reports a failed validation. */
-const problems = (result: { success: boolean; error?: z.ZodError }) =>
-  result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+const problems = (result: { success: boolean; error?: z.ZodError }) => result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
 
 describe('seed compatibility', () => {
-  it('accepts the seed tools\' exact argument shapes', () => {
+  it("accepts the seed tools' exact argument shapes", () => {
     expect(RecordSessionStartInput.parse({ environment: { os: 'Macos', python_version: '3.13.1' } })).toEqual({
       environment: { os: 'Macos', python_version: '3.13.1' },
     });
-    expect(
-      RecordTestOutcomeInput.parse({ nodeid: 'tests/test_a.py::test_x', outcome: 'failed', duration: 0.25, error: 'assert False' }),
-    ).toMatchObject({ nodeid: 'tests/test_a.py::test_x', outcome: 'failed' });
+    expect(RecordTestOutcomeInput.parse({ nodeid: 'tests/test_a.py::test_x', outcome: 'failed', duration: 0.25, error: 'assert False' })).toMatchObject({
+      nodeid: 'tests/test_a.py::test_x',
+      outcome: 'failed',
+    });
     const summary = { total_tests: 3, passed: 2, failed: 1, skipped: 0, exitstatus: 1 };
     expect(RecordSessionFinishInput.parse({ summary })).toEqual({ summary });
   });

@@ -148,7 +148,12 @@ describe('SessionWriter: the write cache', () => {
 });
 
 describe('SessionWriter: other writers and lagging replicas', () => {
-  const outcome = (nodeid: string, actor = us): SessionCommand => ({ ...base, type: 'RecordOutcome', actor, outcome: { nodeid, outcome: 'passed', duration: 1 } });
+  const outcome = (nodeid: string, actor = us): SessionCommand => ({
+    ...base,
+    type: 'RecordOutcome',
+    actor,
+    outcome: { nodeid, outcome: 'passed', duration: 1 },
+  });
 
   it('catches up and decides again each time another writer came first, until its write gets through', async () => {
     const { log, writer } = await setUp();
