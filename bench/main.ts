@@ -780,22 +780,12 @@ async function main(): Promise<void> {
     undefined,
     '(bare SDK, JSON)',
   );
-  report.add({
-    figure: '1a HTTP ingest, acked = stored',
-    value: httpVerified ? 'verified' : 'NOT VERIFIED',
-    met: httpVerified ? 'yes' : 'NO',
-    target: 'no loss',
-  });
+  report.check('1a HTTP ingest, acked = stored', httpVerified, 'no loss');
   report.compare('1b stdio ingest, calls/s', stdioGw.res.rate, bareStdio.rate, rate, { kind: 'higher', bound: 1 }, '(bare SDK)');
   report.compare('1b stdio ingest, server CPU/call', serverCpu(stdioGw.res, 'server'), serverCpu(bareStdio, 'server'), us, undefined, '(bare SDK)');
   report.compare('1b stdio ingest, p50', stdioGw.res.latency.p50, bareStdio.latency.p50, ms, undefined, '(bare SDK)');
   report.compare('1b stdio ingest, p99', stdioGw.res.latency.p99, bareStdio.latency.p99, ms, undefined, '(bare SDK)');
-  report.add({
-    figure: '1b stdio ingest, acked = stored',
-    value: stdioVerified ? 'verified' : 'NOT VERIFIED',
-    met: stdioVerified ? 'yes' : 'NO',
-    target: 'no loss',
-  });
+  report.check('1b stdio ingest, acked = stored', stdioVerified, 'no loss');
   report.compare('1c HTTP ingest vs raw publish await-each', gw.res.rate, raw.rate, rate, undefined, '(raw msgs/s)');
   report.compare('1c stdio ingest vs raw publish await-each', stdioGw.res.rate, raw.rate, rate, undefined, '(raw msgs/s)');
   report.add({ figure: '1c raw publish await-each, p50 / p99', value: `${ms(raw.latency.p50)} / ${ms(raw.latency.p99)}` });
@@ -808,12 +798,7 @@ async function main(): Promise<void> {
     '(raw consume+ack)',
   );
   report.compare('2 projection vs raw for-await consumer', projection.rate, rawConsumer.iterator, (n) => fmtRate(n, 'ev/s'), undefined, '(raw, for await)');
-  report.add({
-    figure: '2 projection, views checked',
-    value: projection.verified ? 'verified' : 'NOT VERIFIED',
-    met: projection.verified ? 'yes' : 'NO',
-    target: 'correct',
-  });
+  report.check('2 projection, views checked', projection.verified, 'correct');
   report.compare('3 get-session p50', rtt.latency.p50, rtt.rawLatency.p50, ms, undefined, '(raw req/reply)');
   report.compare('3 get-session p99', rtt.latency.p99, rtt.rawLatency.p99, ms, { kind: 'lower', bound: 2 }, '(raw req/reply)');
   report.compare('3 get-session p99, first read of a view', rtt.firstRead.p99, rtt.rawLatency.p99, ms, undefined, '(raw req/reply)');
@@ -835,12 +820,7 @@ async function main(): Promise<void> {
     { kind: 'higher', bound: 0.5 },
     '(raw one-result msgs, 256 in flight)',
   );
-  report.add({
-    figure: '5 batch ingest, acked = stored',
-    value: batchVerified ? 'verified' : 'NOT VERIFIED',
-    met: batchVerified ? 'yes' : 'NO',
-    target: 'no loss',
-  });
+  report.check('5 batch ingest, acked = stored', batchVerified, 'no loss');
   report.compare(
     '6 pytest suite with the plugin, wall time',
     suite.plugin.median,
@@ -863,12 +843,7 @@ async function main(): Promise<void> {
     });
   }
   report.compare('7 JUnit import, cases/s', junitRate, batchRate, (n) => fmtRate(n, '/s'), undefined, '(batch ingest outcomes)');
-  report.add({
-    figure: '7 JUnit import twice, counted once',
-    value: junitImported ? 'verified' : 'NOT VERIFIED',
-    met: junitImported ? 'yes' : 'NO',
-    target: 'idempotent',
-  });
+  report.check('7 JUnit import twice, counted once', junitImported, 'idempotent');
   const readTarget = (figure: string, latencies: Latencies, boundMs: number) => {
     const met = latencies.p99 <= boundMs;
     if (!met) failures.push(`${figure}: p99 ${ms(latencies.p99)} > ${boundMs} ms`);

@@ -20,6 +20,11 @@ export class Report {
     this.rows.push({ reference: '—', ratio: '—', target: '—', met: '', ...row });
   }
 
+  /** A correctness check (no loss, idempotent, …): verified or not. */
+  check(figure: string, verified: boolean, target: string): void {
+    this.add({ figure, value: verified ? 'verified' : 'NOT VERIFIED', met: verified ? 'yes' : 'NO', target });
+  }
+
   /** A figure whose ratio to its reference must be at least (`higher`) or at most (`lower`) `bound`. */
   compare(
     figure: string,
