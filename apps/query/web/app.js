@@ -44,14 +44,18 @@ const ctx = {
       /* not kept */
     }
   },
-  /** Projects of recent sessions, for the project inputs' suggestions (<datalist id="projects">). */
-  async projects() {
-    try {
-      const { sessions } = await get('sessions', { limit: 100 });
-      return [...new Set(sessions.map((s) => s.project).filter(Boolean))].sort();
-    } catch {
-      return [];
-    }
+  /** The project inputs' suggestions: a <datalist id="projects">, filled with the projects of recent sessions once they load. */
+  projectList() {
+    const list = h('datalist', { id: 'projects' });
+    get('sessions', { limit: 100 }).then(
+      ({ sessions }) =>
+        replace(
+          list,
+          [...new Set(sessions.map((s) => s.project).filter(Boolean))].sort().map((name) => h('option', { value: name })),
+        ),
+      () => undefined, // suggestions only: the page works without them
+    );
+    return list;
   },
   /** Shows an error where the page's content would be. */
   fail(error) {

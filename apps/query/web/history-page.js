@@ -9,7 +9,7 @@ export async function render(main, params, ctx) {
   const project = params.project ?? ctx.project;
   const nodeid = params.nodeid ?? '';
   const limit = params.limit ?? '';
-  const projects = h('datalist', { id: 'projects' });
+  const projects = ctx.projectList();
   const body = h('div', { id: 'history' });
   replace(
     main,
@@ -22,12 +22,6 @@ export async function render(main, params, ctx) {
     ),
     projects,
     body,
-  );
-  ctx.projects().then((names) =>
-    replace(
-      projects,
-      names.map((name) => h('option', { value: name })),
-    ),
   );
   if (!project || !nodeid) {
     replace(body, h('p', { class: 'empty' }, 'Choose a project and a test — or follow a test from a session or the flaky tests.'));

@@ -13,7 +13,7 @@ export async function render(main, params, ctx) {
 
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of sessions' });
-  const projects = h('datalist', { id: 'projects' });
+  const projects = ctx.projectList();
   const table = dataTable({
     id: 'sessions',
     caption: 'Newest first',
@@ -23,12 +23,6 @@ export async function render(main, params, ctx) {
   const tbody = table.querySelector('tbody');
 
   replace(main, h('h1', {}, 'Sessions'), sessionFilters(filters), projects, table, status, pager);
-  ctx.projects().then((names) =>
-    replace(
-      projects,
-      names.map((name) => h('option', { value: name })),
-    ),
-  );
 
   /** Rows shown, by owner/session id. */
   let rows = new Map();
