@@ -7,9 +7,9 @@ import { ProjectorEnv } from '../apps/projector/src/projector.env.js';
 import { QueryEnv } from '../apps/query/src/query.env.js';
 import { root } from './harness/apps.js';
 
-/** The README's configuration table: variable → its app column and default column. */
+/** The configuration table of docs/configuration.md: variable → its app column and default column. */
 function documented(): Map<string, { apps: string; fallback: string }> {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const readme = readFileSync(join(root, 'docs/configuration.md'), 'utf8');
   const table = readme.slice(readme.indexOf('| variable | app | default | meaning |'));
   const rows = new Map<string, { apps: string; fallback: string }>();
   for (const line of table.split('\n').slice(2)) {
@@ -31,7 +31,7 @@ const PARSED_ELSEWHERE: Record<string, string> = {
   LOG_FORMAT: 'libs/platform/src/logging.ts',
 };
 
-describe('the configuration table in the README', () => {
+describe('the configuration table in the docs', () => {
   const rows = documented();
   const schemas: [string, z.ZodObject][] = [
     ['gateway', GatewayEnv],
@@ -43,7 +43,7 @@ describe('the configuration table in the README', () => {
     const defaults = schema.parse({}) as Record<string, string | number | undefined>;
     for (const name of Object.keys(schema.shape)) {
       const row = rows.get(name);
-      expect(row, `${name} (${app}) is not in the README's configuration table`).toBeDefined();
+      expect(row, `${name} (${app}) is not in the configuration table of docs/configuration.md`).toBeDefined();
       expect(row!.apps, `${name}: app column`).toMatch(new RegExp(`\\b(${app}|all)\\b`));
       expect(row!.fallback, `${name}: default`).toBe(asDocumented(defaults[name]));
     }

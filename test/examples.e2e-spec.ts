@@ -6,7 +6,7 @@ import { McpTestClient } from './harness/mcp-client.js';
 import { Proc } from './harness/processes.js';
 import { System } from './harness/system.js';
 
-/** The README's example programs, run as a reader would run them. */
+/** The example programs the docs show, run as a reader would run them. */
 describe('examples', () => {
   let system: System;
   let client: McpTestClient;

@@ -9,8 +9,8 @@ import { McpTestClient } from './harness/mcp-client.js';
 import { NatsServer } from './harness/nats-server.js';
 import { freePort, Proc } from './harness/processes.js';
 
-/** The README's operations, run as written: apps started and stopped one at a time with NATS staying up, and the rebuild between. */
-describe('operations as the README has them', () => {
+/** The operations of docs/operations.md, run as written: apps started and stopped one at a time with NATS staying up, and the rebuild between. */
+describe('operations as docs/operations.md has them', () => {
   let nats: NatsServer;
   let dataDir: string;
   let env: Record<string, string>;

@@ -31,7 +31,7 @@ describe('settings: one file, whichever folder an MCP client starts the gateway 
     for (const part of ['apps', 'libs']) cpSync(join(root, 'dist', part), join(install, 'dist', part), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(install, 'node_modules'));
     writeFileSync(join(install, 'policy.json'), JSON.stringify(denyXpassed));
-    // A relative path, as the README's quick start writes it: taken from the .env's folder.
+    // A relative path, as the README's keys and policy steps write it: taken from the .env's folder.
     writeFileSync(join(install, '.env'), 'POLICY_FILE=policy.json\n');
     mkdirSync(elsewhere);
     // Were this read, the gateway would not start: its policy file does not exist.

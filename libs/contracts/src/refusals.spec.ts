@@ -7,8 +7,8 @@ describe('refusal codes', () => {
     for (const code of REFUSAL_CODES) expect(code).toMatch(/^[A-Z]+(_[A-Z]+)*$/);
   });
 
-  it('are the README errors table, row for row, each said as in the contracts', () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  it('are the errors table of docs/tools.md, row for row, each said as in the contracts', () => {
+    const readme = readFileSync(new URL('../../../docs/tools.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('| code | when |'), readme.indexOf('\n\n', readme.indexOf('| code | when |')));
     const rows = Object.fromEntries([...table.matchAll(/^\| `([A-Z_]+)` \| (.+) \|$/gm)].map(([, code, when]) => [code, when]));
     expect(rows).toEqual(REFUSALS);

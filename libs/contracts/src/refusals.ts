@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Every code a refusal or failure carries, in one place: tool results (`_meta`), NATS replies
  * (`{ code, message }`) and audit records use these and nothing else. Codes are data; a refusal's
  * message is for people, and nothing parses a code out of it. Beside each code: when it is given,
- * as the README's errors table says it (a spec keeps the two the same).
+ * as the errors table of docs/tools.md says it (a spec keeps the two the same).
  */
 export const REFUSALS = {
   INVALID_ARGUMENTS:
@@ -21,7 +21,7 @@ export const REFUSALS = {
     'a write to a session of the `local` grant recorded before sessions had owners (or a start reusing its id): such sessions are kept and read, not written',
   SESSION_UNREADABLE: "the session's log holds a message this version cannot read (put there by other means); nothing was written",
   SESSION_STUCK: '`get_session` of a session whose first event the projector could not fold',
-  POLICY_DENIED: 'the policy refused the call: see [What callers see](#what-callers-see)',
+  POLICY_DENIED: 'the policy refused the call: see [What callers see](policy.md#what-callers-see)',
   POLICY_UNAVAILABLE: "the policy's limits or approvals could not be checked (NATS unreachable); retry",
   WRITE_UNAVAILABLE:
     'NATS did not acknowledge the write (down, or timed out) — never bad input; retrying the same call is safe (for a start: when it names its `session_id`)',
