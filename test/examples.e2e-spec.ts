@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root } from './harness/apps.js';
 import { environment } from './harness/fixtures.js';
@@ -37,5 +39,16 @@ describe('examples', () => {
     await client.ok('record_session_finish', { session_id: 'watched-1', summary: { total_tests: 1, passed: 0, failed: 1, skipped: 0, exitstatus: 1 } });
     for (const watcher of [all, ofProject]) await watcher.waitFor(/^local\/watched-1 finished: 0 passed, 1 failed of 1$/m);
     expect(ofOther.logs).not.toMatch(/watched-1/);
+  });
+
+  it('nats-request asks the query app and prints its answer', async () => {
+    await client.ok('record_session_start', { session_id: 'asked-1', environment });
+    const ask = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [join(root, 'examples/nats-request.mjs'), ...args], { env: { ...process.env, NATS_URL: system.nats.url } });
+    const answer = JSON.parse((await ask('get-session', '{"session_id":"asked-1","owner":"local","min_seq":1}')).stdout) as {
+      response?: { session_id: string; status: string };
+    };
+    expect(answer.response).toMatchObject({ session_id: 'asked-1', status: 'running' });
+    await expect(ask()).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: node examples/nats-request.mjs') });
   });
 });
