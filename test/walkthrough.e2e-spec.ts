@@ -71,7 +71,8 @@ describe('the README walkthrough', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  it('answers every command as the README shows', async () => {
+  // MCP Inspector runs through npx: the first run fetches it (and a Node it can run on) from npm.
+  it('answers every command as the README shows', { timeout: 300_000 }, async () => {
     const steps = walkthroughSteps(await readFile(join(root, 'README.md'), 'utf8'));
     expect(steps.filter((step) => step.expected).length).toBeGreaterThanOrEqual(6);
 
@@ -80,7 +81,11 @@ describe('the README walkthrough', () => {
       commands.replaceAll('http://127.0.0.1:3000', system.gateway.mcpUrl.origin).replaceAll('http://127.0.0.1:3001', system.queryHttpUrl.origin);
     // A command's output may not end its line (curl's does not): each separator starts a line of its own.
     const script = steps.map((step, index) => `printf '\\n---- step ${index} ----\\n'\n${local(step.commands)}`).join('\n');
-    const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: workDir, env: { PATH: process.env.PATH }, maxBuffer: 16 << 20 });
+    const { stdout } = await promisify(execFile)('bash', ['-c', script], {
+      cwd: workDir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      maxBuffer: 16 << 20,
+    });
 
     const outputs = stdout.split(/^---- step \d+ ----\n/m).slice(1);
     expect(outputs).toHaveLength(steps.length);
