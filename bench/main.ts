@@ -12,10 +12,10 @@ import { EVENTS_STREAM, LIMITS, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, SESSI
 import { NatsServer } from '../test/harness/nats-server.js';
 import { eventually, freePort, Proc, sleep } from '../test/harness/processes.js';
 import { App, distEntry, root } from '../test/harness/apps.js';
-import { batchIngest, rawPublishInFlight } from './batch-ingest.js';
-import { writeToFeed } from './live-feed.js';
-import { readModelsAtScale, READS_PROJECT } from './read-models.js';
-import { generateJUnit, generateSuite, importJUnit, interleavedRuns, pytestVersion, runPytest } from './ci-clients.js';
+import { batchIngest, rawPublishInFlight } from './figures/batch-ingest.js';
+import { writeToFeed } from './figures/live-feed.js';
+import { readModelsAtScale, READS_PROJECT } from './figures/read-models.js';
+import { generateJUnit, generateSuite, importJUnit, interleavedRuns, pytestVersion, runPytest } from './figures/pytest-suite.js';
 import { BACKLOG_OWNER, backlogEvent, buildBacklog, publishAll } from './lib/backlog.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient, type LoadResult } from './lib/load.js';
 import { childPids, CLK_TCK, cpuMicros, cpuModel, CpuWindow, natsServerVersion, rssKiB } from './lib/proc-stats.js';

@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { LIMITS } from '#contracts';
-import { backlogEvent } from './lib/backlog.js';
-import { callOk, closeHttpClient, httpClient, runLoad, type HttpMcpClient, type LoadResult } from './lib/load.js';
-import type { CpuWindow } from './lib/proc-stats.js';
+import { backlogEvent } from '../lib/backlog.js';
+import { callOk, closeHttpClient, httpClient, runLoad, type HttpMcpClient, type LoadResult } from '../lib/load.js';
+import type { CpuWindow } from '../lib/proc-stats.js';
 
 /** Publishes one-result outcome events for `ms`, keeping `inFlight` publishes unacknowledged at once: msgs/s. */
 export async function rawPublishInFlight(js: JetStreamClient, jsm: JetStreamManager, { inFlight, ms }: { inFlight: number; ms: number }) {

@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root } from '../test/harness/apps.js';
-import { testEnv } from '../test/harness/processes.js';
+import { root } from '../../test/harness/apps.js';
+import { testEnv } from '../../test/harness/processes.js';
 
 /** Where the plugin's package lives in the repo: `-p mcp_pytest` finds it there without an install. */
 const PLUGIN_PATH = join(root, 'clients', 'pytest', 'src');

@@ -1,8 +1,8 @@
 // Figure 3's live feed: how long after a write is acknowledged its change arrives on the query
 // app's Server-Sent Events (`/api/events`), as a dashboard sees it.
 import { request, type ClientRequest } from 'node:http';
-import { callOk, closeHttpClient, httpClient } from './lib/load.js';
-import { Latencies } from './lib/stats.js';
+import { callOk, closeHttpClient, httpClient } from '../lib/load.js';
+import { Latencies } from '../lib/stats.js';
 
 /** Arrival times of a session's change notices on /api/events, by the session's total count. */
 class ChangeFeed {

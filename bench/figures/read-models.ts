@@ -6,11 +6,11 @@ import { statSync } from 'node:fs';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EVENTS_STREAM, eventSubject, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, type PytestEvent, type TestResult } from '#contracts';
-import { distEntry } from '../test/harness/apps.js';
-import { eventually, Proc } from '../test/harness/processes.js';
-import { BACKLOG_OWNER, backlogEnvelope, publishAll, type BacklogMessage } from './lib/backlog.js';
-import { cpuMicros, rssKiB } from './lib/proc-stats.js';
-import { Latencies } from './lib/stats.js';
+import { distEntry } from '../../test/harness/apps.js';
+import { eventually, Proc } from '../../test/harness/processes.js';
+import { BACKLOG_OWNER, backlogEnvelope, publishAll, type BacklogMessage } from '../lib/backlog.js';
+import { cpuMicros, rssKiB } from '../lib/proc-stats.js';
+import { Latencies } from '../lib/stats.js';
 
 export const READS_PROJECT = 'bench-reads';
 
