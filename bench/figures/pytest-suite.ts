@@ -1,16 +1,97 @@
-// Figures 6 and 7: what CI runners pay. A generated pytest suite run with the plugin, without it,
-// and with the server unreachable (wall time); a large JUnit XML file imported through the gateway.
+// Figure 6: what a CI runner pays for the plugin. A generated pytest suite run without it, with it,
+// and with the server unreachable (a closed port) or blackholed (never answers): wall time.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from '../../test/harness/apps.js';
-import { testEnv } from '../../test/harness/processes.js';
+import { freePort } from '../../test/harness/processes.js';
+import { BACKLOG_OWNER } from '../lib/backlog.js';
+import { timedCommand, type CommandRun } from '../lib/command.js';
+import { cfg } from '../lib/config.js';
+import type { Report } from '../lib/report.js';
+import { checkFailed, onCleanup, out, step } from '../lib/run.js';
+import type { System } from '../lib/system.js';
+
+type SuiteRuns = Record<'plain' | 'plugin' | 'unreachable' | 'blackholed', CommandRun & { median: number }>;
+
+export async function pytestSuiteFigure(sys: System): Promise<SuiteRuns> {
+  out(
+    `6. A generated ${cfg.suiteTests.toLocaleString('en-US')}-test pytest suite (python3 -m pytest -q), median of ${cfg.suiteRounds} runs each, taken in turn`,
+  );
+  const suite = await step('pytest with and without the plugin', () => suiteRuns(sys.apps.gateway.mcpUrl));
+  for (const [label, run] of Object.entries(suite)) {
+    out(`  ${label.padEnd(12)} ${run.median.toFixed(2)} s   exit ${run.status}   ${run.stdout.trim().split('\n').at(-1)}`);
+  }
+  const pluginSession = /session (\S+) recorded/.exec(suite.plugin.stdout + suite.plugin.stderr)?.[1];
+  const pluginView = pluginSession ? (await sys.getSession({ session_id: pluginSession, owner: BACKLOG_OWNER })).response : undefined;
+  const counted =
+    pluginView?.counts.total === cfg.suiteTests && [suite.plugin, suite.unreachable, suite.blackholed].every((run) => run.status === suite.plain.status);
+  out(
+    `  plugin's session ${pluginSession ?? '(not named)'}: counts.total ${pluginView?.counts.total ?? '—'} of ${cfg.suiteTests}; exit statuses ${counted ? 'equal' : 'DIFFER'}`,
+  );
+  if (!counted) checkFailed('plugin run: the session does not hold every test, or the exit status changed');
+  out();
+  return suite;
+}
+
+export function pytestSuiteRows(report: Report, suite: SuiteRuns): void {
+  report.compare(
+    '6 pytest suite with the plugin, wall time',
+    suite.plugin.median,
+    suite.plain.median,
+    (n) => `${n.toFixed(2)} s`,
+    { kind: 'lower', bound: 1.1 },
+    '(without)',
+  );
+  for (const [figure, run] of [
+    ['6 … server unreachable (port closed), time added', suite.unreachable],
+    ['6 … server blackholed (never answers), time added', suite.blackholed],
+  ] as const) {
+    const added = run.median - suite.plain.median;
+    report.add({
+      figure,
+      value: `${added.toFixed(2)} s`,
+      reference: `${suite.plain.median.toFixed(2)} s (without)`,
+      target: '< 3 s',
+      met: added < 3 ? 'yes' : 'NO',
+    });
+  }
+}
+
+export const pytestSuiteNote = (): string =>
+  `- pytest: a generated suite of ${cfg.suiteTests.toLocaleString('en-US')} quick tests (2% failing, 2% skipped) run with \`python3 -m pytest -q\` (pytest ${pytestVersion()}), ` +
+  `the median wall time of ${cfg.suiteRounds} runs each, taken in turn, without the plugin, with it (\`--mcp-url\` to the gateway; the session's counts checked), with it pointed at a closed port, and at a server that accepts connections and never answers (everything spooled).`;
+
+/** The suite run without the plugin, with it (to `gateway`), and with it pointed at a closed port and at a blackhole. */
+async function suiteRuns(gateway: URL): Promise<SuiteRuns> {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-suite-'));
+  onCleanup('generated suite', async () => rmSync(dir, { recursive: true, force: true }));
+  generateSuite(dir, cfg.suiteTests);
+  const closed = `http://127.0.0.1:${await freePort()}/mcp`;
+  // Accepts connections and never answers: the kernel completes them while the bench waits on pytest.
+  const held = new Set<Socket>();
+  const blackhole = createServer((socket) => held.add(socket));
+  await new Promise<void>((listening) => blackhole.listen(0, '127.0.0.1', listening));
+  onCleanup('blackhole server', async () => {
+    for (const socket of held) socket.destroy();
+    blackhole.close();
+  });
+  const blackholed = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}/mcp`;
+  return interleavedRuns(cfg.suiteRounds, {
+    plain: () => runPytest(dir, []),
+    plugin: () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', gateway.href]),
+    unreachable: () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', closed, '--mcp-spool', join(dir, 'spool.jsonl')]),
+    blackholed: () => runPytest(dir, ['-p', 'mcp_pytest', '--mcp-url', blackholed, '--mcp-spool', join(dir, 'spool-2.jsonl')]),
+  });
+}
 
 /** Where the plugin's package lives in the repo: `-p mcp_pytest` finds it there without an install. */
 const PLUGIN_PATH = join(root, 'clients', 'pytest', 'src');
 
 /** A suite of `tests` quick tests in files of 100: mostly passing, some failing, skipped and parametrized. */
-export function generateSuite(dir: string, tests: number): void {
+function generateSuite(dir: string, tests: number): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'pytest.ini'), '[pytest]\naddopts = -p no:cacheprovider\n');
   for (let file = 0; file * 100 < tests; file++) {
@@ -25,80 +106,26 @@ export function generateSuite(dir: string, tests: number): void {
   }
 }
 
-export interface PytestRun {
-  seconds: number;
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs pytest in `dir` (quietly) with extra arguments and environment; wall time from spawn to exit. */
-export function runPytest(dir: string, args: string[], env: Record<string, string> = {}): PytestRun {
-  const t0 = performance.now();
-  const run = spawnSync('python3', ['-m', 'pytest', '-q', '--no-header', '-o', 'console_output_style=classic', ...args], {
-    cwd: dir,
-    env: testEnv({ PYTHONPATH: PLUGIN_PATH, ...env }),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { seconds: (performance.now() - t0) / 1000, status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+/** Runs pytest in `dir` (quietly) with extra arguments. */
+const runPytest = (dir: string, args: string[]): CommandRun =>
+  timedCommand('python3', ['-m', 'pytest', '-q', '--no-header', '-o', 'console_output_style=classic', ...args], { cwd: dir, env: { PYTHONPATH: PLUGIN_PATH } });
 
 /**
  * Runs each variant `rounds` times, one of each in turn (so that the machine's noise falls on all of them
  * alike), and gives each one's median wall time beside its first run (kept to check its output).
  */
-export function interleavedRuns<K extends string>(rounds: number, variants: Record<K, () => PytestRun>): Record<K, PytestRun & { median: number }> {
+function interleavedRuns<K extends string>(rounds: number, variants: Record<K, () => CommandRun>): Record<K, CommandRun & { median: number }> {
   const names = Object.keys(variants) as K[];
-  const runs = new Map<K, PytestRun[]>(names.map((name) => [name, []]));
+  const runs = new Map<K, CommandRun[]>(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) for (const name of names) runs.get(name)!.push(variants[name]());
-  const median = (list: PytestRun[]) => list.map((r) => r.seconds).sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+  const median = (list: CommandRun[]) => list.map((r) => r.seconds).sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
   return Object.fromEntries(names.map((name) => [name, { ...runs.get(name)![0]!, median: median(runs.get(name)!) }])) as Record<
     K,
-    PytestRun & { median: number }
+    CommandRun & { median: number }
   >;
 }
 
-const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-
-/** A pytest-style JUnit XML file of `cases` test cases: one in 20 failing with a traceback, one in 50 skipped. */
-export function generateJUnit(path: string, cases: number): { failed: number; skipped: number; passed: number } {
-  const parts: string[] = [];
-  let failed = 0;
-  let skipped = 0;
-  for (let n = 0; n < cases; n++) {
-    const file = `tests/test_mod_${Math.floor(n / 100)}.py`;
-    const open = `<testcase classname="tests.test_mod_${Math.floor(n / 100)}" name="test_${n}" file="${file}" line="${n % 100}" time="0.00${n % 10}"`;
-    if (n % 20 === 3) {
-      failed++;
-      const trace = escapeXml(
-        `def test_${n}():\n>       assert compute(${n}) == ${n + 1}\nE       assert ${n} == ${n + 1}\n\n${file}:${n % 100}: AssertionError`,
-      );
-      parts.push(`${open}><failure message="assert ${n} == ${n + 1}">${trace}</failure></testcase>`);
-    } else if (n % 50 === 11) {
-      skipped++;
-      parts.push(`${open}><skipped type="pytest.skip" message="not on this platform">${file}:${n % 100}: not on this platform</skipped></testcase>`);
-    } else parts.push(`${open} />`);
-  }
-  writeFileSync(
-    path,
-    `<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="${failed}" skipped="${skipped}" tests="${cases}" time="12.3" timestamp="2026-12-01T00:00:00" hostname="ci-1">` +
-      `${parts.join('')}</testsuite></testsuites>`,
-  );
-  return { failed, skipped, passed: cases - failed - skipped };
-}
-
-/** `mcp-pytest import junit FILE` against the gateway: wall time of the whole command, and its summary line. */
-export function importJUnit(path: string, url: URL): { seconds: number; stdout: string; stderr: string; status: number | null } {
-  const t0 = performance.now();
-  const run = spawnSync(process.execPath, [join(root, 'bin/mcp-pytest.mjs'), 'import', 'junit', path, '--url', url.href], {
-    env: testEnv(),
-    encoding: 'utf8',
-  });
-  return { seconds: (performance.now() - t0) / 1000, stdout: run.stdout, stderr: run.stderr, status: run.status };
-}
-
-export const pytestVersion = (): string =>
+const pytestVersion = (): string =>
   spawnSync('python3', ['-m', 'pytest', '--version'], { encoding: 'utf8' })
     .stdout.trim()
     .replace(/^pytest /, '') || 'unknown';

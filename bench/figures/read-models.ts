@@ -1,31 +1,22 @@
-// Figure 8 of `npm run bench`: the cross-session read models at scale. A backlog of finished
-// sessions, each with the same suite of tests (some flaky, some failing with one cause), is
-// published while the apps run; the projector folds it into the views and the SQL read models;
-// then the cross-session reads are timed over NATS request/reply beside a raw responder.
+// Figure 8: the cross-session read models at scale. A backlog of finished sessions, each with the
+// same suite of tests (some flaky, some failing with one cause), is published while the apps run; the
+// projector folds it into the views and the SQL read models; then the cross-session reads are timed
+// over NATS request/reply beside a raw responder.
 import { statSync } from 'node:fs';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { EVENTS_STREAM, eventSubject, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, type PytestEvent, type TestResult } from '#contracts';
-import { distEntry } from '../../test/harness/apps.js';
-import { eventually, Proc } from '../../test/harness/processes.js';
+import { eventually } from '../../test/harness/processes.js';
 import { BACKLOG_OWNER, backlogEnvelope, publishAll, type BacklogMessage } from '../lib/backlog.js';
+import { cfg } from '../lib/config.js';
 import { cpuMicros, rssKiB } from '../lib/proc-stats.js';
-import { Latencies } from '../lib/stats.js';
+import type { Report } from '../lib/report.js';
+import { nestResponse, rawRoundTrips, timeRequests } from '../lib/requests.js';
+import { checkFailed, out, progress, step } from '../lib/run.js';
+import { fmtMiB, fmtMs, fmtRate, fmtUs, type Latencies } from '../lib/stats.js';
+import type { System } from '../lib/system.js';
 
-export const READS_PROJECT = 'bench-reads';
+const READS_PROJECT = 'bench-reads';
 
-export interface ReadModelsScale {
-  sessions: number;
-  testsPerSession: number;
-  resultsPerEvent: number;
-  /** Requests timed per read. */
-  requests: number;
-}
-
-interface NestReply<T> {
-  response?: T;
-  err?: unknown;
-}
+type ReadModelsScale = typeof cfg.reads;
 
 const nodeid = (t: number) => `tests/test_module_${t % 40}.py::test_case_${t}`;
 
@@ -71,7 +62,7 @@ function sessionEvents(s: number, scale: ReadModelsScale, at: string): PytestEve
   return events;
 }
 
-export interface ReadModelsFigures {
+export interface ReadModels {
   results: number;
   events: number;
   foldSeconds: number;
@@ -87,44 +78,107 @@ export interface ReadModelsFigures {
   replyBytes: { list: number; history: number; flaky: number };
 }
 
+export async function readModelsFigure(sys: System): Promise<ReadModels> {
+  const scale = cfg.reads;
+  out(
+    `8. Cross-session reads: ${scale.sessions.toLocaleString('en-US')} finished sessions × ${scale.testsPerSession.toLocaleString('en-US')} tests, ${scale.resultsPerEvent} results per event, folded into the views and the SQL read models (SQLite)`,
+  );
+  const reads = await step('read models at scale', () => readModelsAtScale(sys, scale));
+  out(
+    `  folded ${reads.results.toLocaleString('en-US')} results (${reads.events.toLocaleString('en-US')} events) in ${reads.foldSeconds.toFixed(1)} s from the first publish → ` +
+      `${fmtRate(reads.results / reads.foldSeconds, 'results/s')}; projector CPU ${fmtUs(reads.projectorCpuPerResult)}/result; SQLite file ${(reads.storeBytes / 1024 / 1024).toFixed(0)} MiB`,
+  );
+  for (const [label, latencies, bytes] of [
+    [`list-sessions page (20 of project ${READS_PROJECT})`, reads.list, reads.replyBytes.list],
+    ['get-test-history (30 runs)', reads.history, reads.replyBytes.history],
+    ['get-flaky-tests (window 30)', reads.flaky, reads.replyBytes.flaky],
+    ['raw request/reply (reference)', reads.raw, reads.replyBytes.list],
+  ] as const) {
+    out(
+      `  ${label.padEnd(44)} p50 ${fmtMs(latencies.p50).padStart(8)}   p99 ${fmtMs(latencies.p99).padStart(8)}   (${latencies.count} requests, reply ${bytes} B)`,
+    );
+  }
+  for (const row of reads.rss) out(`  RSS ${row.stage.padEnd(24)} projector ${fmtMiB(row.projector)}, query ${fmtMiB(row.query)}`);
+  out(
+    `  RSS while folding (share folded: projector / query MiB): ${reads.whileFolding.map((s) => `${Math.round(s.folded * 100)}% ${Math.round(s.projector / 1024)}/${Math.round(s.query / 1024)}`).join(', ')}`,
+  );
+  out();
+  return reads;
+}
+
+export function readModelsRows(report: Report, reads: ReadModels): void {
+  const readTarget = (figure: string, latencies: Latencies, boundMs: number) => {
+    const met = latencies.p99 <= boundMs;
+    if (!met) checkFailed(`${figure}: p99 ${fmtMs(latencies.p99)} > ${boundMs} ms`);
+    report.add({
+      figure,
+      value: fmtMs(latencies.p99),
+      reference: `${fmtMs(reads.raw.p99)} (raw req/reply p99)`,
+      ratio: `${(latencies.p99 / reads.raw.p99).toFixed(2)}×`,
+      target: `≤ ${boundMs} ms`,
+      met: met ? 'yes' : 'NO',
+    });
+  };
+  report.add({
+    figure: `8 fold of ${reads.results.toLocaleString('en-US')} results (views + SQL), results/s`,
+    value: fmtRate(reads.results / reads.foldSeconds, '/s'),
+    reference: `${fmtUs(reads.projectorCpuPerResult)} projector CPU/result`,
+  });
+  readTarget('8 list_sessions page, p99', reads.list, 20);
+  readTarget('8 get_test_history, p99', reads.history, 20);
+  readTarget('8 get_flaky_tests (window 30), p99', reads.flaky, 200);
+  const [beforeReads, , afterReads] = reads.rss;
+  report.add({
+    figure: '8 projector / query RSS, before → after folding them',
+    value: `${fmtMiB(beforeReads!.projector)} → ${fmtMiB(afterReads!.projector)} / ${fmtMiB(beforeReads!.query)} → ${fmtMiB(afterReads!.query)}`,
+    target: '—',
+  });
+  // Flat: the second half of the results adds little beyond what the first half's peak took.
+  const peak = (from: number, to: number) => Math.max(0, ...reads.whileFolding.filter((s) => s.folded >= from && s.folded < to).map((s) => s.projector));
+  const [firstHalf, secondHalf] = [peak(0, 0.5), peak(0.5, 1.01)];
+  const flat = firstHalf > 0 && secondHalf <= firstHalf * 1.1;
+  if (!flat)
+    checkFailed(`projector RSS not flat while folding: peak ${fmtMiB(firstHalf)} over the first half of the results, ${fmtMiB(secondHalf)} over the second`);
+  report.add({
+    figure: '8 projector RSS peak, first half → second half of the results',
+    value: `${fmtMiB(firstHalf)} → ${fmtMiB(secondHalf)}`,
+    reference: `${fmtMiB(beforeReads!.projector)} before`,
+    target: 'flat (≤ +10 %)',
+    met: flat ? 'yes' : 'NO',
+  });
+}
+
+export const readModelsNote = (): string =>
+  `- Cross-session reads: ${cfg.reads.sessions.toLocaleString('en-US')} finished sessions × ${cfg.reads.testsPerSession.toLocaleString('en-US')} tests published raw (100 sessions interleaved at a time, ${cfg.reads.resultsPerEvent} results per event) and folded into the views and the SQLite read models; then ${cfg.reads.requests} sequential requests of list-sessions (pages all along the list), get-test-history (random tests) and a fifth as many get-flaky-tests (window 30) over NATS request/reply. Reference: a trivial responder in its own process with a reply of a list page's size. RSS of the projector and the query app before and after the fold.`;
+
 /**
  * Publishes the sessions (100 interleaved at a time, as concurrent CI runs would be), waits for the
  * projector to fold them, then times list-sessions pages (cursors across the whole list),
  * get-test-history of random tests and get-flaky-tests over the last 30 sessions.
  */
-export async function readModelsAtScale(
-  io: {
-    nc: NatsConnection;
-    js: JetStreamClient;
-    jsm: JetStreamManager;
-    natsUrl: string;
-    projectorPid: () => number;
-    queryPid: () => number;
-    storePath: string;
-  },
-  scale: ReadModelsScale,
-  progress: (line: string) => void,
-): Promise<ReadModelsFigures> {
-  const { nc, js, jsm } = io;
-  const rss: ReadModelsFigures['rss'] = [];
-  const sampleRss = (stage: string) => rss.push({ stage, projector: rssKiB(io.projectorPid()), query: rssKiB(io.queryPid()) });
+async function readModelsAtScale(sys: System, scale: ReadModelsScale): Promise<ReadModels> {
+  const { nc, js, jsm } = sys;
+  const projectorPid = () => sys.apps.projector.pid;
+  const queryPid = () => sys.apps.query.pid;
+  const rss: ReadModels['rss'] = [];
+  const sampleRss = (stage: string) => rss.push({ stage, projector: rssKiB(projectorPid()), query: rssKiB(queryPid()) });
   sampleRss('before the sessions');
 
   const at = new Date().toISOString();
   const concurrent = 100;
   let events = 0;
   let lastSeq = 0;
-  const cpuBefore = cpuMicros(io.projectorPid());
+  const cpuBefore = cpuMicros(projectorPid());
   const t0 = performance.now();
   // RSS while the results pile up: flat means bounded by a batch, not by what is stored.
   const firstSeq = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq + 1;
   const expectedEvents = scale.sessions * (2 + Math.ceil(scale.testsPerSession / scale.resultsPerEvent));
-  const whileFolding: ReadModelsFigures['whileFolding'] = [];
+  const whileFolding: ReadModels['whileFolding'] = [];
   const sampler = setInterval(() => {
     void jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).then(
       ({ ack_floor }) => {
         const folded = Math.max(0, ack_floor.stream_seq - firstSeq + 1) / expectedEvents;
-        whileFolding.push({ folded, projector: rssKiB(io.projectorPid()), query: rssKiB(io.queryPid()) });
+        whileFolding.push({ folded, projector: rssKiB(projectorPid()), query: rssKiB(queryPid()) });
       },
       () => undefined,
     );
@@ -149,88 +203,67 @@ export async function readModelsAtScale(
   ).finally(() => clearInterval(sampler));
   const foldSeconds = (performance.now() - t0) / 1000;
   const results = scale.sessions * scale.testsPerSession;
-  const projectorCpuPerResult = (cpuMicros(io.projectorPid()) - cpuBefore) / results;
+  const projectorCpuPerResult = (cpuMicros(projectorPid()) - cpuBefore) / results;
   sampleRss('after folding them');
 
-  const ask = async <T>(pattern: string, body: object): Promise<{ answer: T; bytes: number }> => {
-    const reply = await nc.request(pattern, JSON.stringify(body), { timeout: 10_000 });
-    const parsed = reply.json<NestReply<T>>();
-    if (parsed.response === undefined) throw new Error(`${pattern} answered ${JSON.stringify(parsed.err ?? parsed)}`);
-    return { answer: parsed.response, bytes: reply.data.length };
-  };
+  const ask = <T>(pattern: string, body: object) => nestResponse<T>(nc, pattern, body);
 
   // Every page's cursor, once: the timed requests then read pages all along the list.
   const cursors: (string | undefined)[] = [undefined];
   for (;;) {
-    const { answer } = await ask<{ next_cursor: string | null }>(QUERY_PATTERNS.listSessions, {
+    const { response } = await ask<{ next_cursor: string | null }>(QUERY_PATTERNS.listSessions, {
       owner: BACKLOG_OWNER,
       project: READS_PROJECT,
       limit: 20,
       cursor: cursors.at(-1),
     });
-    if (!answer.next_cursor) break;
-    cursors.push(answer.next_cursor);
+    if (!response.next_cursor) break;
+    cursors.push(response.next_cursor);
   }
-  const timed = async (requests: number, request: (i: number) => Promise<number>) => {
-    const latencies = new Latencies();
+  /** `requests` timed after a few untimed; the size of the last reply. */
+  const timed = async (requests: number, request: (i: number) => Promise<{ bytes: number }>) => {
     let bytes = 0;
-    for (let i = 0; i < Math.min(20, requests); i++) bytes = await request(i);
-    for (let i = 0; i < requests; i++) {
-      const t = performance.now();
-      bytes = await request(i);
-      latencies.add(performance.now() - t);
-    }
+    const latencies = await timeRequests(requests, async (i) => ({ bytes } = await request(i)), Math.min(20, requests));
     return { latencies, bytes };
   };
   const random = (n: number) => Math.floor(Math.random() * n);
-  const list = await timed(scale.requests, async (i) => {
+  const list = await timed(scale.requests, (i) => {
     const cursor = cursors[i % cursors.length];
-    return (await ask(QUERY_PATTERNS.listSessions, { owner: BACKLOG_OWNER, project: READS_PROJECT, limit: 20, ...(cursor ? { cursor } : {}) })).bytes;
+    return ask(QUERY_PATTERNS.listSessions, { owner: BACKLOG_OWNER, project: READS_PROJECT, limit: 20, ...(cursor ? { cursor } : {}) });
   });
-  const history = await timed(scale.requests, async () => {
-    return (
-      await ask(QUERY_PATTERNS.getTestHistory, { owner: BACKLOG_OWNER, project: READS_PROJECT, nodeid: nodeid(random(scale.testsPerSession)), limit: 30 })
-    ).bytes;
-  });
-  const flakyAnswer = await ask<{ sessions: number; tests: unknown[] }>(QUERY_PATTERNS.getFlakyTests, {
-    owner: BACKLOG_OWNER,
-    project: READS_PROJECT,
-    window: 30,
-  });
-  if (flakyAnswer.answer.sessions !== Math.min(30, scale.sessions) || flakyAnswer.answer.tests.length === 0) {
-    throw new Error(`get-flaky-tests over the backlog: ${flakyAnswer.answer.sessions} sessions, ${flakyAnswer.answer.tests.length} flaky tests`);
+  const history = await timed(scale.requests, () =>
+    ask(QUERY_PATTERNS.getTestHistory, { owner: BACKLOG_OWNER, project: READS_PROJECT, nodeid: nodeid(random(scale.testsPerSession)), limit: 30 }),
+  );
+  const flakyBody = { owner: BACKLOG_OWNER, project: READS_PROJECT, window: 30 };
+  const { response: flakyAnswer } = await ask<{ sessions: number; tests: unknown[] }>(QUERY_PATTERNS.getFlakyTests, flakyBody);
+  if (flakyAnswer.sessions !== Math.min(30, scale.sessions) || flakyAnswer.tests.length === 0) {
+    throw new Error(`get-flaky-tests over the backlog: ${flakyAnswer.sessions} sessions, ${flakyAnswer.tests.length} flaky tests`);
   }
-  const flaky = await timed(Math.ceil(scale.requests / 5), async () => {
-    return (await ask(QUERY_PATTERNS.getFlakyTests, { owner: BACKLOG_OWNER, project: READS_PROJECT, window: 30 })).bytes;
-  });
+  const flaky = await timed(Math.ceil(scale.requests / 5), () => ask(QUERY_PATTERNS.getFlakyTests, flakyBody));
   sampleRss('after the reads');
 
-  // The reference: a trivial responder in its own process, replying with a list page's size.
-  const responder = Proc.spawn('raw-responder-reads', process.execPath, [distEntry('bench/raw-responder.js')], {
-    NATS_URL: io.natsUrl,
-    RESPONDER_SUBJECT: 'bench.reads.echo',
-    RESPONDER_BYTES: String(list.bytes),
+  // The reference replies with a list page's size.
+  const raw = await rawRoundTrips(sys, {
+    name: 'raw-responder-reads',
+    bytes: list.bytes,
+    count: scale.requests,
+    warmup: Math.min(20, scale.requests),
+    body: () => '{}',
   });
-  try {
-    await responder.waitFor(/ready/);
-    const raw = await timed(scale.requests, async () => (await nc.request('bench.reads.echo', '{}', { timeout: 5000 })).data.length);
-    return {
-      results,
-      events,
-      foldSeconds,
-      projectorCpuPerResult,
-      storeBytes: storeSize(io.storePath),
-      rss,
-      whileFolding,
-      list: list.latencies,
-      history: history.latencies,
-      flaky: flaky.latencies,
-      raw: raw.latencies,
-      replyBytes: { list: list.bytes, history: history.bytes, flaky: flaky.bytes },
-    };
-  } finally {
-    await responder.stop();
-  }
+  return {
+    results,
+    events,
+    foldSeconds,
+    projectorCpuPerResult,
+    storeBytes: storeSize(sys.storePath),
+    rss,
+    whileFolding,
+    list: list.latencies,
+    history: history.latencies,
+    flaky: flaky.latencies,
+    raw,
+    replyBytes: { list: list.bytes, history: history.bytes, flaky: flaky.bytes },
+  };
 }
 
 /** Bytes of the SQLite file with its write-ahead log. */
