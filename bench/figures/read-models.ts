@@ -223,7 +223,13 @@ async function readModelsAtScale(sys: System, scale: ReadModelsScale): Promise<R
   /** `requests` timed after a few untimed; the size of the last reply. */
   const timed = async (requests: number, request: (i: number) => Promise<{ bytes: number }>) => {
     let bytes = 0;
-    const latencies = await timeRequests(requests, async (i) => ({ bytes } = await request(i)), Math.min(20, requests));
+    const latencies = await timeRequests(
+      requests,
+      async (i) => {
+        bytes = (await request(i)).bytes;
+      },
+      Math.min(20, requests),
+    );
     return { latencies, bytes };
   };
   const random = (n: number) => Math.floor(Math.random() * n);

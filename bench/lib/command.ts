@@ -1,3 +1,4 @@
+// External commands the figures time (pytest, the mcp-pytest CLI).
 import { spawnSync } from 'node:child_process';
 import { testEnv } from '../../test/harness/processes.js';
 

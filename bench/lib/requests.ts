@@ -23,9 +23,9 @@ export async function nestRequest<T>(nc: NatsConnection, pattern: string, body: 
 
 /** The same, for a request that must be answered with a response: an error throws. */
 export async function nestResponse<T>(nc: NatsConnection, pattern: string, body: object, timeout = 10_000): Promise<{ response: T; bytes: number }> {
-  const { response, err, bytes } = await nestRequest<T>(nc, pattern, body, timeout);
-  if (response === undefined) throw new Error(`${pattern} answered ${JSON.stringify(err ?? { bytes })}`);
-  return { response, bytes };
+  const reply = await nestRequest<T>(nc, pattern, body, timeout);
+  if (reply.response === undefined) throw new Error(`${pattern} answered ${JSON.stringify(reply.err ?? reply)}`);
+  return { response: reply.response, bytes: reply.bytes };
 }
 
 /** Latencies of `count` sequential requests (`request(i)` for i = 0, 1, …), after `warmup` untimed ones. */
