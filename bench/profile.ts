@@ -1,7 +1,7 @@
 // CPU profile of a server under the benchmark's ingest load, summarised.
 // Usage: node dist/bench/profile.js <http|stdio|bare-http|bare-http-json|bare-stdio|projector|query> [seconds=10] [dir=/tmp/gwprof]
 // http/stdio: the gateway (with nats-server, projector and query up) run as
-//   node --cpu-prof --cpu-prof-dir=<dir> dist/apps/gateway/src/{main,stdio}.js
+//   node --cpu-prof --cpu-prof-dir=<dir> dist/apps/gateway/src/{main,main.stdio}.js
 // under 32 MCP clients (HTTP) or one client with 32 calls in flight (stdio); the HTTP gateway is stopped
 // with SIGINT, the stdio one by closing its stdin, so the profile is written; then it is summarised.
 // projector: a backlog of PROFILE_BACKLOG_SESSIONS (default 1000) × 100 events is published while the
@@ -18,6 +18,7 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { connect } from '@nats-io/transport-node';
 import { EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET } from '#contracts';
 import { BACKLOG_OWNER, buildBacklog, publishAll } from './lib/backlog.js';
+import { START_ARGS } from './lib/ingest.js';
 import { childPids, cpuMicros, CpuWindow, rssKiB } from './lib/proc-stats.js';
 import { fmtMs, fmtRate, Latencies } from './lib/stats.js';
 
@@ -28,7 +29,6 @@ mkdirSync(dir, { recursive: true });
 // PROFILE_NODE_FLAGS replaces the profiling flags (e.g. "--trace-gc"); the server's output then goes to <dir>/<mode>.log.
 const profFlags = process.env.PROFILE_NODE_FLAGS ? process.env.PROFILE_NODE_FLAGS.split(' ') : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 const profiling = profFlags.includes('--cpu-prof');
-const START_ARGS = { environment: { os: 'Linux', python_version: '3.12.3' }, project: 'bench' };
 const stops: (() => Promise<unknown>)[] = [];
 const before = new Set(readdirSync(dir));
 
@@ -86,7 +86,7 @@ try {
       await stop();
     };
   } else {
-    const entry = mode === 'stdio' ? distEntry('apps/gateway/src/stdio.js') : distEntry('bench/bare-stdio-server.js');
+    const entry = mode === 'stdio' ? distEntry('apps/gateway/src/main.stdio.js') : distEntry('bench/bare-stdio-server.js');
     const mcp = await stdioClient(entry, env, profFlags);
     pid = mcp.pid;
     if (mode === 'stdio') await callOk(mcp.client, 'record_session_start', START_ARGS);

@@ -1,8 +1,10 @@
 // Figure 3's live feed: how long after a write is acknowledged its change arrives on the query
 // app's Server-Sent Events (`/api/events`), as a dashboard sees it.
 import { request, type ClientRequest } from 'node:http';
-import { callOk, closeHttpClient, httpClient } from './lib/load.js';
-import { Latencies } from './lib/stats.js';
+import { cfg } from '../lib/config.js';
+import { START_ARGS } from '../lib/ingest.js';
+import { callOk, closeHttpClient, httpClient } from '../lib/load.js';
+import { Latencies } from '../lib/stats.js';
 
 /** Arrival times of a session's change notices on /api/events, by the session's total count. */
 class ChangeFeed {
@@ -59,17 +61,12 @@ class ChangeFeed {
 }
 
 /** Writes `writes` results one at a time; for each, the write's latency and ack → seen on /api/events. */
-export async function writeToFeed(
-  gateway: URL,
-  dashboard: URL,
-  writes: number,
-  startArgs: Record<string, unknown>,
-): Promise<{ seen: Latencies; write: Latencies }> {
+export async function writeToFeed(gateway: URL, dashboard: URL, writes: number): Promise<{ seen: Latencies; write: Latencies }> {
   const mcp = await httpClient(gateway, 'bench-feed');
   const sessionId = `feed-${Date.now()}`;
   const feed = await ChangeFeed.open(new URL(`api/events?session_id=${sessionId}`, dashboard));
   try {
-    await callOk(mcp.client, 'record_session_start', { ...startArgs, session_id: sessionId });
+    await callOk(mcp.client, 'record_session_start', { ...START_ARGS, session_id: sessionId });
     const seen = new Latencies();
     const write = new Latencies();
     for (let i = 1; i <= writes; i++) {
@@ -86,3 +83,6 @@ export async function writeToFeed(
     await closeHttpClient(mcp);
   }
 }
+
+export const liveFeedNote = (): string =>
+  `- Live feed: ${cfg.visibleWrites} record_test_outcome calls one at a time into one session, each timed from its answer until the change notice holding it arrives on the query app's \`/api/events\` (a dashboard's view; 0 when it arrived before the answer).`;

@@ -1,0 +1,70 @@
+// Figure 1a: record_test_outcome over Streamable HTTP, N MCP clients each its own MCP session, one call
+// in flight each: through the gateway (each client its own pytest session, every result checked in
+// get-session), beside the bare MCP SDK server answering with SSE and with JSON.
+import { distEntry } from '../../test/harness/apps.js';
+import { freePort, Proc } from '../../test/harness/processes.js';
+import { cfg } from '../lib/config.js';
+import { describeLoad, gatewayIngest, gatewayVsBareRows, ingestLoad, recordOutcome, serverCpu, startSession, type IngestSession } from '../lib/ingest.js';
+import { closeHttpClient, httpClient, type HttpMcpClient, type LoadResult } from '../lib/load.js';
+import type { Report } from '../lib/report.js';
+import { onCleanup, out, step } from '../lib/run.js';
+import { fmtRate, fmtUs } from '../lib/stats.js';
+import type { System } from '../lib/system.js';
+
+export interface HttpIngest {
+  gateway: { res: LoadResult; sessions: IngestSession[]; verified: boolean };
+  bareSse: LoadResult;
+  bareJson: LoadResult;
+}
+
+export async function httpIngestFigure(sys: System): Promise<HttpIngest> {
+  out(`1a. MCP ingest of record_test_outcome over Streamable HTTP, ${cfg.clients} clients, each its own MCP session and pytest session`);
+  const gateway = await gatewayIngest(sys, 'HTTP ingest', 'gateway (+ projector, query)', () =>
+    httpIngest(sys, sys.apps.gateway.mcpUrl, sys.apps.gateway.pid, true),
+  );
+  await sys.recordRss('after HTTP ingest');
+  const bareSse = await step('HTTP ingest, bare SDK server (SSE answers)', () => bareHttp(sys, false));
+  describeLoad('bare SDK, Express, SSE answers', bareSse);
+  const bareJson = await step('HTTP ingest, bare SDK server (JSON answers)', () => bareHttp(sys, true));
+  describeLoad('bare SDK, Express, JSON answers', bareJson);
+  out();
+  return { gateway, bareSse, bareJson };
+}
+
+export function httpIngestRows(report: Report, { gateway, bareSse, bareJson }: HttpIngest): void {
+  gatewayVsBareRows(report, '1a HTTP ingest', gateway.res, bareSse, '(bare SDK, SSE)');
+  report.compare('1a HTTP ingest, calls/s vs JSON-mode bare', gateway.res.rate, bareJson.rate, (n) => fmtRate(n, 'calls/s'), undefined, '(bare SDK, JSON)');
+  report.compare('1a HTTP ingest, server CPU/call vs JSON-mode bare', serverCpu(gateway.res), serverCpu(bareJson), fmtUs, undefined, '(bare SDK, JSON)');
+  report.check('1a HTTP ingest, acked = stored', gateway.verified, 'no loss');
+}
+
+/** `cfg.clients` MCP clients, one call in flight each; through the gateway, each writes a pytest session of its own. */
+async function httpIngest(sys: System, url: URL, serverPid: number, throughGateway: boolean): Promise<{ res: LoadResult; sessions: IngestSession[] }> {
+  const clients: HttpMcpClient[] = [];
+  try {
+    for (let i = 0; i < cfg.clients; i++) clients.push(await httpClient(url));
+    const sessions = throughGateway ? await Promise.all(clients.map(({ client }) => startSession(client))) : [];
+    const res = await ingestLoad(cfg.clients, sys.cpuWindow(serverPid, throughGateway), (lane, i) =>
+      recordOutcome(clients[lane]!.client, `tests/test_bench.py::test_${i}`, sessions[lane]),
+    );
+    return { res, sessions };
+  } finally {
+    await Promise.all(clients.map(closeHttpClient));
+  }
+}
+
+/** The reference: the bare MCP SDK server over Streamable HTTP, answering with SSE or (`json`) plain JSON. */
+async function bareHttp(sys: System, json: boolean): Promise<LoadResult> {
+  const port = await freePort();
+  const proc = Proc.spawn(`bare-http-${json ? 'json' : 'sse'}`, process.execPath, [distEntry('bench/bare-http-server.js')], {
+    BARE_PORT: String(port),
+    BARE_JSON_RESPONSE: json ? '1' : '0',
+  });
+  onCleanup(proc.name, () => proc.stop());
+  const [, url] = await proc.waitFor(/bare MCP server at (\S+)/);
+  try {
+    return (await httpIngest(sys, new URL(url!), proc.child.pid!, false)).res;
+  } finally {
+    await proc.stop();
+  }
+}

@@ -1,0 +1,106 @@
+// What the figures share: the benchmark's own nats-server, the three apps (projector, query, gateway)
+// as processes, a NATS connection, and the RSS of the apps at each stage (figure 4).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { EVENTS_STREAM, QUERY_PATTERNS, SESSIONS_BUCKET, type SessionView } from '#contracts';
+import { App, type AppName } from '../../test/harness/apps.js';
+import { NatsServer } from '../../test/harness/nats-server.js';
+import { childPids, CpuWindow, rssKiB } from './proc-stats.js';
+import { nestRequest } from './requests.js';
+import { onCleanup, onError, step } from './run.js';
+
+export interface RssRow {
+  stage: string;
+  gateway: number;
+  projector: number;
+  query: number;
+  events: number;
+}
+
+export interface StoreCounters {
+  events: number;
+  viewWrites: number;
+}
+
+export class System {
+  readonly js: JetStreamClient;
+  /** RSS (KiB) of the apps at each stage, with the events in the stream by then. */
+  readonly rss: RssRow[] = [];
+
+  private constructor(
+    readonly nats: NatsServer,
+    readonly natsPid: number | undefined,
+    /** The apps' environment: the NATS server and the SQLite read-model store. */
+    readonly env: Record<string, string>,
+    readonly storePath: string,
+    /** The apps as they run now (figure 2 replaces the projector); stopped at the end of the run. */
+    readonly apps: Record<AppName, App>,
+    readonly nc: NatsConnection,
+    readonly jsm: JetStreamManager,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  /** Starts nats-server and the apps (all stopped again at the end of the run); records the idle RSS. */
+  static async start(): Promise<System> {
+    const nats = await step('start nats-server', () => NatsServer.start());
+    onCleanup('nats-server', () => nats.dispose());
+    const natsPid = childPids(process.pid, 'nats-server')[0];
+    const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-data-'));
+    onCleanup('read-model store', async () => rmSync(dataDir, { recursive: true, force: true }));
+    const storePath = join(dataDir, 'read-models.sqlite');
+    const env = { NATS_URL: nats.url, READ_MODEL_URL: `sqlite:${storePath}` };
+    const apps = {} as Record<AppName, App>;
+    onError(() =>
+      Object.entries(apps)
+        .map(([name, app]) => `--- ${name} log (tail)\n${app.proc.logs.slice(-3000)}`)
+        .join('\n'),
+    );
+    await step('start projector, query, gateway', async () => {
+      for (const name of ['projector', 'query', 'gateway'] as const) {
+        apps[name] = await App.start(name, env);
+        onCleanup(name, () => apps[name].stop());
+      }
+    });
+    const nc = await connect({ servers: nats.url, noAsyncTraces: true, name: 'bench' });
+    onCleanup('bench NATS connection', () => nc.close());
+    const system = new System(nats, natsPid, env, storePath, apps, nc, await jetstreamManager(nc));
+    await system.recordRss('start (apps idle)');
+    return system;
+  }
+
+  /** CPU of a server under load and of nats-server; with `apps`, of the projector and the query app too. */
+  cpuWindow(server: number, apps: boolean): CpuWindow {
+    const others = apps ? { projector: this.apps.projector.pid, query: this.apps.query.pid } : {};
+    return new CpuWindow({ server, 'nats-server': this.natsPid, ...others });
+  }
+
+  getSession(body: Record<string, unknown>, timeout = 10_000) {
+    return nestRequest<SessionView>(this.nc, QUERY_PATTERNS.getSession, body, timeout);
+  }
+
+  async streamLastSeq(): Promise<number> {
+    return (await this.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  }
+
+  /** Messages in the event stream and view writes (KV puts) so far: to tell how many results an event holds and how often views are written. */
+  async storeCounters(): Promise<StoreCounters> {
+    const kv = await this.jsm.streams.info(`KV_${SESSIONS_BUCKET}`).catch(() => undefined);
+    return { events: await this.streamLastSeq(), viewWrites: kv?.state.last_seq ?? 0 };
+  }
+
+  async recordRss(stage: string): Promise<void> {
+    const rss = (app: App) => {
+      try {
+        return rssKiB(app.pid);
+      } catch {
+        return Number.NaN;
+      }
+    };
+    const { gateway, projector, query } = this.apps;
+    this.rss.push({ stage, gateway: rss(gateway), projector: rss(projector), query: rss(query), events: await this.streamLastSeq() });
+  }
+}
