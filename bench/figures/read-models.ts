@@ -129,7 +129,7 @@ export function readModelsRows(report: Report, reads: ReadModels): void {
   readTarget('8 get_flaky_tests (window 30), p99', reads.flaky, 200);
   const [beforeReads, , afterReads] = reads.rss;
   report.add({
-    figure: '8 projector / query RSS, before → after folding them',
+    figure: '8 projector / query RSS, before folding → after the reads',
     value: `${fmtMiB(beforeReads!.projector)} → ${fmtMiB(afterReads!.projector)} / ${fmtMiB(beforeReads!.query)} → ${fmtMiB(afterReads!.query)}`,
     target: '—',
   });
