@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { KeyRing, PolicySource } from '#auth';
+import { KeyRingModule, PolicySourceModule } from '#auth';
 import { NatsModule } from '#nats';
 import { configModule } from '#platform';
 import { ReadModelsModule } from '#read-models';
@@ -16,8 +16,8 @@ import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [configModule(QueryEnv), NatsModule.forRoot('mcp-pytest-query'), ReadModelsModule.forRoot()],
+  imports: [configModule(QueryEnv), NatsModule.forRoot('mcp-pytest-query'), ReadModelsModule.forRoot(), KeyRingModule, PolicySourceModule],
   controllers: [SessionsController, ReadsController, AuditController],
-  providers: [SessionViewCache, SessionsService, ReadsService, AuditService, KeyRing, PolicySource, ApiReads, ChangeFeed, QueryHttpServer],
+  providers: [SessionViewCache, SessionsService, ReadsService, AuditService, ApiReads, ChangeFeed, QueryHttpServer],
 })
 export class QueryModule {}
