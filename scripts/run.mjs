@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { build, checkNode, ensureInstalled, fail, root } from './setup.mjs';
 
 const [entry, ...rest] = process.argv.slice(2);
-if (!entry) fail('usage: node scripts/run.mjs <file, e.g. dist/apps/projector/src/rebuild.js> [args…]');
+if (!entry) fail('usage: node scripts/run.mjs <file, e.g. dist/apps/projector/src/main.rebuild.js> [args…]');
 checkNode();
 await ensureInstalled();
 await build();

@@ -181,4 +181,4 @@ describe('events out of place in the log', () => {
 });
 
 /** `npm run refold -- --stuck`, as an operator runs it (the built entry, with this system's NATS). */
-const refold = () => run(process.execPath, [distEntry('apps/projector/src/refold.js'), '--stuck'], { env: testEnv(suite.system.env) });
+const refold = () => run(process.execPath, [distEntry('apps/projector/src/main.refold.js'), '--stuck'], { env: testEnv(suite.system.env) });

@@ -53,7 +53,7 @@ describe('operations as docs/operations.md has them', () => {
       expect(front.running).toBe(true);
       await client.ok('record_test_outcome', { session_id, nodeid: 't.py::test_b', outcome: 'failed', duration: 0.1 });
 
-      const rebuild = Proc.spawn('rebuild', process.execPath, [join(root, 'scripts/run.mjs'), 'dist/apps/projector/src/rebuild.js'], env);
+      const rebuild = Proc.spawn('rebuild', process.execPath, [join(root, 'scripts/run.mjs'), 'dist/apps/projector/src/main.rebuild.js'], env);
       expect(await rebuild.finished(120_000), rebuild.logs).toBe(0);
 
       projector = start('projector');

@@ -292,7 +292,7 @@ describe.each(STORES)('reads across sessions, read models in %s', (store) => {
       ]);
     const before = await answers();
     await system.projector.stop();
-    const rebuild = Proc.spawn('rebuild', process.execPath, [distEntry('apps/projector/src/rebuild.js')], { ...system.env });
+    const rebuild = Proc.spawn('rebuild', process.execPath, [distEntry('apps/projector/src/main.rebuild.js')], { ...system.env });
     expect(await rebuild.finished(), rebuild.logs).toBe(0);
     await system.projector.restart();
     expect(await answers()).toEqual(before);

@@ -57,17 +57,17 @@ describe('settings: one file, whichever folder an MCP client starts the gateway 
 
   it("reads the project's .env (beside its package.json), not the working directory's, relative paths from its folder", async () => {
     // No MCP_PYTEST_ENV_FILE: as an MCP client's config launches it.
-    expect(await xpassedAnswer({ MCP_PYTEST_ENV_FILE: undefined }, join(install, 'dist/apps/gateway/src/stdio.js'))).toBe(DENIED);
+    expect(await xpassedAnswer({ MCP_PYTEST_ENV_FILE: undefined }, join(install, 'dist/apps/gateway/src/main.stdio.js'))).toBe(DENIED);
   });
 
   it('reads the file MCP_PYTEST_ENV_FILE names instead, relative paths from its folder', async () => {
     const settings = join(dir, 'settings');
     mkdirSync(settings);
     writeFileSync(join(settings, 'gateway.env'), 'POLICY_FILE=../install/policy.json\n');
-    expect(await xpassedAnswer({ MCP_PYTEST_ENV_FILE: join(settings, 'gateway.env') }, distEntry('apps/gateway/src/stdio.js'))).toBe(DENIED);
+    expect(await xpassedAnswer({ MCP_PYTEST_ENV_FILE: join(settings, 'gateway.env') }, distEntry('apps/gateway/src/main.stdio.js'))).toBe(DENIED);
   });
 
   it("leaves the project's .env out of what the tests start", async () => {
-    expect(await xpassedAnswer({}, join(install, 'dist/apps/gateway/src/stdio.js'))).toBe('accepted');
+    expect(await xpassedAnswer({}, join(install, 'dist/apps/gateway/src/main.stdio.js'))).toBe('accepted');
   });
 });

@@ -23,10 +23,10 @@ export class McpTestClient {
     return new McpTestClient(client);
   }
 
-  /** Starts a stdio gateway as MCP clients do (by default `node dist/apps/gateway/src/stdio.js`), with `env` on top of testEnv's basics. */
+  /** Starts a stdio gateway as MCP clients do (by default `node dist/apps/gateway/src/main.stdio.js`), with `env` on top of testEnv's basics. */
   static async stdio(
     env: Record<string, string | undefined>,
-    { command = process.execPath, args = [distEntry('apps/gateway/src/stdio.js')], cwd }: { command?: string; args?: string[]; cwd?: string } = {},
+    { command = process.execPath, args = [distEntry('apps/gateway/src/main.stdio.js')], cwd }: { command?: string; args?: string[]; cwd?: string } = {},
   ): Promise<McpTestClient> {
     const client = new Client({ name: 'e2e-stdio', version: '1.0.0' });
     const transport = new StdioClientTransport({ command, args, cwd, env: testEnv(env), stderr: 'pipe' });
