@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  excerpt,
-  EXCERPT_CHARS,
-  formatDuration,
-  jsonText,
-  oneLine,
-  parseDuration,
-  printable,
-  printableJson,
-  quoted,
-  quotedExcerpt,
-  table,
-} from './cli.js';
+import { excerpt, EXCERPT_CHARS, formatDuration, jsonText, oneLine, parseDuration, printable, printableJson, quoted, quotedExcerpt, table } from './cli.js';
 
 describe('cli helpers', () => {
   it('reads durations with a unit and refuses others, naming the flag', () => {

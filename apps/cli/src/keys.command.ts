@@ -14,7 +14,9 @@ export function keysCommand(program: Command): void {
   const keys = program
     .command('keys')
     .summary('add, revoke and list the gateway’s bearer keys (the keys file)')
-    .description('Manages the bearer keys the gateway accepts over HTTP. The keys file holds each agent’s grant and the SHA-256 of its key, never the key itself.');
+    .description(
+      'Manages the bearer keys the gateway accepts over HTTP. The keys file holds each agent’s grant and the SHA-256 of its key, never the key itself.',
+    );
 
   keys
     .command('add')
