@@ -1,10 +1,10 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
+import type { Command } from 'commander';
 import { ZodError } from 'zod';
 import { APPROVALS_STREAM, ApprovalDecided, ApprovalEvent, ApprovalId, approvalSubject, type ApprovalRequested } from '#contracts';
 import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';
-import type { Command } from 'commander';
 import { check, CliError, formatDuration, jsonOf, jsonText, note, out, printable, printableJson, table, UsageError, withNats, type Nats } from './cli.js';
 
 const ARGS_SHOWN = 200;

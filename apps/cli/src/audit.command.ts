@@ -1,7 +1,7 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
+import type { Command } from 'commander';
 import { AgentName, AUDIT_STREAM, AuditMessage, auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream } from '#nats/provision';
-import type { Command } from 'commander';
 import { check, jsonOf, jsonText, note, out, parseDuration, printable, quoted, stdoutGone, withNats } from './cli.js';
 
 interface TailOptions {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { RecordSessionStartInput, SessionId } from '#contracts';
 import type { Command } from 'commander';
+import { RecordSessionStartInput, SessionId } from '#contracts';
 import { check, CliError, note, out, UsageError } from './cli.js';
 import { fileLines } from './file-lines.js';
 import { derivedSessionId, FileProblem, planOf, sessionStart, sha256, type ImportedRun, type SessionChoice } from './imported-run.js';

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
 import { AgentName, GrantName, KeysFile } from '#contracts';
 import { JsonFileError, readJsonFile } from '#platform/json-file';
-import type { Command } from 'commander';
 import { check, CliError, note, oneLine, out, table, UsageError } from './cli.js';
 
 const FILE_FLAG = ['--file <PATH>', 'the keys file (default: $KEYS_FILE); created by the first add'] as const;

@@ -44,7 +44,7 @@ export function cliProgram(): Command {
 \`mcp-pytest <command> --help\` says more. Settings come from the environment, then from the project's
 .env (beside its package.json, wherever this runs from) or the file MCP_PYTEST_ENV_FILE names.`,
     )
-    // Commander reports instead of exiting; the catch below words the error and sets the exit code.
+    // Commander reports instead of exiting: main.ts words the error and sets the exit code.
     .exitOverride()
     .configureOutput({ writeOut: write, writeErr: (text) => void process.stderr.write(text), outputError: () => undefined });
   // Subcommands made with .command() take the settings above.
