@@ -66,7 +66,7 @@ describe('mcp-pytest', () => {
     const [top, group, unknown] = await Promise.all([cli(['--help']), cli(['approvals', '--help']), cli(['frobnicate'])]);
     expect(top).toMatchObject({ code: 0, stdout: expect.stringMatching(/keys[\s\S]*approvals[\s\S]*audit/) });
     expect(group).toMatchObject({ code: 0, stdout: expect.stringContaining('mcp-pytest approvals deny ID --reason TEXT') });
-    expect(unknown).toMatchObject({ code: 2, stderr: 'mcp-pytest: unknown command "frobnicate" (see mcp-pytest --help)\n' });
+    expect(unknown).toMatchObject({ code: 2, stderr: "mcp-pytest: unknown command 'frobnicate' (see mcp-pytest --help)\n" });
   });
 });
 

@@ -326,8 +326,8 @@ describe('mcp-pytest import and upload: files sent through the gateway with a ke
       code: 2,
       stderr: 'mcp-pytest import: --session-id names one session: give it with one file (see mcp-pytest import --help)\n',
     });
-    expect(noFile).toMatchObject({ code: 2, stderr: expect.stringContaining('FILE is required') });
-    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown import command "csv"') });
+    expect(noFile).toMatchObject({ code: 2, stderr: expect.stringContaining("missing required argument 'FILE.jsonl'") });
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining("mcp-pytest import: unknown command 'csv'") });
   });
 });
 

@@ -1,77 +1,58 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
+import type { Command } from 'commander';
 import { ZodError } from 'zod';
 import { APPROVALS_STREAM, ApprovalDecided, ApprovalEvent, ApprovalId, approvalSubject, type ApprovalRequested } from '#contracts';
 import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';
-import {
-  check,
-  CliError,
-  formatDuration,
-  jsonOf,
-  jsonText,
-  note,
-  out,
-  parse,
-  printable,
-  printableJson,
-  table,
-  UsageError,
-  withNats,
-  type CommandGroup,
-  type Nats,
-} from './cli.js';
-
-const HELP = `Usage:
-  mcp-pytest approvals list [--all] [--json]
-  mcp-pytest approvals approve ID [--by NAME] [--reason TEXT]
-  mcp-pytest approvals deny ID --reason TEXT [--by NAME]
-
-Tool calls that a policy holds for a person wait in the ${APPROVALS_STREAM} stream until someone
-decides (or they expire). The first decision on a call wins; a later one is refused.
-
-  list      calls waiting for a decision: id, age, time left, agent (grant), tool, arguments
-  approve   lets the call go ahead
-  deny      refuses the call; the agent gets the reason
-
-Options:
-  --all          list decided and expired calls too, with their decision
-  --json         list as a JSON array of {id, status, request, decision}
-  --by NAME      who decides (default: $USER, else "cli")
-  --reason TEXT  why (required to deny; at most 1000 characters)
-
-Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS.`;
+import { check, CliError, formatDuration, jsonOf, jsonText, note, out, printable, printableJson, table, UsageError, withNats, type Nats } from './cli.js';
 
 const ARGS_SHOWN = 200;
 
-export const approvalsCommand: CommandGroup = {
-  name: 'approvals',
-  summary: 'list, approve and deny tool calls waiting for a person',
-  help: HELP,
-  async run([sub, ...args]) {
-    switch (sub) {
-      case 'list': {
-        const { values } = parse(args, { all: { type: 'boolean' }, json: { type: 'boolean' } });
-        return withNats((nats) => list(nats, values.all ?? false, values.json ?? false));
-      }
-      case 'approve':
-      case 'deny': {
-        const { values, positionals } = parse(args, { by: { type: 'string' }, reason: { type: 'string' } }, ['ID']);
-        const id = check(ApprovalId, positionals[0], 'ID');
-        const by = values.by ?? (process.env.USER || 'cli');
-        if (!by.trim()) throw new UsageError('--by must not be empty');
-        if (sub === 'deny' && !values.reason?.trim()) throw new UsageError('deny needs --reason TEXT: the agent is told why');
-        if (values.reason !== undefined && values.reason.length > 1000) throw new UsageError('--reason must be at most 1000 characters');
-        const decision = sub === 'approve' ? 'approved' : 'denied';
-        return withNats((nats) => decide(nats, { id, decision, by, reason: values.reason }));
-      }
-      case undefined:
-        throw new UsageError('say what to do: list, approve or deny');
-      default:
-        throw new UsageError(`unknown approvals command "${sub}"`);
-    }
-  },
-};
+const NATS_ENVIRONMENT = '\nEnvironment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS.';
+
+/** `mcp-pytest approvals list|approve|deny`. */
+export function approvalsCommand(program: Command): void {
+  const approvals = program
+    .command('approvals')
+    .summary('list, approve and deny tool calls waiting for a person')
+    .description(
+      `Tool calls that a policy holds for a person wait in the ${APPROVALS_STREAM} stream until someone decides (or they expire). The first decision on a call wins; a later one is refused.`,
+    )
+    .addHelpText('afterAll', NATS_ENVIRONMENT);
+
+  approvals
+    .command('list')
+    .summary('calls waiting for a decision: id, age, time left, agent (grant), tool, arguments')
+    .usage('[--all] [--json]')
+    .option('--all', 'list decided and expired calls too, with their decision')
+    .option('--json', 'list as a JSON array of {id, status, request, decision}')
+    .action((options: { all?: boolean; json?: boolean }) => withNats((nats) => list(nats, options.all ?? false, options.json ?? false)));
+
+  for (const [name, usage, summary, decision] of [
+    ['approve', 'ID [--by NAME] [--reason TEXT]', 'let the call go ahead', 'approved'],
+    ['deny', 'ID --reason TEXT [--by NAME]', 'refuse the call; the agent gets the reason', 'denied'],
+  ] as const) {
+    approvals
+      .command(name)
+      .summary(summary)
+      .usage(usage)
+      .argument('<ID>', 'the approval’s id, as list shows it')
+      .option('--by <NAME>', 'who decides (default: $USER, else "cli")')
+      .option('--reason <TEXT>', `why (${decision === 'denied' ? 'required; ' : ''}at most 1000 characters)`)
+      .action((id: string, options: { by?: string; reason?: string }) => withNats((nats) => decide(nats, decisionOf(decision, id, options))));
+  }
+}
+
+/** The command line's decision, checked before anything is sent. */
+function decisionOf(decision: Decision['decision'], id: string, options: { by?: string; reason?: string }): Decision {
+  const checkedId = check(ApprovalId, id, 'ID');
+  const by = options.by ?? (process.env.USER || 'cli');
+  if (!by.trim()) throw new UsageError('--by must not be empty');
+  if (decision === 'denied' && !options.reason?.trim()) throw new UsageError('deny needs --reason TEXT: the agent is told why');
+  if (options.reason !== undefined && options.reason.length > 1000) throw new UsageError('--reason must be at most 1000 characters');
+  return { id: checkedId, decision, by, reason: options.reason };
+}
 
 /** The approval's last event; a stored message that is not one is named, not thrown as a zod error. */
 async function lastEvent({ jsm }: Nats, id: string): Promise<StoredApprovalEvent | undefined> {

@@ -1,43 +1,45 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
+import type { Command } from 'commander';
 import { AgentName, AUDIT_STREAM, AuditMessage, auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream } from '#nats/provision';
-import { check, jsonOf, jsonText, note, out, parse, parseDuration, printable, quoted, stdoutGone, UsageError, withNats, type CommandGroup } from './cli.js';
+import { check, jsonOf, jsonText, note, out, parseDuration, printable, quoted, stdoutGone, withNats } from './cli.js';
 
-const HELP = `Usage:
-  mcp-pytest audit tail [--agent NAME] [--denied] [--since DURATION] [--json]
+interface TailOptions {
+  agent?: string;
+  denied?: boolean;
+  since?: string;
+  json?: boolean;
+}
 
-Follows the ${AUDIT_STREAM} stream: one line per tool call the gateway decided, as it happens,
-until Ctrl-C.
-
-Options:
-  --agent NAME       only this agent's calls
-  --denied           only calls the policy refused
-  --since DURATION   start this far back (30s, 10m, 2h, 1d) instead of with the next call
-  --json             each record as one line of JSON
-
+/** `mcp-pytest audit tail`. */
+export function auditCommand(program: Command): void {
+  program
+    .command('audit')
+    .summary('follow the audit records of tool calls as they happen')
+    .description(`The ${AUDIT_STREAM} stream: one record per tool call the gateway decided.`)
+    .addHelpText('afterAll', '\nEnvironment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS, AUDIT_MAX_AGE_DAYS.')
+    .command('tail')
+    .summary('follow the audit records, one line per call, until Ctrl-C')
+    .description(`Follows the ${AUDIT_STREAM} stream: one line per tool call the gateway decided, as it happens, until Ctrl-C.`)
+    .usage('[--agent NAME] [--denied] [--since DURATION] [--json]')
+    .option('--agent <NAME>', 'only this agent’s calls')
+    .option('--denied', 'only calls the policy refused')
+    .option('--since <DURATION>', 'start this far back (30s, 10m, 2h, 1d) instead of with the next call')
+    .option('--json', 'each record as one line of JSON')
+    .addHelpText(
+      'after',
+      `
 Names a caller chose (tool, client) and reasons are printed with line breaks, terminal escapes and
-other control characters escaped (\\n, \\u001b, …), and \\ as \\\\: one record is one line.
-
-Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS, AUDIT_MAX_AGE_DAYS.`;
-
-export const auditCommand: CommandGroup = {
-  name: 'audit',
-  summary: 'follow the audit records of tool calls as they happen',
-  help: HELP,
-  async run([sub, ...args]) {
-    if (sub === undefined) throw new UsageError('say what to do: tail');
-    if (sub !== 'tail') throw new UsageError(`unknown audit command "${sub}"`);
-    const { values } = parse(args, {
-      agent: { type: 'string' },
-      denied: { type: 'boolean' },
-      since: { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    const agent = values.agent === undefined ? '*' : check(AgentName, values.agent, '--agent');
-    const sinceMs = values.since === undefined ? undefined : parseDuration(values.since, '--since');
-    await tail({ filter: auditSubject(values.denied ? 'denied' : '*', agent), sinceMs, json: values.json ?? false });
-  },
-};
+other control characters escaped (\\n, \\u001b, …), and \\ as \\\\: one record is one line.`,
+    )
+    .action(({ agent, denied, since, json }: TailOptions) =>
+      tail({
+        filter: auditSubject(denied ? 'denied' : '*', agent === undefined ? '*' : check(AgentName, agent, '--agent')),
+        sinceMs: since === undefined ? undefined : parseDuration(since, '--since'),
+        json: json ?? false,
+      }),
+    );
+}
 
 function tail({ filter, sinceMs, json }: { filter: string; sinceMs: number | undefined; json: boolean }): Promise<void> {
   return withNats(async ({ env, js, jsm }) => {

@@ -1,19 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  excerpt,
-  EXCERPT_CHARS,
-  formatDuration,
-  jsonText,
-  oneLine,
-  parse,
-  parseDuration,
-  printable,
-  printableJson,
-  quoted,
-  quotedExcerpt,
-  table,
-  UsageError,
-} from './cli.js';
+import { excerpt, EXCERPT_CHARS, formatDuration, jsonText, oneLine, parseDuration, printable, printableJson, quoted, quotedExcerpt, table } from './cli.js';
 
 describe('cli helpers', () => {
   it('reads durations with a unit and refuses others, naming the flag', () => {
@@ -45,15 +31,6 @@ describe('cli helpers', () => {
         ['a', 'record_session_start', '{}'],
       ]),
     ).toEqual(['ID  TOOL                  ARGS', 'a   record_session_start  {}']);
-  });
-
-  it('turns bad command lines into one-line usage errors', () => {
-    expect(() => parse(['--nope'], {})).toThrow(new UsageError("unknown option '--nope'"));
-    expect(() => parse([], {}, ['ID'])).toThrow(new UsageError('ID is required'));
-    expect(() => parse(['a', 'b'], {}, ['ID'])).toThrow(new UsageError('unexpected argument "b"'));
-    expect(parse(['x', '--by', 'me'], { by: { type: 'string' } }, ['ID'])).toMatchObject({ values: { by: 'me' }, positionals: ['x'] });
-    expect(parse(['a', 'b', 'c'], {}, ['FILE…'])).toMatchObject({ positionals: ['a', 'b', 'c'] });
-    expect(() => parse([], {}, ['FILE…'])).toThrow(new UsageError('FILE… is required'));
   });
 
   it('escapes what could end a row or steer the terminal, and the backslash, so every text shows as one unambiguous line', () => {

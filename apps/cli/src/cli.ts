@@ -1,4 +1,3 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
@@ -7,14 +6,6 @@ import { natsServers } from '#nats/connect';
 import { AuditStreamEnv } from '#nats/env';
 import { parseEnv } from '#platform/env';
 import { fieldPath } from '#platform/json-file';
-
-/** One group of subcommands: `mcp-pytest <name> …`. */
-export interface CommandGroup {
-  name: string;
-  summary: string;
-  help: string;
-  run(argv: string[]): Promise<void>;
-}
 
 /** The command line is wrong: answered with a pointer to `--help` and exit code 2. */
 export class UsageError extends Error {}
@@ -43,9 +34,12 @@ export function endQuietlyWhenStdoutCloses(): void {
   });
 }
 
-export const out = (line: string): void => {
-  if (!stdoutGone.aborted) process.stdout.write(`${line}\n`);
+/** Text on stdout while it has a reader (commander's help goes through here too). */
+export const write = (text: string): void => {
+  if (!stdoutGone.aborted) process.stdout.write(text);
 };
+
+export const out = (line: string): void => write(`${line}\n`);
 
 /** Line breaks, terminal escapes, other control and format characters (bidi overrides, zero widths). */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
@@ -97,34 +91,6 @@ export function oneLine(message: string): string {
     .map((line) => line.trim())
     .filter(Boolean);
   return rest.length ? `${head} ${rest.join('; ')}` : head;
-}
-
-/**
- * node:util parseArgs, strict, with its errors turned into one-line usage errors; `positionals` names the required
- * ones, and a last name ending in "…" (`FILE…`) takes one or more.
- */
-export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals: string[] = []) {
-  const parsed = parseStrict(args, options);
-  const variadic = positionals.at(-1)?.endsWith('…') ?? false;
-  if (!variadic && parsed.positionals.length > positionals.length) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.length]}"`);
-  const missing = positionals[parsed.positionals.length];
-  if (missing) throw new UsageError(`${missing} is required`);
-  return parsed;
-}
-
-function parseStrict<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    // Node's messages go on with advice about `--`; the first sentence names the problem.
-    const first = (error as Error).message.split(/\.( |$)/)[0]!;
-    throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1));
-  }
-}
-
-export function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`${flag} is required`);
-  return value;
 }
 
 /** Validates one argument with a contract schema; a bad one is a usage error naming the flag. */

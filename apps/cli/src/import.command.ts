@@ -1,82 +1,83 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { RecordSessionStartInput, SessionId } from '#contracts';
-import { check, CliError, note, out, parse, UsageError, type CommandGroup } from './cli.js';
+import { check, CliError, note, out, UsageError } from './cli.js';
 import { fileLines } from './file-lines.js';
 import { derivedSessionId, FileProblem, planOf, sessionStart, sha256, type ImportedRun, type SessionChoice } from './imported-run.js';
 import { JunitReader } from './junit.js';
-import { DEFAULT_MCP_URL, gatewayOptions, gatewayTarget, withGateway, type GatewayTarget } from './mcp-gateway.client.js';
+import { DEFAULT_MCP_URL, gatewayOptions, gatewayTarget, withGateway, type GatewayOptions, type GatewayTarget } from './mcp-gateway.client.js';
 import { Progress } from './progress.js';
 import { ReportLogReader } from './reportlog.js';
 import { resultLine, SessionSender, uploadSession, type SessionPlan } from './session-upload.js';
 
-const HELP = `Usage:
-  mcp-pytest import junit FILE.xml… [--session-id ID] [--project NAME] [--url URL] [--token KEY]
-  mcp-pytest import reportlog FILE.jsonl [--follow] [--session-id ID] [--project NAME] [--url URL] [--token KEY]
+interface SessionOptions extends GatewayOptions {
+  sessionId?: string;
+  project?: string;
+}
 
-Sends test results recorded in a file to the gateway, through its MCP tools, as an MCP client with a
-bearer key: one session per file (record_session_start, record_test_outcomes in batches, then
-record_session_finish), owned by the key's grant. Prints one line per session:
-  session <id>: N outcomes (R recorded, D already recorded), finished
+/** `mcp-pytest import junit|reportlog`. */
+export function importCommand(program: Command): void {
+  const imports = program
+    .command('import')
+    .summary('send a JUnit XML file or a pytest report log to the gateway as a session')
+    .description(
+      [
+        'Sends test results recorded in a file to the gateway, through its MCP tools, as an MCP client with a bearer key: one session per file (record_session_start, record_test_outcomes in batches, then record_session_finish), owned by the key’s grant. Prints one line per session:',
+        '  session <id>: N outcomes (R recorded, D already recorded), finished',
+        'Session ids: junit-<32 hex digits of the file’s SHA-256>; reportlog-<32 hex digits of the SHA-256 of the file’s absolute path, its SessionStart record and its first test report>. The same file gives the same session, and every call is idempotent: importing a file again changes nothing and reports its outcomes as already recorded. --session-id ID chooses the id instead (one file only).',
+      ].join('\n\n'),
+    )
+    .addHelpText('afterAll', '\nA progress bar shows on stderr when it is a terminal and the import takes a while.');
 
-  junit       JUnit XML: pytest's --junitxml (xunit1 and xunit2) and other runners' files. Every
-              file is read whole before anything is sent: a file that is not well-formed JUnit XML
-              is refused, naming its line and column (or element), and nothing is sent.
-  reportlog   a pytest report log (pytest-reportlog's --report-log, JSON Lines). Read whole first,
-              a line that is not a report record is refused, naming its line, and nothing is sent.
-              With --follow: read while pytest writes it (waiting for it to appear), sending
-              outcomes as they come, until its SessionFinish record; then the session is finished.
-              In follow mode the outcomes before a bad line were already sent: the session is
-              left running and the error says so. Ctrl-C also leaves it running (exit code 1).
+  sessionOptions(
+    imports
+      .command('junit')
+      .summary('send JUnit XML files, one session each')
+      .description(
+        'JUnit XML: pytest’s --junitxml (xunit1 and xunit2) and other runners’ files. Every file is read whole before anything is sent: a file that is not well-formed JUnit XML is refused, naming its line and column (or element), and nothing is sent.',
+      )
+      .usage('FILE.xml… [--session-id ID] [--project NAME] [--url URL] [--token KEY]')
+      .argument('<FILE.xml...>', 'JUnit XML files'),
+  ).action((files: string[], options: SessionOptions) => importJunit(files, options));
 
-Session ids: junit-<32 hex digits of the file's SHA-256>; reportlog-<32 hex digits of the SHA-256
-of the file's absolute path, its SessionStart record and its first test report>. The same file
-gives the same session, and every call is idempotent: importing a file again changes nothing and
-reports its outcomes as already recorded. --session-id ID chooses the id instead (one file only).
+  sessionOptions(
+    imports
+      .command('reportlog')
+      .summary('send a pytest report log as a session; --follow reads it while pytest writes it')
+      .description(
+        [
+          'A pytest report log (pytest-reportlog’s --report-log, JSON Lines). Read whole first, a line that is not a report record is refused, naming its line, and nothing is sent.',
+          'With --follow: read while pytest writes it (waiting for it to appear), sending outcomes as they come, until its SessionFinish record; then the session is finished. In follow mode the outcomes before a bad line were already sent: the session is left running and the error says so. Ctrl-C also leaves it running (exit code 1).',
+        ].join('\n\n'),
+      )
+      .usage('FILE.jsonl [--follow] [--session-id ID] [--project NAME] [--url URL] [--token KEY]')
+      .argument('<FILE.jsonl>', 'the report log')
+      .option('--follow', 'follow the file as pytest writes it'),
+  ).action((file: string, options: SessionOptions & { follow?: boolean }) => importReportLog(file, options));
+}
 
-Options:
-  --session-id ID   the session's id (1–128 of A–Z a–z 0–9 _ -)
-  --project NAME    the session's project
-  --follow          (reportlog) follow the file as pytest writes it
-  --url URL         the gateway's MCP endpoint (default: $MCP_PYTEST_URL, else ${DEFAULT_MCP_URL})
-  --token KEY       the bearer key (default: $MCP_PYTEST_TOKEN; prefer it: a flag shows in ps)
+/** The flags every import takes. */
+function sessionOptions(command: Command): Command {
+  return gatewayOptions(
+    command.option('--session-id <ID>', 'the session’s id (1–128 of A–Z a–z 0–9 _ -)').option('--project <NAME>', 'the session’s project'),
+    DEFAULT_MCP_URL,
+  );
+}
 
-A progress bar shows on stderr when it is a terminal and the import takes a while.`;
-
-const importOptions = { 'session-id': { type: 'string' }, project: { type: 'string' }, ...gatewayOptions } as const;
-
-export const importCommand: CommandGroup = {
-  name: 'import',
-  summary: 'send a JUnit XML file or a pytest report log to the gateway as a session',
-  help: HELP,
-  async run([sub, ...args]) {
-    switch (sub) {
-      case 'junit':
-        return importJunit(args);
-      case 'reportlog':
-        return importReportLog(args);
-      case undefined:
-        throw new UsageError('say what to import: junit or reportlog');
-      default:
-        throw new UsageError(`unknown import command "${sub}"`);
-    }
-  },
-};
-
-/** The flags every import takes, checked against the contracts' fields. */
-function sessionFlags(values: { 'session-id'?: string; project?: string }) {
+/** The session flags, checked against the contracts' fields. */
+function sessionFlags(options: SessionOptions) {
   return {
-    sessionId: values['session-id'] === undefined ? undefined : check(SessionId, values['session-id'], '--session-id'),
-    project: values.project === undefined ? undefined : check(RecordSessionStartInput.shape.project, values.project, '--project'),
+    sessionId: options.sessionId === undefined ? undefined : check(SessionId, options.sessionId, '--session-id'),
+    project: options.project === undefined ? undefined : check(RecordSessionStartInput.shape.project, options.project, '--project'),
   };
 }
 
-async function importJunit(args: string[]): Promise<void> {
-  const { values, positionals: files } = parse(args, importOptions, ['FILE…']);
-  const { sessionId, project } = sessionFlags(values);
+async function importJunit(files: string[], options: SessionOptions): Promise<void> {
+  const { sessionId, project } = sessionFlags(options);
   if (sessionId !== undefined && files.length > 1) throw new UsageError('--session-id names one session: give it with one file');
-  const target = gatewayTarget(values);
+  const target = gatewayTarget(options);
   // Every file is read whole before anything is sent: one that cannot be taken stops the command with nothing sent.
   const plans: SessionPlan[] = [];
   for (const file of files) {
@@ -109,17 +110,15 @@ async function readJunit(file: string): Promise<{ run: ImportedRun; digest: stri
   }
 }
 
-async function importReportLog(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { ...importOptions, follow: { type: 'boolean' } }, ['FILE']);
-  const file = positionals[0]!;
-  const { sessionId, project } = sessionFlags(values);
-  const target = gatewayTarget(values);
+async function importReportLog(file: string, options: SessionOptions & { follow?: boolean }): Promise<void> {
+  const { sessionId, project } = sessionFlags(options);
+  const target = gatewayTarget(options);
   const choose = (identity: string): SessionChoice => ({
     session_id: sessionId ?? derivedSessionId('reportlog', sha256(`${resolve(file)}\n${identity}`)),
     project,
     source: 'reportlog',
   });
-  if (values.follow) return followReportLog(file, target, choose);
+  if (options.follow) return followReportLog(file, target, choose);
 
   const reader = new ReportLogReader(file);
   for await (const lines of fileLines(file, { follow: false })) for (const { text, number } of lines) reader.add(text, number);

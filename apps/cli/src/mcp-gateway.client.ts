@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Command } from 'commander';
 import type { z } from 'zod';
 import { Refusal, REFUSAL_META_KEY, TOOLS, type ToolName } from '#contracts';
 import { CliError, note, oneLine, quotedExcerpt, UsageError } from './cli.js';
@@ -16,8 +17,18 @@ export interface GatewayTarget {
   key: string | undefined;
 }
 
-/** The connection flags every command that talks to the gateway takes. */
-export const gatewayOptions = { url: { type: 'string' }, token: { type: 'string' } } as const;
+/** What the connection flags give. */
+export interface GatewayOptions {
+  url?: string;
+  token?: string;
+}
+
+/** Adds the connection flags every command that talks to the gateway takes; `fallback` says where the URL comes from without them. */
+export function gatewayOptions(command: Command, fallback: string): Command {
+  return command
+    .option('--url <URL>', `the gateway's MCP endpoint (default: $MCP_PYTEST_URL, else ${fallback})`)
+    .option('--token <KEY>', 'the bearer key (default: $MCP_PYTEST_TOKEN; prefer it: a flag shows in ps)');
+}
 
 /** Where a URL came from: the user's own configuration, or a file anyone who can write the file chose. */
 interface UrlSource {
@@ -36,7 +47,7 @@ interface UrlSource {
  * the file naming the URL, this refuses, naming that URL; without a key nothing secret goes out, and the
  * file's URL is used.
  */
-export function gatewayTarget(values: { url?: string; token?: string }, fallback?: { url: string; from: string }): GatewayTarget {
+export function gatewayTarget(values: GatewayOptions, fallback?: { url: string; from: string }): GatewayTarget {
   const key = values.token ?? (process.env.MCP_PYTEST_TOKEN || undefined);
   const source: UrlSource =
     values.url !== undefined

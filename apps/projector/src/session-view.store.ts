@@ -2,9 +2,9 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { LRUCache } from 'lru-cache';
 import type { StoredSession } from '#contracts';
 import { isWrongLastSequence, NATS_CONNECTION, openSessionsBucket } from '#nats';
-import { Lru } from '#platform';
 import type { ProjectorEnv } from './projector.env.js';
 
 /** A view and the KV revision it was read or written at (0: not in the bucket). */
@@ -23,13 +23,15 @@ export class ViewConflict extends Error {}
 @Injectable()
 export class SessionViewStore implements OnModuleInit {
   private kv!: KV;
-  private readonly cache: Lru<string, StoredView>;
+  /** None where VIEW_CACHE_SESSIONS is 0: every load reads the bucket. */
+  private readonly cache?: LRUCache<string, StoredView>;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly config: ConfigService<ProjectorEnv, true>,
   ) {
-    this.cache = new Lru(config.get('VIEW_CACHE_SESSIONS', { infer: true }));
+    const max = config.get('VIEW_CACHE_SESSIONS', { infer: true });
+    if (max > 0) this.cache = new LRUCache({ max });
   }
 
   async onModuleInit(): Promise<void> {
@@ -38,7 +40,7 @@ export class SessionViewStore implements OnModuleInit {
 
   /** The view stored under `key` (`owner.sessionId`). */
   async load(key: string): Promise<StoredView> {
-    const cached = this.cache.get(key);
+    const cached = this.cache?.get(key);
     if (cached) return cached;
     const entry = await this.kv.get(key);
     if (!entry || entry.operation !== 'PUT') return { view: null, revision: entry?.revision ?? 0 };
@@ -50,9 +52,9 @@ export class SessionViewStore implements OnModuleInit {
     const data = JSON.stringify(view);
     try {
       const revision = expected.revision === 0 ? await this.kv.create(key, data) : await this.kv.update(key, data, expected.revision);
-      this.cache.set(key, { view, revision });
+      this.cache?.set(key, { view, revision });
     } catch (error) {
-      this.cache.delete(key);
+      this.cache?.delete(key);
       if (isWrongLastSequence(error)) throw new ViewConflict(error.message);
       throw error;
     }
@@ -60,6 +62,6 @@ export class SessionViewStore implements OnModuleInit {
 
   /** Forgets what is cached, e.g. after a conflict, so the next load reads the bucket. */
   forget(key: string): void {
-    this.cache.delete(key);
+    this.cache?.delete(key);
   }
 }

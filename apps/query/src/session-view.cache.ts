@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { LRUCache } from 'lru-cache';
 import { CHANGES_SUBJECTS, sessionKeyOfChangeSubject, type StoredSession } from '#contracts';
 import { NATS_CONNECTION } from '#nats';
-import { Lru } from '#platform';
 import type { QueryEnv } from './query.env.js';
 
 /**
@@ -12,9 +12,10 @@ import type { QueryEnv } from './query.env.js';
  */
 const MAX_AGE_MS = 60_000;
 
-interface Entry {
-  view: StoredSession;
-  cachedAt: number;
+/** The views, no older than MAX_AGE_MS; and when each session's last change notice arrived, so that a read racing a change is not cached. */
+interface Caches {
+  views: LRUCache<string, StoredSession>;
+  changedAt: LRUCache<string, number>;
 }
 
 /**
@@ -24,32 +25,30 @@ interface Entry {
  */
 @Injectable()
 export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
-  private readonly entries: Lru<string, Entry>;
-  /** When each session's last change notice arrived, so that a read racing a change is not cached. */
-  private readonly changedAt: Lru<string, number>;
-  private readonly enabled: boolean;
+  /** None where QUERY_CACHE_SESSIONS is 0: every read goes to the bucket. */
+  private readonly caches?: Caches;
   private notices?: Subscription;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     config: ConfigService<QueryEnv, true>,
   ) {
-    const capacity = config.get('QUERY_CACHE_SESSIONS', { infer: true });
-    this.enabled = capacity > 0;
-    this.entries = new Lru(capacity);
-    this.changedAt = new Lru(capacity);
+    const max = config.get('QUERY_CACHE_SESSIONS', { infer: true });
+    // lru-cache's ages are performance.now() times, as readAt is.
+    if (max > 0) this.caches = { views: new LRUCache({ max, ttl: MAX_AGE_MS }), changedAt: new LRUCache({ max }) };
   }
 
   onModuleInit(): void {
-    if (!this.enabled) return;
+    const { caches } = this;
+    if (!caches) return;
     this.notices = this.nc.subscribe(CHANGES_SUBJECTS, {
       callback: (_error, msg) => {
         const key = sessionKeyOfChangeSubject(msg.subject);
-        this.changedAt.set(key, performance.now());
-        this.entries.delete(key);
+        caches.changedAt.set(key, performance.now());
+        caches.views.delete(key);
       },
     });
-    void this.clearOnReconnect();
+    void this.clearOnReconnect(caches.views);
   }
 
   onModuleDestroy(): void {
@@ -58,22 +57,19 @@ export class SessionViewCache implements OnModuleInit, OnModuleDestroy {
 
   /** The view of the session with this key (`owner.sessionId`). */
   get(key: string): StoredSession | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (performance.now() - entry.cachedAt <= MAX_AGE_MS) return entry.view;
-    this.entries.delete(key);
-    return undefined;
+    return this.caches?.views.get(key);
   }
 
   /** Keeps a view read from the bucket from `readAt` (performance.now()) on, unless it changed since. */
   offer(key: string, view: StoredSession, readAt: number): void {
-    if (!this.enabled || (this.changedAt.peek(key) ?? -1) >= readAt) return;
-    this.entries.set(key, { view, cachedAt: readAt });
+    if (!this.caches || (this.caches.changedAt.peek(key) ?? -Infinity) >= readAt) return;
+    // Its age counts from the read, not from now.
+    this.caches.views.set(key, view, { start: readAt });
   }
 
-  private async clearOnReconnect(): Promise<void> {
+  private async clearOnReconnect(views: Caches['views']): Promise<void> {
     for await (const status of this.nc.status()) {
-      if (status.type === 'reconnect') this.entries.clear();
+      if (status.type === 'reconnect') views.clear();
     }
   }
 }

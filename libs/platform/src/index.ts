@@ -4,5 +4,4 @@ export * from './env.js';
 export * from './logging.js';
 export * from './plain-request.deserializer.js';
 export * from './zod-payload.pipe.js';
-export * from './lru.js';
 export * from './json-file.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AUDIT_BOUNDS, type Actor, type Identity, type SessionRef } from '#contracts';
-import { Lru } from '#platform';
+import { LRUCache } from 'lru-cache';
 import { Refused } from './refusal-result.js';
 
 /** The calls of one MCP connection carry no session_id beyond its first start: this says which. */
@@ -19,7 +19,7 @@ export class McpConnection {
   readonly id = randomUUID();
   readonly actor: Actor;
   private lastStarted?: string;
-  private readonly lastWrites = new Lru<string, number>(REMEMBERED_WRITES);
+  private readonly lastWrites = new LRUCache<string, number>({ max: REMEMBERED_WRITES });
 
   constructor(
     readonly identity: Identity,

@@ -4,7 +4,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { windowAt, type AppliedLimit } from '#domain';
 import { isWrongLastSequence, NATS_CONNECTION, openCountersBucket } from '#nats';
-import { Lru } from '#platform';
+import { LRUCache } from 'lru-cache';
 import type { GatewayEnv } from '../gateway.env.js';
 
 /** Counts known from this gateway's own last write, so an uncontended take is one round trip. */
@@ -36,7 +36,7 @@ const REMEMBERED = 10_000;
 @Injectable()
 export class LimitCounters implements OnModuleInit {
   private kv!: KV;
-  private readonly counts = new Lru<string, Count>(REMEMBERED);
+  private readonly counts = new LRUCache<string, Count>({ max: REMEMBERED });
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
