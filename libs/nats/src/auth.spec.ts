@@ -18,8 +18,8 @@ describe('natsAuth', () => {
   });
 
   it('gives a user and its password, from the setting or a file (trimmed)', () => {
-    expect(from({ NATS_USER: 'gateway', NATS_PASSWORD: 's3cret' })).toEqual({ user: 'gateway', pass: 's3cret' });
-    expect(from({ NATS_USER: 'gateway', NATS_PASSWORD_FILE: file('pass', 's3cret\n') })).toEqual({ user: 'gateway', pass: 's3cret' });
+    expect(from({ NATS_USER: 'gateway', NATS_PASSWORD: 's3cret' })).toEqual({ user: 'gateway', pass: 's3cret', inboxPrefix: '_INBOX.gateway' });
+    expect(from({ NATS_USER: 'gateway', NATS_PASSWORD_FILE: file('pass', 's3cret\n') })).toMatchObject({ user: 'gateway', pass: 's3cret' });
   });
 
   it('names the setting and the file it cannot read', () => {
@@ -39,6 +39,7 @@ describe('natsAuth', () => {
     const user = nkeys.createUser();
     const auth = from({ NATS_NKEY_SEED_FILE: file('seed', `${new TextDecoder().decode(user.getSeed())}\n`) });
     expect(auth.authenticator?.('nonce')).toMatchObject({ nkey: user.getPublicKey() });
+    expect(auth.inboxPrefix).toBe(`_INBOX.${user.getPublicKey()}`);
     expect(() => from({ NATS_NKEY_SEED_FILE: file('bad-seed', 'hunter2') })).toThrow('not an nkey seed');
   });
 

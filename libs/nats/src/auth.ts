@@ -10,7 +10,17 @@ export interface NatsAuth {
   user?: string;
   pass?: string;
   authenticator?: Authenticator;
+  /**
+   * Replies come to `_INBOX.<user>.…` (the user's name or nkey): a server config can then let each
+   * user subscribe to its own replies only, not read every other program's (`_INBOX.>`).
+   */
+  inboxPrefix?: string;
 }
+
+const inboxOf = (identity: string): string => `_INBOX.${identity}`;
+
+/** Nest token of the app's NatsAuth (NatsModule), for its other NATS clients (Nest's NATS transport). */
+export const NATS_AUTH = Symbol('NatsAuth');
 
 /** A file's text, or a start-up error naming the setting and the file. */
 function readSecret(setting: NatsAuthSetting, file: string): string {
@@ -34,7 +44,7 @@ function password(setting: (name: NatsAuthSetting) => string | undefined): strin
 function nkeySeed(file: string): Uint8Array {
   const seed = new TextEncoder().encode(readSecret('NATS_NKEY_SEED_FILE', file));
   try {
-    nkeys.fromSeed(seed);
+    nkeys.fromSeed(seed).getPublicKey();
   } catch {
     throw new Error(`NATS_NKEY_SEED_FILE=${file}: not an nkey seed (a line starting SU…, as \`nk -gen user\` writes)`);
   }
@@ -57,8 +67,11 @@ export function natsAuth(setting: (name: NatsAuthSetting) => string | undefined)
   const [seedFile, credsFile] = [setting('NATS_NKEY_SEED_FILE'), setting('NATS_CREDS_FILE')];
   const chosen = [user && 'NATS_USER', seedFile && 'NATS_NKEY_SEED_FILE', credsFile && 'NATS_CREDS_FILE'].filter(Boolean);
   if (chosen.length > 1) throw new Error(`${chosen.join(' and ')} are set together: set one way to authenticate to NATS`);
-  if (user) return { user, pass: password(setting) };
-  if (seedFile) return { authenticator: nkeyAuthenticator(nkeySeed(seedFile)) };
+  if (user) return { user, pass: password(setting), inboxPrefix: inboxOf(user) };
+  if (seedFile) {
+    const seed = nkeySeed(seedFile);
+    return { authenticator: nkeyAuthenticator(seed), inboxPrefix: inboxOf(nkeys.fromSeed(seed).getPublicKey()) };
+  }
   if (credsFile) return { authenticator: credsAuthenticator(creds(credsFile)) };
   if (setting('NATS_PASSWORD') || setting('NATS_PASSWORD_FILE')) throw new Error('a NATS password is set without NATS_USER');
   return {};

@@ -2,15 +2,13 @@ import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type On
 import { ConfigService } from '@nestjs/config';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { natsAuth, type NatsAuth } from './auth.js';
+import { NATS_AUTH, natsAuth, type NatsAuth } from './auth.js';
 import { connectNats } from './connect.js';
 import type { NatsEnv } from './env.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
 export const JETSTREAM = Symbol('JetStreamClient');
 export const JETSTREAM_MANAGER = Symbol('JetStreamManager');
-/** The app's NATS credentials ({@link NatsAuth}), for its other NATS clients (Nest's NATS transport). */
-export const NATS_AUTH = Symbol('NatsAuth');
 
 /** Whether NATS is reachable right now, from the connection's own status events. */
 @Injectable()
