@@ -26,13 +26,15 @@ describe('natsAuth', () => {
     const missing = join(dir, 'missing');
     expect(() => from({ NATS_USER: 'gateway', NATS_PASSWORD_FILE: missing })).toThrow(`NATS_PASSWORD_FILE=${missing}: cannot read it`);
     expect(() => from({ NATS_NKEY_SEED_FILE: missing })).toThrow(`NATS_NKEY_SEED_FILE=${missing}: cannot read it`);
+    const empty = file('empty', '\n');
+    expect(() => from({ NATS_USER: 'gateway', NATS_PASSWORD_FILE: empty })).toThrow(`NATS_PASSWORD_FILE=${empty}: the file is empty`);
   });
 
   it('refuses settings that do not say one way to authenticate', () => {
     expect(() => from({ NATS_USER: 'gateway' })).toThrow('NATS_USER is set without NATS_PASSWORD or NATS_PASSWORD_FILE');
     expect(() => from({ NATS_PASSWORD: 's3cret' })).toThrow('a NATS password is set without NATS_USER');
     expect(() => from({ NATS_USER: 'gateway', NATS_PASSWORD: 'a', NATS_PASSWORD_FILE: file('p2', 'b') })).toThrow('both set');
-    expect(() => from({ NATS_USER: 'gateway', NATS_PASSWORD: 'a', NATS_CREDS_FILE: file('c', '') })).toThrow('NATS_USER and NATS_CREDS_FILE are set together');
+    expect(() => from({ NATS_USER: 'gateway', NATS_PASSWORD: 'a', NATS_CREDS_FILE: file('c', 'x') })).toThrow('NATS_USER and NATS_CREDS_FILE are set together');
   });
 
   it('signs with an nkey seed from a file, and names a file that holds none', () => {

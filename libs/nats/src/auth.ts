@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { credsAuthenticator, errors, nkeyAuthenticator, nkeys, type Authenticator } from '@nats-io/transport-node';
 
 /** The settings naming who a program is to NATS (see NatsEnv); none: anonymous. */
-export const NATS_AUTH_SETTINGS = ['NATS_USER', 'NATS_PASSWORD', 'NATS_PASSWORD_FILE', 'NATS_NKEY_SEED_FILE', 'NATS_CREDS_FILE'] as const;
-export type NatsAuthSetting = (typeof NATS_AUTH_SETTINGS)[number];
+export type NatsAuthSetting = 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_PASSWORD_FILE' | 'NATS_NKEY_SEED_FILE' | 'NATS_CREDS_FILE';
 
 /** Connection options of a NATS client (`connect`, Nest's NATS transport) that authenticate it. */
 export interface NatsAuth {
@@ -24,11 +23,14 @@ export const NATS_AUTH = Symbol('NatsAuth');
 
 /** A file's text, or a start-up error naming the setting and the file. */
 function readSecret(setting: NatsAuthSetting, file: string): string {
+  let text: string;
   try {
-    return readFileSync(file, 'utf8').trim();
+    text = readFileSync(file, 'utf8').trim();
   } catch (error) {
     throw new Error(`${setting}=${file}: cannot read it: ${(error as Error).message}`, { cause: error });
   }
+  if (!text) throw new Error(`${setting}=${file}: the file is empty`);
+  return text;
 }
 
 /** A user's password, given as NATS_PASSWORD or read from NATS_PASSWORD_FILE (one of them). */
