@@ -117,7 +117,7 @@ describe('NATS users: each program as its own user, with only the subjects it ne
     ];
     for (const attempt of await Promise.allSettled(refused)) {
       expect(attempt.status).toBe('rejected');
-      expect((attempt as PromiseRejectedResult).reason).toBeInstanceOf(errors.PermissionViolationError);
+      expect(String((attempt as PromiseRejectedResult).reason)).toMatch(/Permissions Violation for Publish to/);
     }
     // Subscribing beyond its subjects: to another user's replies.
     const snoop = dashboards.subscribe('_INBOX.gateway.>');
@@ -132,7 +132,7 @@ describe('NATS users: each program as its own user, with only the subjects it ne
 
   it('stops an app whose password NATS refuses, saying so; the CLI too', async () => {
     const wrong = { ...env, NATS_USER: 'gateway', NATS_PASSWORD: 'not-the-password' };
-    await expect(App.start('gateway', wrong)).rejects.toThrow(/could not start: NATS at nats:\/\/127\.0\.0\.1:\d+ refused the credentials \(.*Authorization Violation/i);
+    await expect(App.start('gateway', wrong)).rejects.toThrow(/NATS at nats:\/\/127\.0\.0\.1:\d+ refused the credentials \(Authorization Violation\)/);
     const run = await cliRun(['approvals', 'list'], { env: { ...wrong, NATS_USER: 'operator' } });
     expect(run).toMatchObject({ code: 1, stderr: expect.stringMatching(/refused the credentials/) });
   });

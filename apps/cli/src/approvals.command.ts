@@ -5,7 +5,22 @@ import { APPROVALS_STREAM, ApprovalDecided, ApprovalEvent, ApprovalId, approvalS
 import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';
-import { check, CliError, formatDuration, jsonOf, jsonText, NATS_ENVIRONMENT, note, out, printable, printableJson, table, UsageError, withNats, type Nats } from './cli.js';
+import {
+  check,
+  CliError,
+  formatDuration,
+  jsonOf,
+  jsonText,
+  NATS_ENVIRONMENT,
+  note,
+  out,
+  printable,
+  printableJson,
+  table,
+  UsageError,
+  withNats,
+  type Nats,
+} from './cli.js';
 
 const ARGS_SHOWN = 200;
 
