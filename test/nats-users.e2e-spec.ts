@@ -7,12 +7,13 @@ import { Kvm } from '@nats-io/kv';
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalSubject, changeSubject, EVENTS_STREAM, eventSubject, QUERY_PATTERNS, SESSIONS_BUCKET } from '#contracts';
-import { App, root, type AppName } from './harness/apps.js';
+import { App, distEntry, root, type AppName } from './harness/apps.js';
 import { environment, emptySummary as summary } from './harness/fixtures.js';
 import { McpTestClient, text } from './harness/mcp-client.js';
 import { NatsServer } from './harness/nats-server.js';
 import { cliProcess, cliRun, PolicyFiles } from './harness/policy-files.js';
-import { eventually } from './harness/processes.js';
+import { eventually, Proc } from './harness/processes.js';
+import { SseClient } from './harness/sse.js';
 
 type NatsUser = AppName | 'operator' | 'dashboards';
 const PASSWORDS: Record<NatsUser, string> = {
@@ -27,11 +28,20 @@ const serverEnv = Object.fromEntries(Object.entries(PASSWORDS).map(([user, passw
 /** A program's side: its user and password. */
 const as = (user: NatsUser) => ({ NATS_USER: user, NATS_PASSWORD: PASSWORDS[user] });
 
+/** More events in one session than readSubject reads by direct gets (32): re-folding it takes a consumer. */
+const MANY_EVENTS = 33;
+
 /** Every permission violation the server logged (`… Publish Violation - User "dashboards", Subject "…"`). */
 const violations = (logs: string) => logs.split('\n').filter((line) => /Violation/.test(line));
 
 describe('NATS users: each program as its own user, with only the subjects it needs', () => {
-  const files = PolicyFiles.create({ version: '1', default: 'allow', tools: { record_session_finish: { require_approval: { timeout: '30s' } } } });
+  const files = PolicyFiles.create({
+    version: '1',
+    default: 'allow',
+    // A limit, so the gateway counts calls in its KV bucket.
+    all_tools: { limits: [{ counter: 'calls', window: 'minute', max: 1000, scope: 'agent' }] },
+    tools: { record_session_finish: { require_approval: { timeout: '30s' } } },
+  });
   const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-nats-users-'));
   let nats: NatsServer;
   let env: Record<string, string>;
@@ -56,15 +66,20 @@ describe('NATS users: each program as its own user, with only the subjects it ne
   });
 
   const query = () => apps[1]!;
-  const ask = async <T>(pattern: string, data: object): Promise<T> => {
-    const answer = (await dashboards.request(pattern, JSON.stringify(data), { timeout: 5000 })).json<{ response?: T; err?: unknown }>();
+  const ask = async <T>(pattern: string, data: object, nc = dashboards): Promise<T> => {
+    const answer = (await nc.request(pattern, JSON.stringify(data), { timeout: 5000 })).json<{ response?: T; err?: unknown }>();
     if (answer.err) throw new Error(`${pattern}: ${JSON.stringify(answer.err)}`);
     return answer.response as T;
   };
 
+  /** A session the first test records, with MANY_EVENTS. */
+  let recorded: string;
+
   it('records a session over MCP and reads it back, over MCP and the HTTP API', async () => {
     const { session_id } = await client.ok('record_session_start', { environment });
+    recorded = session_id;
     await client.ok('record_test_outcome', { nodeid: 't.py::a', outcome: 'passed', duration: 0.1 });
+    for (let i = 0; i < MANY_EVENTS; i++) await client.ok('record_test_outcome', { nodeid: `t.py::more${i}`, outcome: 'skipped', duration: 0 });
     const view = await eventually(async () => {
       const read = await client.ok('get_session', { session_id });
       return read.counts?.passed === 1 ? read : undefined;
@@ -122,6 +137,34 @@ describe('NATS users: each program as its own user, with only the subjects it ne
     // Subscribing beyond its subjects: to another user's replies.
     const snoop = dashboards.subscribe('_INBOX.gateway.>');
     await expect(snoop.closed).resolves.toBeInstanceOf(errors.PermissionViolationError);
+  });
+
+  it('serves the live feed from the change stream, and audit queries to the operator', async () => {
+    const feed = await SseClient.open(new URL('api/events?last_event_id=0', query().httpUrl));
+    try {
+      expect((await feed.waitFor('change', 1))[0]!.data).toContain('"owner":"local"');
+    } finally {
+      await feed.close();
+    }
+    const operator = await connect({ servers: nats.url, user: 'operator', pass: PASSWORDS.operator, inboxPrefix: '_INBOX.operator' });
+    try {
+      const { records } = await ask<{ records: unknown[] }>(QUERY_PATTERNS.queryAudit, { tool: 'record_session_start' }, operator);
+      expect(records.length).toBeGreaterThan(0);
+    } finally {
+      await operator.close();
+    }
+  });
+
+  it('runs the rebuild and the refold as the projector user', async () => {
+    await apps[0]!.stop();
+    const projectorEnv = { ...env, ...as('projector') };
+    const run = (entry: string, args: string[] = []) => Proc.spawn(entry, process.execPath, [distEntry(`apps/projector/src/${entry}`), ...args], projectorEnv);
+    const rebuild = run('main.rebuild.js');
+    expect(await rebuild.finished(60_000), rebuild.logs).toBe(0);
+    for (const args of [['--stuck'], [`local/${recorded}`]]) {
+      const refold = run('main.refold.js', args);
+      expect(await refold.finished(60_000), refold.logs).toBe(0);
+    }
   });
 
   it('asked nothing of the apps that their users may not do: every violation the server logged is the dashboards user’s', () => {
