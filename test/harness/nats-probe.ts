@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { EVENTS_STREAM, eventSubject, SESSION_PROJECTOR_DURABLE, type TestResult } from '#contracts';
 import { readSubject, type StoredEvent } from '#nats';
 
@@ -10,9 +10,8 @@ export class NatsProbe {
     readonly jsm: JetStreamManager,
   ) {}
 
-  /** `options`: e.g. the user and password of a server with auth on. */
-  static async connect(url: string, options: Partial<ConnectionOptions> = {}): Promise<NatsProbe> {
-    const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 200, ...options });
+  static async connect(url: string): Promise<NatsProbe> {
+    const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     return new NatsProbe(nc, await jetstreamManager(nc));
   }
 
