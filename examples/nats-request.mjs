@@ -8,7 +8,10 @@ if (!subject) {
   console.error('usage: node examples/nats-request.mjs <subject, e.g. get-session> [JSON request]');
   process.exit(2);
 }
-const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+// With auth on (nats/users.conf), as a NATS user such as `dashboards`: NATS_USER and NATS_PASSWORD;
+// that user's replies come to _INBOX.<user>.
+const { NATS_URL = 'nats://127.0.0.1:4222', NATS_USER: user, NATS_PASSWORD: pass } = process.env;
+const nc = await connect({ servers: NATS_URL, user, pass, inboxPrefix: user && `_INBOX.${user}` });
 try {
   const answer = await nc.request(subject, body, { timeout: 5000 });
   console.log(answer.string());

@@ -13,7 +13,10 @@ const projectToken = (project) =>
 
 const project = process.argv[2];
 const subject = project ? `pytest.changes.project.*.${projectToken(project)}` : 'pytest.changes.session.>';
-const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+// With auth on (nats/users.conf), as a NATS user such as `dashboards`: NATS_USER and NATS_PASSWORD;
+// that user's replies come to _INBOX.<user>.
+const { NATS_URL = 'nats://127.0.0.1:4222', NATS_USER: user, NATS_PASSWORD: pass } = process.env;
+const nc = await connect({ servers: NATS_URL, user, pass, inboxPrefix: user && `_INBOX.${user}` });
 console.log(`watching ${subject}`);
 for await (const message of nc.subscribe(subject)) {
   const { owner, session_id, status, counts } = message.json();

@@ -84,6 +84,7 @@ async function startLocalNats() {
   for (let i = 0; i < 50 && !(await probeNats(natsUrl)).up; i++) await new Promise((r) => setTimeout(r, 100));
   if (!(await probeNats(natsUrl)).up) return stop(1, `the local nats-server did not come up at ${natsUrl}`);
   say(`started a local nats-server at ${natsUrl}, JetStream storing under ./.data/nats`);
+  say('that nats-server runs WITHOUT auth (loopback only): any local program may use it; see nats/server-auth.conf for NATS users');
 }
 
 function launch(name, command, args) {

@@ -5,6 +5,12 @@ import { freePort, Proc } from './processes.js';
 
 const binary = () => process.env.NATS_SERVER_BIN ?? 'nats-server';
 
+/** A config file for the server (e.g. nats/server-auth.conf) and the environment its variables come from. */
+export interface NatsServerConfig {
+  config: string;
+  env: Record<string, string>;
+}
+
 /** A real `nats-server -js` on a free port with a temporary store; it can be killed and restarted on both. */
 export class NatsServer {
   private proc?: Proc;
@@ -12,12 +18,19 @@ export class NatsServer {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    private readonly configured?: NatsServerConfig,
   ) {}
 
-  static async start(): Promise<NatsServer> {
-    const server = new NatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'mcp-pytest-nats-')));
+  /** With `configured`, the server reads that file (its port, address and store are still the test's). */
+  static async start(configured?: NatsServerConfig): Promise<NatsServer> {
+    const server = new NatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'mcp-pytest-nats-')), configured);
     await server.up();
     return server;
+  }
+
+  /** What the server logged (e.g. its permission violations). */
+  get logs(): string {
+    return this.proc?.logs ?? '';
   }
 
   get url(): string {
@@ -25,7 +38,8 @@ export class NatsServer {
   }
 
   async up(): Promise<void> {
-    this.proc = Proc.spawn('nats-server', binary(), ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir]);
+    const config = this.configured ? ['-c', this.configured.config] : [];
+    this.proc = Proc.spawn('nats-server', binary(), [...config, '-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], this.configured?.env);
     await this.proc.waitFor(/Server is ready/);
   }
 

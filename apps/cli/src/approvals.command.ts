@@ -5,11 +5,24 @@ import { APPROVALS_STREAM, ApprovalDecided, ApprovalEvent, ApprovalId, approvalS
 import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';
-import { check, CliError, formatDuration, jsonOf, jsonText, note, out, printable, printableJson, table, UsageError, withNats, type Nats } from './cli.js';
+import {
+  check,
+  CliError,
+  formatDuration,
+  jsonOf,
+  jsonText,
+  NATS_ENVIRONMENT,
+  note,
+  out,
+  printable,
+  printableJson,
+  table,
+  UsageError,
+  withNats,
+  type Nats,
+} from './cli.js';
 
 const ARGS_SHOWN = 200;
-
-const NATS_ENVIRONMENT = '\nEnvironment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS.';
 
 /** `mcp-pytest approvals list|approve|deny`. */
 export function approvalsCommand(program: Command): void {

@@ -2,7 +2,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Command } from 'commander';
 import { AgentName, AUDIT_STREAM, AuditMessage, auditSubject, type AuditRecord } from '#contracts';
 import { ensureAuditStream } from '#nats/provision';
-import { check, jsonOf, jsonText, note, out, parseDuration, printable, quoted, stdoutGone, withNats } from './cli.js';
+import { check, jsonOf, NATS_ENVIRONMENT, jsonText, note, out, parseDuration, printable, quoted, stdoutGone, withNats } from './cli.js';
 
 interface TailOptions {
   agent?: string;
@@ -17,7 +17,7 @@ export function auditCommand(program: Command): void {
     .command('audit')
     .summary('follow the audit records of tool calls as they happen')
     .description(`The ${AUDIT_STREAM} stream: one record per tool call the gateway decided.`)
-    .addHelpText('afterAll', '\nEnvironment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS, AUDIT_MAX_AGE_DAYS.')
+    .addHelpText('afterAll', `${NATS_ENVIRONMENT}\nAUDIT_MAX_AGE_DAYS: how long the audit stream keeps records, where this creates it.`)
     .command('tail')
     .summary('follow the audit records, one line per call, until Ctrl-C')
     .description(`Follows the ${AUDIT_STREAM} stream: one line per tool call the gateway decided, as it happens, until Ctrl-C.`)

@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { Duration } from '#contracts';
+import { natsAuth, refusedCredentials, type NatsAuth } from '#nats/auth';
 import { natsServers } from '#nats/connect';
 import { AuditStreamEnv } from '#nats/env';
 import { parseEnv } from '#platform/env';
@@ -102,6 +103,10 @@ export function check<S extends z.ZodType>(schema: S, value: unknown, flag: stri
   throw new UsageError(`invalid ${flag} ${JSON.stringify(value)}: ${where ? `${where}: ` : ''}${issue.message}`);
 }
 
+/** The help's note on the settings of the NATS commands. */
+export const NATS_ENVIRONMENT =
+  '\nEnvironment: NATS_URL (default nats://127.0.0.1:4222), NATS_REPLICAS; as a NATS user: NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE), or NATS_NKEY_SEED_FILE, or NATS_CREDS_FILE.';
+
 export interface Nats {
   env: AuditStreamEnv;
   nc: NatsConnection;
@@ -115,16 +120,18 @@ export interface Nats {
  */
 async function openNats(): Promise<Nats> {
   let env: AuditStreamEnv;
+  let auth: NatsAuth;
   try {
     env = parseEnv(AuditStreamEnv, process.env);
+    auth = natsAuth((name) => env[name]);
   } catch (error) {
     throw new CliError(oneLine((error as Error).message));
   }
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: natsServers(env.NATS_URL), name: 'mcp-pytest-cli', noAsyncTraces: true, maxReconnectAttempts: -1 });
+    nc = await connect({ servers: natsServers(env.NATS_URL), name: 'mcp-pytest-cli', noAsyncTraces: true, maxReconnectAttempts: -1, ...auth });
   } catch (error) {
-    throw new CliError(`cannot connect to NATS at ${env.NATS_URL} (NATS_URL): ${(error as Error).message}`);
+    throw new CliError(refusedCredentials(error, env.NATS_URL) ?? `cannot connect to NATS at ${env.NATS_URL} (NATS_URL): ${(error as Error).message}`);
   }
   try {
     return { env, nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };

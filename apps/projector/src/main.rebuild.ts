@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT, SESSION_PROJECTOR_DURABLE } from '#contracts';
-import { connectNats, deleteProjectorConsumer, deleteSessionsBucket, isNotFound } from '#nats';
+import { connectNats, natsAuth, deleteProjectorConsumer, deleteSessionsBucket, isNotFound } from '#nats';
 import { loadDotEnv, parseEnv, setUpLogging, runApp } from '#platform';
 import { openReadModelStore } from '#read-models';
 import { ProjectorEnv } from './projector.env.js';
@@ -19,7 +19,7 @@ loadDotEnv();
 setUpLogging();
 const log = new Logger('Rebuild');
 const env = parseEnv(ProjectorEnv, process.env);
-const nc = await connectNats({ url: env.NATS_URL, name: 'mcp-pytest-rebuild', log: (m) => log.log(m) });
+const nc = await connectNats({ url: env.NATS_URL, name: 'mcp-pytest-rebuild', log: (m) => log.log(m), auth: natsAuth((name) => env[name]) });
 const running = await runningProjector();
 if (running) {
   log.fatal(`a projector is running (${running}): stop it first — it keeps views in memory that the rebuild would not replace`);

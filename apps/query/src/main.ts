@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { QUERY_QUEUE } from '#contracts';
-import { natsServers } from '#nats';
+import { natsAuth, natsServers } from '#nats';
 import { loadDotEnv, parseEnv, PlainRequestDeserializer, runApp, setUpLogging } from '#platform';
 import { QueryEnv } from './query.env.js';
 import { QueryModule } from './query.module.js';
@@ -25,6 +25,7 @@ await runApp('Query', async () => {
       waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
       noAsyncTraces: true,
+      ...natsAuth((name) => env[name]),
     },
   });
   await app.listen();

@@ -1,10 +1,13 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { refusedCredentials, type NatsAuth } from './auth.js';
 
 export interface ConnectOptions {
   url: string;
   /** Shown in the server's connection list. */
   name: string;
   log: (message: string) => void;
+  /** Credentials (natsAuth); none: anonymous. */
+  auth?: NatsAuth;
 }
 
 /** The servers of a NATS_URL (`nats://a:4222, nats://b:4222`). */
@@ -14,7 +17,7 @@ export const natsServers = (url: string): string[] => url.split(',').map((server
  * Connects, waiting for a server that is not up yet (logging while it waits), and reconnects for
  * ever after; callers watch `status()` for the connection's health.
  */
-export async function connectNats({ url, name, log }: ConnectOptions): Promise<NatsConnection> {
+export async function connectNats({ url, name, log, auth }: ConnectOptions): Promise<NatsConnection> {
   const timer = setInterval(() => log(`waiting for NATS at ${url} …`), 5000);
   try {
     const nc = await connect({
@@ -25,9 +28,14 @@ export async function connectNats({ url, name, log }: ConnectOptions): Promise<N
       waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      ...auth,
     });
     log(`connected to NATS at ${nc.getServer()}`);
     return nc;
+  } catch (error) {
+    // Refused twice in a row, the client gives up waiting: a wrong password does not come right.
+    const refused = refusedCredentials(error, url);
+    throw refused ? new Error(refused, { cause: error }) : error;
   } finally {
     clearInterval(timer);
   }

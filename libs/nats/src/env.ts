@@ -4,6 +4,12 @@ import { z } from 'zod';
 export const NatsEnv = z.object({
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server(s), comma-separated.'),
   NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1).describe('Replicas of the stream and buckets (a NATS cluster).'),
+  // Who the program is to NATS (see natsAuth): one of a user, an nkey or a creds file; none: anonymous.
+  NATS_USER: z.string().min(1).optional().describe('NATS user (with NATS_PASSWORD or NATS_PASSWORD_FILE).'),
+  NATS_PASSWORD: z.string().min(1).optional().describe("The NATS user's password."),
+  NATS_PASSWORD_FILE: z.string().min(1).optional().describe("File holding the NATS user's password."),
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional().describe('File holding the nkey seed to authenticate with.'),
+  NATS_CREDS_FILE: z.string().min(1).optional().describe('NATS creds file (user JWT and seed) to authenticate with.'),
 });
 export type NatsEnv = z.infer<typeof NatsEnv>;
 

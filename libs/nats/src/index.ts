@@ -1,3 +1,4 @@
+export * from './auth.js';
 export * from './connect.js';
 export * from './env.js';
 export * from './provision.js';

@@ -2,6 +2,7 @@ import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type On
 import { ConfigService } from '@nestjs/config';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { NATS_AUTH, natsAuth, type NatsAuth } from './auth.js';
 import { connectNats } from './connect.js';
 import type { NatsEnv } from './env.js';
 
@@ -55,11 +56,16 @@ export class NatsModule {
       module: NatsModule,
       providers: [
         {
-          provide: NATS_CONNECTION,
+          provide: NATS_AUTH,
           inject: [ConfigService],
-          useFactory: (config: ConfigService<NatsEnv, true>) => {
+          useFactory: (config: ConfigService<NatsEnv, true>): NatsAuth => natsAuth((name) => config.get(name, { infer: true })),
+        },
+        {
+          provide: NATS_CONNECTION,
+          inject: [ConfigService, NATS_AUTH],
+          useFactory: (config: ConfigService<NatsEnv, true>, auth: NatsAuth) => {
             const log = new Logger('NATS');
-            return connectNats({ url: config.get('NATS_URL', { infer: true }), name: clientName, log: (m) => log.log(m) });
+            return connectNats({ url: config.get('NATS_URL', { infer: true }), name: clientName, log: (m) => log.log(m), auth });
           },
         },
         { provide: JETSTREAM, inject: [NATS_CONNECTION], useFactory: (nc: NatsConnection): JetStreamClient => jetstream(nc) },
@@ -71,7 +77,7 @@ export class NatsModule {
         NatsHealth,
         NatsDrain,
       ],
-      exports: [NATS_CONNECTION, JETSTREAM, JETSTREAM_MANAGER, NatsHealth],
+      exports: [NATS_AUTH, NATS_CONNECTION, JETSTREAM, JETSTREAM_MANAGER, NatsHealth],
     };
   }
 }

@@ -35,10 +35,14 @@ describe('settings file', () => {
     );
   });
 
-  it('takes relative KEYS_FILE and POLICY_FILE from its own folder, other values as written', () => {
-    const root = project('paths', 'KEYS_FILE=config/keys.json\nPOLICY_FILE=/etc/mcp/policy.json\nNATS_URL=nats://a:4222\nGATEWAY_AGENT=me\n');
+  it('takes relative file settings (KEYS_FILE, NATS_PASSWORD_FILE, …) from its own folder, other values as written', () => {
+    const root = project(
+      'paths',
+      'KEYS_FILE=config/keys.json\nNATS_PASSWORD_FILE=secrets/nats\nPOLICY_FILE=/etc/mcp/policy.json\nNATS_URL=nats://a:4222\nGATEWAY_AGENT=me\n',
+    );
     expect(readSettings(join(root, '.env'))).toEqual({
       KEYS_FILE: join(root, 'config', 'keys.json'),
+      NATS_PASSWORD_FILE: join(root, 'secrets', 'nats'),
       POLICY_FILE: '/etc/mcp/policy.json',
       NATS_URL: 'nats://a:4222',
       GATEWAY_AGENT: 'me',

@@ -19,7 +19,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, raw: Record<string, unk
 const ENV_FILE_VARIABLE = 'MCP_PYTEST_ENV_FILE';
 
 /** Settings that name files: a relative one in a settings file is taken from that file's folder. */
-const PATH_SETTINGS = ['KEYS_FILE', 'POLICY_FILE'];
+const PATH_SETTINGS = ['KEYS_FILE', 'POLICY_FILE', 'NATS_PASSWORD_FILE', 'NATS_NKEY_SEED_FILE', 'NATS_CREDS_FILE'];
 
 /**
  * The project's folder: the nearest one above this module with a package.json (the install, whether
@@ -51,7 +51,7 @@ export function settingsFile(env: NodeJS.ProcessEnv = process.env, root = projec
   return file;
 }
 
-/** The variables of a settings file, with relative KEYS_FILE and POLICY_FILE made absolute from its folder. */
+/** The variables of a settings file, with relative file settings (PATH_SETTINGS) made absolute from its folder. */
 export function readSettings(file: string): Record<string, string> {
   let text: string;
   try {

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClientsModule, Transport } from '@nestjs/microservices';
-import { natsServers } from '#nats';
+import { NATS_AUTH, natsServers, type NatsAuth } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 import { SessionChanges } from './session-changes.js';
 import { QUERY_CLIENT, SessionQueries } from './session-queries.js';
@@ -12,13 +12,14 @@ import { QUERY_CLIENT, SessionQueries } from './session-queries.js';
     ClientsModule.registerAsync([
       {
         name: QUERY_CLIENT,
-        inject: [ConfigService],
-        useFactory: (config: ConfigService<GatewayEnv, true>) => ({
+        inject: [ConfigService, NATS_AUTH],
+        useFactory: (config: ConfigService<GatewayEnv, true>, auth: NatsAuth) => ({
           transport: Transport.NATS,
           options: {
             servers: natsServers(config.get('NATS_URL', { infer: true })),
             name: 'mcp-pytest-gateway-queries',
             maxReconnectAttempts: -1,
+            ...auth,
           },
         }),
       },
