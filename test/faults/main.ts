@@ -12,9 +12,16 @@ out(`fault suite — ${new Date().toISOString()}; sizes ${JSON.stringify(fullSiz
 const rows: Row[] = [];
 for (const [name, drill] of Object.entries(DRILLS)) {
   process.stderr.write(`[faults] ${name} …\n`);
-  const row = await drill(fullSizes).catch(
-    (error: Error): Row => ({ drill: name, did: 'did not finish', acknowledged: 0, stored: 0, lost: 0, duplicated: 0, problems: [String(error.stack ?? error)], notes: [] }),
-  );
+  const row = await drill(fullSizes).catch((error: Error): Row => ({
+    drill: name,
+    did: 'did not finish',
+    acknowledged: 0,
+    stored: 0,
+    lost: 0,
+    duplicated: 0,
+    problems: [String(error.stack ?? error)],
+    notes: [],
+  }));
   rows.push(row);
   out(describeRow(row));
   out();

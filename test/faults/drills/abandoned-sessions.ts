@@ -8,38 +8,34 @@ import { memoryOf, mcpHeaders, openRawSession, resetPeak } from '../../harness/r
 const IN_FLIGHT = 8;
 
 export const abandonedSessions: Drill = (sizes) =>
-  withSystem(
-    sizes,
-    { MCP_MAX_SESSIONS: String(sizes.maxSessions), MCP_MAX_SESSIONS_PER_AGENT: String(sizes.maxSessionsPerAgent) },
-    async (system) => {
-      const gateway = system.gateway;
-      const fleet = await Fleet.start(system, 'abandoned-sessions', sizes.agents);
-      try {
-        const before = memoryOf(gateway.pid).rssMb;
-        resetPeak(gateway.pid);
-        const startedAt = performance.now();
-        const [ids] = await Promise.all([openAndAbandon(gateway.mcpUrl, sizes.abandonedSessions), fleet.write(sizes.outcomes, sizes.batch)]);
-        const seconds = (performance.now() - startedAt) / 1000;
-        const { rssMb: after, peakMb: peak } = memoryOf(gateway.pid);
-        const row = await fleet.verify({
-          drill: 'abandoned MCP sessions',
-          did: `${sizes.abandonedSessions} MCP sessions opened and abandoned on gateway 1 (limits ${sizes.maxSessions} / ${sizes.maxSessionsPerAgent} per agent) during ${sizes.outcomes} outcomes`,
-          notes: [
-            `gateway RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB after, peak ${peak.toFixed(0)} MB (bound +${sizes.memoryBoundMb} MB); ${(ids.length / seconds).toFixed(0)} sessions/s`,
-            fleet.describeFailures(),
-          ],
-        });
-        if (peak - before > sizes.memoryBoundMb) row.problems.push(`gateway RSS grew ${(peak - before).toFixed(0)} MB, beyond ${sizes.memoryBoundMb} MB`);
-        if (ids.length > sizes.maxSessionsPerAgent && (await sessionStatus(gateway.mcpUrl, ids[0]!)) !== 404) {
-          row.problems.push('the first abandoned session is still open beyond the limit');
-        }
-        if ((await sessionStatus(gateway.mcpUrl, ids.at(-1)!)) !== 200) row.problems.push('the last abandoned session no longer answers');
-        return row;
-      } finally {
-        await fleet.close();
+  withSystem(sizes, { MCP_MAX_SESSIONS: String(sizes.maxSessions), MCP_MAX_SESSIONS_PER_AGENT: String(sizes.maxSessionsPerAgent) }, async (system) => {
+    const gateway = system.gateway;
+    const fleet = await Fleet.start(system, 'abandoned-sessions', sizes.agents);
+    try {
+      const before = memoryOf(gateway.pid).rssMb;
+      resetPeak(gateway.pid);
+      const startedAt = performance.now();
+      const [ids] = await Promise.all([openAndAbandon(gateway.mcpUrl, sizes.abandonedSessions), fleet.write(sizes.outcomes, sizes.batch)]);
+      const seconds = (performance.now() - startedAt) / 1000;
+      const { rssMb: after, peakMb: peak } = memoryOf(gateway.pid);
+      const row = await fleet.verify({
+        drill: 'abandoned MCP sessions',
+        did: `${sizes.abandonedSessions} MCP sessions opened and abandoned on gateway 1 (limits ${sizes.maxSessions} / ${sizes.maxSessionsPerAgent} per agent) during ${sizes.outcomes} outcomes`,
+        notes: [
+          `gateway RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB after, peak ${peak.toFixed(0)} MB (bound +${sizes.memoryBoundMb} MB); ${(ids.length / seconds).toFixed(0)} sessions/s`,
+          fleet.describeFailures(),
+        ],
+      });
+      if (peak - before > sizes.memoryBoundMb) row.problems.push(`gateway RSS grew ${(peak - before).toFixed(0)} MB, beyond ${sizes.memoryBoundMb} MB`);
+      if (ids.length > sizes.maxSessionsPerAgent && (await sessionStatus(gateway.mcpUrl, ids[0]!)) !== 404) {
+        row.problems.push('the first abandoned session is still open beyond the limit');
       }
-    },
-  );
+      if ((await sessionStatus(gateway.mcpUrl, ids.at(-1)!)) !== 200) row.problems.push('the last abandoned session no longer answers');
+      return row;
+    } finally {
+      await fleet.close();
+    }
+  });
 
 /** Opens `count` sessions, IN_FLIGHT at a time, and never closes them; their ids in order. */
 async function openAndAbandon(url: URL, count: number): Promise<string[]> {

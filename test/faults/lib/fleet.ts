@@ -2,7 +2,7 @@
 // session each) spread over the gateways, each retrying a failed call as the refusal asks (the same call
 // again, on a new MCP session after a dropped connection); then the check that every acknowledged outcome
 // is stored exactly once in the stream, the session view and the SQL read model.
-import { QUERY_PATTERNS, type Outcome } from '#contracts';
+import { QUERY_PATTERNS, type Outcome, type SessionTest } from '#contracts';
 import { McpTestClient, refusalOf } from '../../harness/mcp-client.js';
 import { eventually, sleep } from '../../harness/processes.js';
 import type { System } from '../../harness/system.js';
@@ -80,7 +80,8 @@ class Agent {
           : await this.call('record_test_outcomes', { session_id: this.sessionId, outcomes: items });
       for (const item of items) this.acked.set(item.nodeid, item.outcome);
       this.lastSeq = Math.max(this.lastSeq, answer.seq as number);
-      if (this.fleet.resendAcknowledged) await this.resend(name(size), size === 1 ? { session_id: this.sessionId, ...items[0]! } : { session_id: this.sessionId, outcomes: items });
+      if (this.fleet.resendAcknowledged)
+        await this.resend(name(size), size === 1 ? { session_id: this.sessionId, ...items[0]! } : { session_id: this.sessionId, outcomes: items });
     }
   }
 
@@ -187,17 +188,20 @@ export class Fleet {
       const rows = await this.sqlRows(agent);
       stored += streamed.length;
       const inStream = tally(streamed.map((r) => r.nodeid));
-      const inSql = tally(rows.map((r) => r.nodeid as string));
+      const inSql = tally(rows.map((r) => r.nodeid));
       for (const nodeid of agent.acked.keys()) if (!inStream.get(nodeid) || !inSql.get(nodeid)) lost++;
       for (const nodeid of new Set([...inStream.keys(), ...inSql.keys()])) if ((inStream.get(nodeid) ?? 0) > 1 || (inSql.get(nodeid) ?? 0) > 1) duplicated++;
       const folded = { passed: 0, failed: 0, skipped: 0, total: streamed.length };
       for (const r of streamed) folded[r.outcome as keyof typeof folded]++;
       const counts = view.counts as Record<string, number>;
-      if (Object.entries(folded).some(([k, n]) => counts[k] !== n)) problems.push(`${agent.sessionId}: view counts ${JSON.stringify(counts)} ≠ fold of the stream ${JSON.stringify(folded)}`);
-      if (view.status !== 'finished' || view.summary_matches !== true) problems.push(`${agent.sessionId}: view ${view.status}, summary_matches ${view.summary_matches}`);
+      if (Object.entries(folded).some(([k, n]) => counts[k] !== n))
+        problems.push(`${agent.sessionId}: view counts ${JSON.stringify(counts)} ≠ fold of the stream ${JSON.stringify(folded)}`);
+      if (view.status !== 'finished' || view.summary_matches !== true)
+        problems.push(`${agent.sessionId}: view ${view.status}, summary_matches ${view.summary_matches}`);
       const sqlKey = rows.map((r) => `${r.nodeid}=${r.outcome}`).sort();
       const streamKey = streamed.map((r) => `${r.nodeid}=${r.outcome}`).sort();
-      if (sqlKey.join('\n') !== streamKey.join('\n')) problems.push(`${agent.sessionId}: SQL rows (${rows.length}) ≠ the stream's results (${streamed.length})`);
+      if (sqlKey.join('\n') !== streamKey.join('\n'))
+        problems.push(`${agent.sessionId}: SQL rows (${rows.length}) ≠ the stream's results (${streamed.length})`);
     }
     return { ...row, acknowledged: this.acknowledged, stored, lost, duplicated, problems };
   }
@@ -205,7 +209,11 @@ export class Fleet {
   private view(agent: Agent): Promise<Record<string, any>> {
     return eventually(
       async () => {
-        const { response } = await this.system.probe.request<Reply>(QUERY_PATTERNS.getSession, { session_id: agent.sessionId, owner: OWNER, min_seq: agent.lastSeq }, 10_000);
+        const { response } = await this.system.probe.request<Reply>(
+          QUERY_PATTERNS.getSession,
+          { session_id: agent.sessionId, owner: OWNER, min_seq: agent.lastSeq },
+          10_000,
+        );
         return response && response.last_seq >= agent.lastSeq && response;
       },
       GIVE_UP_MS,
@@ -214,8 +222,8 @@ export class Fleet {
   }
 
   /** Every row of the session in the SQL read model, page by page. */
-  private async sqlRows(agent: Agent): Promise<Record<string, unknown>[]> {
-    const rows: Record<string, unknown>[] = [];
+  private async sqlRows(agent: Agent): Promise<SessionTest[]> {
+    const rows: SessionTest[] = [];
     let cursor: string | undefined;
     do {
       const page = await eventually(
@@ -226,7 +234,7 @@ export class Fleet {
         GIVE_UP_MS,
         `the SQL rows of ${agent.sessionId}`,
       );
-      rows.push(...(page.tests as Record<string, unknown>[]));
+      rows.push(...(page.tests as SessionTest[]));
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
     return rows;
