@@ -25,6 +25,8 @@ describe('the fault suite, small', () => {
     it(`${name}: loses nothing, stores nothing twice, and its checks hold`, async () => {
       const row = await drill(small);
       const described = describeRow(row);
+      // The row (what the drill did, p50s, memory, recovery) is the suite's report; the assertions are below.
+      console.info(described);
       expect(row.lost, described).toBe(0);
       expect(row.duplicated, described).toBe(0);
       expect(row.problems, described).toEqual([]);

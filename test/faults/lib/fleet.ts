@@ -52,11 +52,21 @@ class Agent {
     }
   }
 
-  /** A new MCP session on the same gateway (the old one may be gone with it). */
+  /** A new MCP session on the same gateway (the old one may be gone with it); each attempt refused counts as a failure. */
   private async reconnect(): Promise<void> {
     void this.client.close().catch(() => undefined);
-    this.client = await eventually(() => McpTestClient.http(this.url, { name: `agent-${this.index}` }), GIVE_UP_MS, `agent ${this.index} to reconnect`);
-    this.fleet.reconnects++;
+    const giveUpAt = Date.now() + GIVE_UP_MS;
+    for (;;) {
+      try {
+        this.client = await McpTestClient.http(this.url, { name: `agent-${this.index}` });
+        this.fleet.reconnects++;
+        return;
+      } catch (error) {
+        this.fleet.failed('reconnect refused');
+        if (Date.now() > giveUpAt) throw new Error(`agent ${this.index} could not reconnect: ${(error as Error).message}`, { cause: error });
+        await sleep(100);
+      }
+    }
   }
 
   async start(): Promise<void> {
