@@ -16,7 +16,7 @@ const small: Sizes = {
   abandonedSessions: 500,
   maxSessions: 200,
   maxSessionsPerAgent: 100,
-  memoryBoundMb: 150,
+  memoryBoundMb: 64,
   stuckClients: 20,
 };
 

@@ -15,7 +15,7 @@ export interface Sizes {
   abandonedSessions: number;
   maxSessions: number;
   maxSessionsPerAgent: number;
-  /** How much the gateway's RSS may grow (peak over the RSS before) while sessions are abandoned. */
+  /** How much the gateway's peak RSS may grow over the second half of the abandoned sessions (the limits reached long before). */
   memoryBoundMb: number;
   stuckClients: number;
 }
