@@ -18,6 +18,6 @@ export const fullSizes: Sizes = {
   abandonedSessions: num('FAULTS_ABANDONED_SESSIONS', 10_000),
   maxSessions: num('FAULTS_MAX_SESSIONS', 2000),
   maxSessionsPerAgent: num('FAULTS_MAX_SESSIONS_PER_AGENT', 1000),
-  memoryBoundMb: num('FAULTS_MEMORY_GROWTH_MB', 64),
+  memoryBoundMb: num('FAULTS_MEMORY_GROWTH_MB', 128),
   stuckClients: num('FAULTS_STUCK_CLIENTS', 100),
 };
