@@ -12,15 +12,17 @@ export const projectorKill: Drill = (sizes) =>
       let writing = true;
       const written = fleet.write(sizes.projectorOutcomes, sizes.batch).finally(() => (writing = false));
       const recoveries: number[] = [];
+      let duringLoad = 0;
       // At least one kill, even when the load is over before the first interval.
       do {
         await Promise.race([sleep(sizes.killEveryMs), written]);
+        if (writing) duringLoad++;
         recoveries.push(await killProjector(system));
       } while (writing);
       await written;
       return await fleet.verify({
         drill: 'projector SIGKILL',
-        did: `${sizes.projectorOutcomes} outcomes from ${sizes.agents} agents via ${sizes.gateways} gateways; projector SIGKILLed ${recoveries.length}×`,
+        did: `${sizes.projectorOutcomes} outcomes from ${sizes.agents} agents via ${sizes.gateways} gateways; projector SIGKILLed ${recoveries.length}× (${duringLoad} during the writes)`,
         recoveryMs: Math.max(...recoveries),
         notes: [`recovery = kill until the restarted projector folds again (max of ${recoveries.length})`, fleet.describeFailures()],
       });
