@@ -1,0 +1,12 @@
+import type { Sizes } from './drill.js';
+import { System } from '../../harness/system.js';
+
+/** A system of the drill's own (nats-server, projector, query app, the gateways), stopped whatever `drill` does. */
+export async function withSystem<T>(sizes: Sizes, env: Record<string, string>, drill: (system: System) => Promise<T>): Promise<T> {
+  const system = await System.start({ gateways: sizes.gateways, env });
+  try {
+    return await drill(system);
+  } finally {
+    await system.stop();
+  }
+}

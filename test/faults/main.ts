@@ -1,0 +1,32 @@
+// `npm run faults`: every drill (test/faults/drills/) at full size, each on a system of its own (nats-server and
+// the apps from dist/), its row printed as it finishes and a table at the end. Exits 1 when anything acknowledged
+// was lost or stored twice, a check did not hold, or a drill failed. Knobs: the FAULTS_* variables in lib/config.ts.
+import { fullSizes } from './lib/config.js';
+import { passed, type Row } from './lib/drill.js';
+import { describeRow, table } from './lib/table.js';
+import { DRILLS } from './drills/index.js';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+out(`fault suite — ${new Date().toISOString()}; sizes ${JSON.stringify(fullSizes)}`);
+const rows: Row[] = [];
+for (const [name, drill] of Object.entries(DRILLS)) {
+  process.stderr.write(`[faults] ${name} …\n`);
+  const row = await drill(fullSizes).catch((error: Error): Row => ({
+    drill: name,
+    did: 'did not finish',
+    acknowledged: 0,
+    stored: 0,
+    lost: 0,
+    duplicated: 0,
+    problems: [String(error.stack ?? error)],
+    notes: [],
+  }));
+  rows.push(row);
+  out(describeRow(row));
+  out();
+}
+out(table(rows));
+const failed = rows.filter((row) => !passed(row));
+if (failed.length) out(`\n!!! ${failed.length} drill(s) failed: ${failed.map((row) => row.drill).join(', ')}`);
+process.exit(failed.length ? 1 : 0);
