@@ -5,6 +5,12 @@ import { freePort, Proc } from './processes.js';
 
 const binary = () => process.env.NATS_SERVER_BIN ?? 'nats-server';
 
+/** A node of a cluster: its config file, and options on top of it (its cluster address, routes). */
+export interface NodeConfig {
+  file: string;
+  options: string[];
+}
+
 /** A real `nats-server -js` on a free port with a temporary store; it can be killed and restarted on both. */
 export class NatsServer {
   private proc?: Proc;
@@ -12,10 +18,11 @@ export class NatsServer {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    private readonly node?: NodeConfig,
   ) {}
 
-  static async start(): Promise<NatsServer> {
-    const server = new NatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'mcp-pytest-nats-')));
+  static async start(node?: NodeConfig): Promise<NatsServer> {
+    const server = new NatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'mcp-pytest-nats-')), node);
     await server.up();
     return server;
   }
@@ -25,7 +32,9 @@ export class NatsServer {
   }
 
   async up(): Promise<void> {
-    this.proc = Proc.spawn('nats-server', binary(), ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir]);
+    // A node's file names its store relative to the working directory (nats-server 2.9 refuses -sd beside it): the temporary store.
+    const store = this.node ? ['-c', this.node.file, ...this.node.options] : ['-sd', this.storeDir];
+    this.proc = Proc.spawn('nats-server', binary(), ['-js', '-a', '127.0.0.1', '-p', String(this.port), ...store], {}, this.storeDir);
     await this.proc.waitFor(/Server is ready/);
   }
 

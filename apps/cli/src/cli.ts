@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import { Duration } from '#contracts';
 import { natsServers } from '#nats/connect';
 import { AuditStreamEnv } from '#nats/env';
+import type { StoreOptions } from '#nats/provision';
+import { resolveReplicas } from '#nats/replicas';
 import { parseEnv } from '#platform/env';
 import { fieldPath } from '#platform/json-file';
 
@@ -107,6 +109,8 @@ export interface Nats {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Streams the CLI creates get NATS_REPLICAS as this cluster resolves it. */
+  store: StoreOptions;
 }
 
 /**
@@ -127,7 +131,8 @@ async function openNats(): Promise<Nats> {
     throw new CliError(`cannot connect to NATS at ${env.NATS_URL} (NATS_URL): ${(error as Error).message}`);
   }
   try {
-    return { env, nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+    const jsm = await jetstreamManager(nc);
+    return { env, nc, js: jetstream(nc), jsm, store: { replicas: resolveReplicas(env.NATS_REPLICAS, nc), log: note } };
   } catch (error) {
     await nc.close();
     throw error;

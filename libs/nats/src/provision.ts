@@ -1,5 +1,14 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   APPROVALS_STREAM,
@@ -20,39 +29,31 @@ import { isNotFound, isStreamNameInUse } from './jetstream-errors.js';
 const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
 
 export interface StoreOptions {
+  /** Replicas of what is created; existing streams, buckets and the consumer with fewer are raised to it. */
   replicas: number;
+  /** Says what was changed on an existing stream, bucket or consumer. */
+  log: (message: string) => void;
 }
 
 /**
  * The event log: file-backed, kept for ever, one subject per session, direct gets enabled for the
- * write side's reads of a session. Created when missing. An existing stream keeps its own settings
- * (replicas, limits: an operator's to change); only what the apps rely on is put back if missing.
+ * write side's reads of a session. An existing stream gets back what the apps rely on if missing.
  */
-export async function ensureEventStream(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
-  try {
-    await jsm.streams.add({
-      name: EVENTS_STREAM,
-      subjects: [EVENTS_SUBJECTS],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      num_replicas: replicas,
-      duplicate_window: DUPLICATE_WINDOW_NS,
-      allow_direct: true,
-      max_msg_size: 1024 * 1024,
-    });
-  } catch (error) {
-    // Another app created it first, or it exists from an earlier start.
-    if (!isStreamNameInUse(error)) throw error;
-    const { config } = await jsm.streams.info(EVENTS_STREAM);
-    if (config.allow_direct && config.subjects.includes(EVENTS_SUBJECTS)) return;
-    await jsm.streams.update(EVENTS_STREAM, { ...config, allow_direct: true, subjects: [...new Set([...config.subjects, EVENTS_SUBJECTS])] });
-  }
+export async function ensureEventStream(jsm: JetStreamManager, store: StoreOptions): Promise<void> {
+  await ensureStream(
+    jsm,
+    { name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: DUPLICATE_WINDOW_NS, allow_direct: true, max_msg_size: 1024 * 1024 },
+    store,
+    (config) =>
+      config.allow_direct && config.subjects.includes(EVENTS_SUBJECTS)
+        ? {}
+        : { allow_direct: true, subjects: [...new Set([...config.subjects, EVENTS_SUBJECTS])] },
+  );
 }
 
 /** The bucket of session views (history 1: a view is rebuilt from the log, not from its past values). */
-export function openSessionsBucket(nc: NatsConnection, { replicas }: StoreOptions): Promise<KV> {
-  return new Kvm(nc).create(SESSIONS_BUCKET, { history: 1, replicas, storage: StorageType.File });
+export function openSessionsBucket(nc: NatsConnection, store: StoreOptions): Promise<KV> {
+  return openBucket(nc, SESSIONS_BUCKET, { history: 1 }, store);
 }
 
 /** Deletes the bucket of session views, for a rebuild into a fresh one. */
@@ -70,9 +71,12 @@ export async function deleteSessionsBucket(jsm: JetStreamManager): Promise<void>
  * The projector's durable consumer. Events handed out and not yet acked are held in the projector's
  * memory, so the server may hand out one pull batch at a time (`maxAckPending`): memory stays
  * bounded by the batch, whatever the backlog, and no event waits in memory past the ack wait.
- * An existing consumer is brought to that bound.
+ * An existing consumer is brought to that bound, and to `replicas` where it has fewer.
  */
-export async function ensureProjectorConsumer(jsm: JetStreamManager, { replicas, maxAckPending }: StoreOptions & { maxAckPending: number }): Promise<void> {
+export async function ensureProjectorConsumer(
+  jsm: JetStreamManager,
+  { replicas, log, maxAckPending }: StoreOptions & { maxAckPending: number },
+): Promise<void> {
   const existing = await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -86,9 +90,13 @@ export async function ensureProjectorConsumer(jsm: JetStreamManager, { replicas,
       max_ack_pending: maxAckPending,
       num_replicas: replicas,
     });
-  } else if (existing.config.max_ack_pending !== maxAckPending) {
-    await jsm.consumers.update(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, { max_ack_pending: maxAckPending });
+    return;
   }
+  // 0 replicas: as many as the stream has.
+  const fewer = existing.config.num_replicas !== undefined && existing.config.num_replicas > 0 && existing.config.num_replicas < replicas;
+  if (existing.config.max_ack_pending === maxAckPending && !fewer) return;
+  await jsm.consumers.update(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, { max_ack_pending: maxAckPending, ...(fewer ? { num_replicas: replicas } : {}) });
+  if (fewer) log(`consumer ${SESSION_PROJECTOR_DURABLE}: replicas raised from ${existing.config.num_replicas} to ${replicas}`);
 }
 
 export async function deleteProjectorConsumer(jsm: JetStreamManager): Promise<void> {
@@ -104,26 +112,27 @@ async function deleteIfPresent(remove: () => Promise<unknown>): Promise<void> {
 }
 
 /** The audit stream: a record per tool call, kept `maxAgeDays`; file-backed like the events. */
-export async function ensureAuditStream(jsm: JetStreamManager, { replicas, maxAgeDays }: StoreOptions & { maxAgeDays: number }): Promise<void> {
-  await ensureStream(jsm, {
-    name: AUDIT_STREAM,
-    subjects: [`${AUDIT_SUBJECT_PREFIX}.>`],
-    num_replicas: replicas,
-    max_age: maxAgeDays * 86_400 * 1_000_000_000,
-    duplicate_window: DUPLICATE_WINDOW_NS,
-  });
+export async function ensureAuditStream(jsm: JetStreamManager, { maxAgeDays, ...store }: StoreOptions & { maxAgeDays: number }): Promise<void> {
+  await ensureStream(
+    jsm,
+    { name: AUDIT_STREAM, subjects: [`${AUDIT_SUBJECT_PREFIX}.>`], max_age: maxAgeDays * 86_400 * 1_000_000_000, duplicate_window: DUPLICATE_WINDOW_NS },
+    store,
+  );
 }
 
 /** Approval requests and their decisions, kept 30 days; direct gets read an approval's last event. */
-export async function ensureApprovalsStream(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
-  await ensureStream(jsm, {
-    name: APPROVALS_STREAM,
-    subjects: [`${APPROVALS_SUBJECT_PREFIX}.*`],
-    num_replicas: replicas,
-    max_age: 30 * 86_400 * 1_000_000_000,
-    duplicate_window: DUPLICATE_WINDOW_NS,
-    allow_direct: true,
-  });
+export async function ensureApprovalsStream(jsm: JetStreamManager, store: StoreOptions): Promise<void> {
+  await ensureStream(
+    jsm,
+    {
+      name: APPROVALS_STREAM,
+      subjects: [`${APPROVALS_SUBJECT_PREFIX}.*`],
+      max_age: 30 * 86_400 * 1_000_000_000,
+      duplicate_window: DUPLICATE_WINDOW_NS,
+      allow_direct: true,
+    },
+    store,
+  );
 }
 
 /**
@@ -131,23 +140,48 @@ export async function ensureApprovalsStream(jsm: JetStreamManager, { replicas }:
  * storage, so that live feeds resume from a sequence after a dropped connection. Only the
  * per-session subjects are kept; the per-project copies are live only.
  */
-export async function ensureChangesStream(jsm: JetStreamManager, { replicas }: StoreOptions): Promise<void> {
-  await ensureStream(jsm, {
-    name: CHANGES_STREAM,
-    subjects: [CHANGES_SUBJECTS],
-    num_replicas: replicas,
-    max_age: 86_400 * 1_000_000_000,
-    max_bytes: 1024 * 1024 * 1024,
-  });
+export async function ensureChangesStream(jsm: JetStreamManager, store: StoreOptions): Promise<void> {
+  await ensureStream(jsm, { name: CHANGES_STREAM, subjects: [CHANGES_SUBJECTS], max_age: 86_400 * 1_000_000_000, max_bytes: 1024 * 1024 * 1024 }, store);
 }
 
-/** Created when missing; an existing stream keeps the operator's settings. */
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+type Repair = (existing: StreamConfig) => Partial<StreamConfig>;
+
+/** Created when missing (file-backed, limits retention); an existing one goes through `keepUp`. */
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, store: StoreOptions, repair?: Repair): Promise<void> {
   try {
-    await jsm.streams.add({ storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, ...config });
+    await jsm.streams.add({
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      ...config,
+      num_replicas: store.replicas,
+    });
   } catch (error) {
+    // Another app created it first, or it exists from an earlier start.
     if (!isStreamNameInUse(error)) throw error;
+    await keepUp(jsm, config.name, store, repair);
   }
+}
+
+/**
+ * An existing stream keeps the operator's settings (limits, more replicas than asked), except what
+ * `repair` puts back and its replicas: fewer than asked are raised (a stream created on a single
+ * server, now on a cluster), and nats-server copies its messages to the new peers.
+ */
+async function keepUp(jsm: JetStreamManager, name: string, { replicas, log }: StoreOptions, repair: Repair = () => ({})): Promise<void> {
+  const { config } = await jsm.streams.info(name);
+  const raise = config.num_replicas < replicas;
+  const changes = { ...repair(config), ...(raise ? { num_replicas: replicas } : {}) };
+  if (Object.keys(changes).length === 0) return;
+  await jsm.streams.update(name, { ...config, ...changes });
+  if (raise) log(`stream ${name}: replicas raised from ${config.num_replicas} to ${replicas}`);
+}
+
+/** A KV bucket, file-backed, created when missing; an existing one has its replicas kept up (keepUp). */
+async function openBucket(nc: NatsConnection, name: string, options: Partial<KvOptions>, store: StoreOptions): Promise<KV> {
+  const kv = await new Kvm(nc).create(name, { ...options, replicas: store.replicas, storage: StorageType.File });
+  await keepUp(await jetstreamManager(nc, { checkAPI: false }), `KV_${name}`, store);
+  return kv;
 }
 
 /**
@@ -155,6 +189,6 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
  * its last change — after its window ended, as the longest window is a day — so old windows clean
  * themselves up.
  */
-export function openCountersBucket(nc: NatsConnection, { replicas }: StoreOptions): Promise<KV> {
-  return new Kvm(nc).create(COUNTERS_BUCKET, { history: 1, replicas, storage: StorageType.File, ttl: 25 * 3_600_000 });
+export function openCountersBucket(nc: NatsConnection, store: StoreOptions): Promise<KV> {
+  return openBucket(nc, COUNTERS_BUCKET, { history: 1, ttl: 25 * 3_600_000 }, store);
 }
