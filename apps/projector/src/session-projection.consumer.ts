@@ -73,6 +73,9 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     // The callback only buffers; a flush scheduled after the current I/O turn folds all that arrived.
     this.messages = await consumer.consume({
       max_messages: batch,
+      // A pull lost with a cluster node (the consumer's leader moved) is noticed by missed heartbeats
+      // (every expires/2) and pulled again: within ~5 s, not the client's default 30.
+      expires: 5_000,
       callback: (msg) => {
         this.buffer.push(msg);
         this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());

@@ -9,7 +9,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
 import {
   APPROVALS_STREAM,
   APPROVALS_SUBJECT_PREFIX,
@@ -159,7 +159,21 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   } catch (error) {
     // Another app created it first, or it exists from an earlier start.
     if (!isStreamNameInUse(error)) throw error;
-    await keepUp(jsm, config.name, store, repair);
+    await againOnTimeout(() => keepUp(jsm, config.name, store, repair));
+  }
+}
+
+/**
+ * nats-server 2.9 leaves one of two updates of a stream at once unanswered, and may leave requests
+ * about a stream being resized so: they time out. Apps starting together look again.
+ */
+async function againOnTimeout<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof natsErrors.TimeoutError) || attempt === 3) throw error;
+    }
   }
 }
 
@@ -178,10 +192,12 @@ async function keepUp(jsm: JetStreamManager, name: string, { replicas, log }: St
 }
 
 /** A KV bucket, file-backed, created when missing; an existing one has its replicas kept up (keepUp). */
-async function openBucket(nc: NatsConnection, name: string, options: Partial<KvOptions>, store: StoreOptions): Promise<KV> {
-  const kv = await new Kvm(nc).create(name, { ...options, replicas: store.replicas, storage: StorageType.File });
-  await keepUp(await jetstreamManager(nc, { checkAPI: false }), `KV_${name}`, store);
-  return kv;
+function openBucket(nc: NatsConnection, name: string, options: Partial<KvOptions>, store: StoreOptions): Promise<KV> {
+  return againOnTimeout(async () => {
+    const kv = await new Kvm(nc).create(name, { ...options, replicas: store.replicas, storage: StorageType.File });
+    await keepUp(await jetstreamManager(nc, { checkAPI: false }), `KV_${name}`, store);
+    return kv;
+  });
 }
 
 /**
