@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -23,7 +24,7 @@ import {
   SESSIONS_BUCKET,
   SESSION_PROJECTOR_DURABLE,
 } from '#contracts';
-import { isNotFound, isStreamNameInUse } from './jetstream-errors.js';
+import { isNotFound, isStreamNameInUse, isTemporarilyUnavailable } from './jetstream-errors.js';
 
 /** How retries of one write are recognised by `Nats-Msg-Id`. */
 const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
@@ -73,10 +74,11 @@ export async function deleteSessionsBucket(jsm: JetStreamManager): Promise<void>
  * bounded by the batch, whatever the backlog, and no event waits in memory past the ack wait.
  * An existing consumer is brought to that bound, and to `replicas` where it has fewer.
  */
-export async function ensureProjectorConsumer(
-  jsm: JetStreamManager,
-  { replicas, log, maxAckPending }: StoreOptions & { maxAckPending: number },
-): Promise<void> {
+export function ensureProjectorConsumer(jsm: JetStreamManager, options: StoreOptions & { maxAckPending: number }): Promise<void> {
+  return againWhileSettling(() => addOrUpdateProjectorConsumer(jsm, options));
+}
+
+async function addOrUpdateProjectorConsumer(jsm: JetStreamManager, { replicas, log, maxAckPending }: StoreOptions & { maxAckPending: number }): Promise<void> {
   const existing = await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -147,7 +149,11 @@ export async function ensureChangesStream(jsm: JetStreamManager, store: StoreOpt
 type Repair = (existing: StreamConfig) => Partial<StreamConfig>;
 
 /** Created when missing (file-backed, limits retention); an existing one goes through `keepUp`. */
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, store: StoreOptions, repair?: Repair): Promise<void> {
+function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, store: StoreOptions, repair?: Repair): Promise<void> {
+  return againWhileSettling(() => addOrKeepUp(jsm, config, store, repair));
+}
+
+async function addOrKeepUp(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, store: StoreOptions, repair?: Repair): Promise<void> {
   try {
     await jsm.streams.add({
       storage: StorageType.File,
@@ -159,20 +165,22 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   } catch (error) {
     // Another app created it first, or it exists from an earlier start.
     if (!isStreamNameInUse(error)) throw error;
-    await againOnTimeout(() => keepUp(jsm, config.name, store, repair));
+    await keepUp(jsm, config.name, store, repair);
   }
 }
 
 /**
- * nats-server 2.9 leaves one of two updates of a stream at once unanswered, and may leave requests
- * about a stream being resized so: they time out. Apps starting together look again.
+ * nats-server 2.9 in a cluster leaves one of two changes of a stream at once (apps starting
+ * together) unanswered, and may leave requests about a stream being resized so (they time out),
+ * or refuse them while its replicas elect a leader: provisioning looks again, a few times.
  */
-async function againOnTimeout<T>(work: () => Promise<T>): Promise<T> {
+async function againWhileSettling<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (!(error instanceof natsErrors.TimeoutError) || attempt === 3) throw error;
+      if (!(error instanceof natsErrors.TimeoutError || isTemporarilyUnavailable(error)) || attempt === 5) throw error;
+      await sleep(500);
     }
   }
 }
@@ -193,7 +201,7 @@ async function keepUp(jsm: JetStreamManager, name: string, { replicas, log }: St
 
 /** A KV bucket, file-backed, created when missing; an existing one has its replicas kept up (keepUp). */
 function openBucket(nc: NatsConnection, name: string, options: Partial<KvOptions>, store: StoreOptions): Promise<KV> {
-  return againOnTimeout(async () => {
+  return againWhileSettling(async () => {
     const kv = await new Kvm(nc).create(name, { ...options, replicas: store.replicas, storage: StorageType.File });
     await keepUp(await jetstreamManager(nc, { checkAPI: false }), `KV_${name}`, store);
     return kv;
