@@ -42,6 +42,10 @@ afterAll(async () => {
 
 const logs = () => apps.map((app) => app.proc.logs).join('\n');
 
+/** Whether both followers of a stream's or consumer's group are up and hold all it holds. */
+const allCurrent = ({ cluster: group }: { cluster?: { replicas?: { current: boolean; offline?: boolean }[] } }) =>
+  group?.replicas?.length === 2 && group.replicas.every((replica) => replica.current && !replica.offline);
+
 describe('the apps on a 3-node NATS cluster', () => {
   it('give every stream, bucket and the projector consumer 3 replicas, raising those created with 1 and saying so', async () => {
     for (const stream of [EVENTS_STREAM, CHANGES_STREAM, AUDIT_STREAM, APPROVALS_STREAM, `KV_${SESSIONS_BUCKET}`, `KV_${COUNTERS_BUCKET}`]) {
@@ -58,6 +62,8 @@ describe('the apps on a 3-node NATS cluster', () => {
     await client.ok('record_session_start', { session_id, environment: { os: 'Linux', python_version: '3.13.1' } });
     for (let i = 0; i < 5; i++) await client.ok('record_test_outcome', { nodeid: `t::before_${i}`, outcome: 'passed', duration: 0.1 });
 
+    // Raised a moment ago: the new replicas first catch up, as a cluster's stream would have long since.
+    await eventually(async () => allCurrent(await probe.jsm.streams.info(EVENTS_STREAM)) && allCurrent(await probe.projectorConsumer()), 20_000, 'replicas');
     const leader = (await probe.jsm.streams.info(EVENTS_STREAM)).cluster!.leader!;
     await cluster.node(leader).kill();
     // While a new leader is elected a write may be refused (WRITE_UNAVAILABLE): retried, as clients do.
@@ -67,14 +73,7 @@ describe('the apps on a 3-node NATS cluster', () => {
     await eventually(async () => (await client.ok('get_session', {})).counts.total === 10, 20_000, 'the view with a node down');
 
     await cluster.node(leader).up();
-    await eventually(
-      async () => {
-        const replicas = (await probe.jsm.streams.info(EVENTS_STREAM)).cluster?.replicas ?? [];
-        return replicas.length === 2 && replicas.every((replica) => replica.current && !replica.offline);
-      },
-      30_000,
-      `${leader} to rejoin and catch up`,
-    );
+    await eventually(async () => allCurrent(await probe.jsm.streams.info(EVENTS_STREAM)), 30_000, `${leader} to rejoin and catch up`);
     const finish = await eventually<{ seq: number }>(
       () => client.ok('record_session_finish', { summary: { total_tests: 10, passed: 10, failed: 0, skipped: 0, exitstatus: 0 } }),
       20_000,
