@@ -55,6 +55,7 @@ describe('the apps on a 3-node NATS cluster', () => {
     expect(logs()).toMatch(/streams and buckets get 3 replica\(s\) \(NATS_REPLICAS=auto; cluster of 3\)/);
     expect(logs()).toMatch(new RegExp(`stream ${EVENTS_STREAM}: replicas raised from 1 to 3`));
     expect(logs()).toMatch(new RegExp(`stream KV_${SESSIONS_BUCKET}: replicas raised from 1 to 3`));
+    expect(logs()).toMatch(/consumer session-projector has 1 replica\(s\): creating it again with 3/);
   });
 
   it('go on recording and reading while the stream leader is down, and the node catches up when it is back', async () => {

@@ -6,6 +6,7 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
+  type ConsumerConfig,
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
@@ -83,22 +84,31 @@ async function addOrUpdateProjectorConsumer(jsm: JetStreamManager, { replicas, l
     if (isNotFound(error)) return undefined;
     throw error;
   });
-  if (!existing) {
-    await jsm.consumers.add(EVENTS_STREAM, {
+  const add = (from: Pick<ConsumerConfig, 'deliver_policy' | 'opt_start_seq'>) =>
+    jsm.consumers.add(EVENTS_STREAM, {
       durable_name: SESSION_PROJECTOR_DURABLE,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+      ...from,
       ack_wait: 10_000_000_000,
       max_ack_pending: maxAckPending,
       num_replicas: replicas,
     });
+  if (!existing) {
+    await add({ deliver_policy: DeliverPolicy.All });
     return;
   }
-  // 0 replicas: as many as the stream has.
-  const fewer = existing.config.num_replicas !== undefined && existing.config.num_replicas > 0 && existing.config.num_replicas < replicas;
-  if (existing.config.max_ack_pending === maxAckPending && !fewer) return;
-  await jsm.consumers.update(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, { max_ack_pending: maxAckPending, ...(fewer ? { num_replicas: replicas } : {}) });
-  if (fewer) log(`consumer ${SESSION_PROJECTOR_DURABLE}: replicas raised from ${existing.config.num_replicas} to ${replicas}`);
+  const had = existing.config.num_replicas ?? 0;
+  // 0 replicas: as many as the stream has. nats-server 2.9 raises a consumer's replicas, but the
+  // raised group then at times elects no leader when a node goes (seen in the cluster spec): the
+  // consumer is created again instead, from the first event not acked (folding again is harmless).
+  if (had > 0 && had < replicas) {
+    const from = existing.ack_floor.stream_seq + 1;
+    log(`consumer ${SESSION_PROJECTOR_DURABLE} has ${had} replica(s): creating it again with ${replicas}, from stream sequence ${from}`);
+    await jsm.consumers.delete(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
+    await add({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
+  } else if (existing.config.max_ack_pending !== maxAckPending) {
+    await jsm.consumers.update(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, { max_ack_pending: maxAckPending });
+  }
 }
 
 export async function deleteProjectorConsumer(jsm: JetStreamManager): Promise<void> {
