@@ -28,7 +28,10 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-read-models-'));
   // NATS_REPLICAS is left at its default (`auto`): 3 on this cluster.
   const env = { NATS_URL: cluster.url, READ_MODEL_URL: `sqlite:${join(dataDir, 'read-models.sqlite')}`, WRITE_TIMEOUT_MS: '1500' };
-  apps = await Promise.all([App.start('projector', env), App.start('query', env), App.start('gateway', env)]);
+  // Those that started are stopped after the suite, even when another did not start.
+  const started = await Promise.allSettled([App.start('projector', env), App.start('query', env), App.start('gateway', env)]);
+  apps = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  for (const result of started) if (result.status === 'rejected') throw result.reason;
   client = await McpTestClient.http(apps[2]!.mcpUrl);
 });
 
