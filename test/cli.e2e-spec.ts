@@ -52,7 +52,7 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
-  await Promise.all([ensureApprovalsStream(jsm, { replicas: 1 }), ensureAuditStream(jsm, { replicas: 1, maxAgeDays: 30 })]);
+  await Promise.all([ensureApprovalsStream(jsm, { replicas: 1, log: () => {} }), ensureAuditStream(jsm, { replicas: 1, log: () => {}, maxAgeDays: 30 })]);
 });
 
 afterAll(async () => {

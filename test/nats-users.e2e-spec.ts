@@ -50,7 +50,7 @@ describe('NATS users: each program as its own user, with only the subjects it ne
   let dashboards: NatsConnection;
 
   beforeAll(async () => {
-    nats = await NatsServer.start({ config: join(root, 'nats/server-auth.conf'), env: serverEnv });
+    nats = await NatsServer.start({ file: join(root, 'nats/server-auth.conf'), env: serverEnv });
     env = { NATS_URL: nats.url, READ_MODEL_URL: `sqlite:${join(dataDir, 'read-models.sqlite')}`, POLICY_FILE: files.policy };
     apps = await Promise.all((['projector', 'query', 'gateway'] as const).map((name) => App.start(name, { ...env, ...as(name) })));
     client = await McpTestClient.http(apps[2]!.mcpUrl);

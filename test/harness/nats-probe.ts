@@ -11,7 +11,7 @@ export class NatsProbe {
   ) {}
 
   static async connect(url: string): Promise<NatsProbe> {
-    const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    const nc = await connect({ servers: url.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     return new NatsProbe(nc, await jetstreamManager(nc));
   }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,10 +6,14 @@ import { freePort, Proc } from './processes.js';
 
 const binary = () => process.env.NATS_SERVER_BIN ?? 'nats-server';
 
-/** A config file for the server (e.g. nats/server-auth.conf) and the environment its variables come from. */
+/**
+ * A server config file (e.g. nats/server-auth.conf, or a cluster node's), options on top of it (a node's
+ * cluster address and routes) and the environment its `$VARIABLES` come from.
+ */
 export interface NatsServerConfig {
-  config: string;
-  env: Record<string, string>;
+  file: string;
+  options?: string[];
+  env?: Record<string, string>;
 }
 
 /** A real `nats-server -js` on a free port with a temporary store; it can be killed and restarted on both. */
@@ -21,7 +26,7 @@ export class NatsServer {
     private readonly configured?: NatsServerConfig,
   ) {}
 
-  /** With `configured`, the server reads that file (its port, address and store are still the test's). */
+  /** With `configured`, the server reads that file; its port and address are still the test's, and so is its store. */
   static async start(configured?: NatsServerConfig): Promise<NatsServer> {
     const server = new NatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'mcp-pytest-nats-')), configured);
     await server.up();
@@ -38,8 +43,10 @@ export class NatsServer {
   }
 
   async up(): Promise<void> {
-    const config = this.configured ? ['-c', this.configured.config] : [];
-    this.proc = Proc.spawn('nats-server', binary(), [...config, '-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], this.configured?.env);
+    const config = this.configured ? ['-c', this.configured.file, ...(this.configured.options ?? [])] : [];
+    // A file that names its store does so relative to the working directory (nats-server 2.9 refuses -sd beside it): the temporary store.
+    const store = this.configured && /^\s*store_dir\s*:/m.test(readFileSync(this.configured.file, 'utf8')) ? [] : ['-sd', this.storeDir];
+    this.proc = Proc.spawn('nats-server', binary(), [...config, '-js', '-a', '127.0.0.1', '-p', String(this.port), ...store], this.configured?.env ?? {}, this.storeDir);
     await this.proc.waitFor(/Server is ready/);
   }
 

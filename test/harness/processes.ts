@@ -45,8 +45,8 @@ export class Proc {
   }
 
   /** `env` comes on top of the basics (see testEnv). */
-  static spawn(name: string, command: string, args: string[], env: Record<string, string | undefined> = {}): Proc {
-    const child = spawn(command, args, { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  static spawn(name: string, command: string, args: string[], env: Record<string, string | undefined> = {}, cwd?: string): Proc {
+    const child = spawn(command, args, { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'], cwd });
     return new Proc(name, child);
   }
 

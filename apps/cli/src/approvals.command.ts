@@ -87,7 +87,7 @@ interface Decision {
 }
 
 async function decide(nats: Nats, { id, decision, by, reason }: Decision): Promise<void> {
-  await ensureApprovalsStream(nats.jsm, { replicas: nats.env.NATS_REPLICAS });
+  await ensureApprovalsStream(nats.jsm, nats.store);
   const last = await lastEvent(nats, id);
   if (!last) throw new CliError(`no approval ${id}`);
   if (last.event.type === 'ApprovalDecided') throw alreadyDecided(last.event);
@@ -125,7 +125,7 @@ interface Approval {
 }
 
 async function list(nats: Nats, all: boolean, json: boolean): Promise<void> {
-  await ensureApprovalsStream(nats.jsm, { replicas: nats.env.NATS_REPLICAS });
+  await ensureApprovalsStream(nats.jsm, nats.store);
   const now = Date.now();
   const approvals = (await readApprovals(nats, now)).filter((a) => all || a.status === 'pending');
   if (json) return out(jsonText(approvals, 2));

@@ -42,8 +42,8 @@ other control characters escaped (\\n, \\u001b, …), and \\ as \\\\: one record
 }
 
 function tail({ filter, sinceMs, json }: { filter: string; sinceMs: number | undefined; json: boolean }): Promise<void> {
-  return withNats(async ({ env, js, jsm }) => {
-    await ensureAuditStream(jsm, { replicas: env.NATS_REPLICAS, maxAgeDays: env.AUDIT_MAX_AGE_DAYS });
+  return withNats(async ({ env, js, jsm, store }) => {
+    await ensureAuditStream(jsm, { ...store, maxAgeDays: env.AUDIT_MAX_AGE_DAYS });
     const start = sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs).toISOString();
     const consumer = await js.consumers.get(
       AUDIT_STREAM,

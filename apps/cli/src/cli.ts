@@ -5,6 +5,8 @@ import { Duration } from '#contracts';
 import { natsAuth, refusedCredentials, type NatsAuth } from '#nats/auth';
 import { natsServers } from '#nats/connect';
 import { AuditStreamEnv } from '#nats/env';
+import type { StoreOptions } from '#nats/provision';
+import { resolveReplicas } from '#nats/replicas';
 import { parseEnv } from '#platform/env';
 import { fieldPath } from '#platform/json-file';
 
@@ -112,6 +114,8 @@ export interface Nats {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Streams the CLI creates get NATS_REPLICAS as this cluster resolves it. */
+  store: StoreOptions;
 }
 
 /**
@@ -134,7 +138,8 @@ async function openNats(): Promise<Nats> {
     throw new CliError(refusedCredentials(error, env.NATS_URL) ?? `cannot connect to NATS at ${env.NATS_URL} (NATS_URL): ${(error as Error).message}`);
   }
   try {
-    return { env, nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+    const jsm = await jetstreamManager(nc);
+    return { env, nc, js: jetstream(nc), jsm, store: { replicas: resolveReplicas(env.NATS_REPLICAS, nc), log: note } };
   } catch (error) {
     await nc.close();
     throw error;

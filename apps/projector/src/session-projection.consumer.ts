@@ -23,8 +23,10 @@ import {
   JETSTREAM,
   JETSTREAM_MANAGER,
   NATS_CONNECTION,
+  NATS_STORE,
   readEvent,
   UnreadableEvent,
+  type StoreOptions,
 } from '#nats';
 import { publishChange } from './change-notices.js';
 import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
@@ -55,22 +57,25 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly views: SessionViewStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     private readonly config: ConfigService<ProjectorEnv, true>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const replicas = this.config.get('NATS_REPLICAS', { infer: true });
-    await ensureEventStream(this.jsm, { replicas });
-    await ensureChangesStream(this.jsm, { replicas });
+    await ensureEventStream(this.jsm, this.store);
+    await ensureChangesStream(this.jsm, this.store);
     const batch = this.config.get('PROJECTOR_BATCH', { infer: true });
-    await ensureProjectorConsumer(this.jsm, { replicas, maxAckPending: batch });
+    await ensureProjectorConsumer(this.jsm, { ...this.store, maxAckPending: batch });
     await this.checkReadModelsCaughtUp();
     const consumer = await this.js.consumers.get(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
     // The callback only buffers; a flush scheduled after the current I/O turn folds all that arrived.
     this.messages = await consumer.consume({
       max_messages: batch,
+      // A pull lost with a cluster node (the consumer's leader moved) is noticed by missed heartbeats
+      // (every expires/2) and pulled again: within ~5 s, not the client's default 30.
+      expires: 5_000,
       callback: (msg) => {
         this.buffer.push(msg);
         this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());

@@ -4,7 +4,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LRUCache } from 'lru-cache';
 import type { StoredSession } from '#contracts';
-import { isWrongLastSequence, NATS_CONNECTION, openSessionsBucket } from '#nats';
+import { isWrongLastSequence, NATS_CONNECTION, NATS_STORE, openSessionsBucket, type StoreOptions } from '#nats';
 import type { ProjectorEnv } from './projector.env.js';
 
 /** A view and the KV revision it was read or written at (0: not in the bucket). */
@@ -28,14 +28,15 @@ export class SessionViewStore implements OnModuleInit {
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-    private readonly config: ConfigService<ProjectorEnv, true>,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
+    config: ConfigService<ProjectorEnv, true>,
   ) {
     const max = config.get('VIEW_CACHE_SESSIONS', { infer: true });
     if (max > 0) this.cache = new LRUCache({ max });
   }
 
   async onModuleInit(): Promise<void> {
-    this.kv = await openSessionsBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+    this.kv = await openSessionsBucket(this.nc, this.store);
   }
 
   /** The view stored under `key` (`owner.sessionId`). */

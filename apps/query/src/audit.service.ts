@@ -4,7 +4,7 @@ import { RpcException } from '@nestjs/microservices';
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { AUDIT_STREAM, AuditMessage, auditSubject, type AuditQuery, type AuditQueryResult, type AuditRecord, type RefusalCode } from '#contracts';
-import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
+import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER, NATS_STORE, type StoreOptions } from '#nats';
 import type { QueryEnv } from './query.env.js';
 
 /** An audit query as the handler gets it: validated, `limit` defaulted. */
@@ -38,13 +38,14 @@ export class AuditService implements OnModuleInit {
   constructor(
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly config: ConfigService<QueryEnv, true>,
   ) {}
 
   /** The stream may not exist yet: the query app can start before any gateway. */
   onModuleInit(): Promise<void> {
     return ensureAuditStream(this.jsm, {
-      replicas: this.config.get('NATS_REPLICAS', { infer: true }),
+      ...this.store,
       maxAgeDays: this.config.get('AUDIT_MAX_AGE_DAYS', { infer: true }),
     });
   }

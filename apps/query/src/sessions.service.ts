@@ -14,7 +14,7 @@ import {
   type SessionView,
   type StoredSession,
 } from '#contracts';
-import { NATS_CONNECTION, openSessionsBucket } from '#nats';
+import { NATS_CONNECTION, NATS_STORE, openSessionsBucket, type StoreOptions } from '#nats';
 import type { QueryEnv } from './query.env.js';
 import { SessionViewCache } from './session-view.cache.js';
 
@@ -27,13 +27,14 @@ export class SessionsService implements OnModuleInit {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly cache: SessionViewCache,
-    private readonly config: ConfigService<QueryEnv, true>,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
+    config: ConfigService<QueryEnv, true>,
   ) {
     this.waitMs = config.get('READ_WAIT_MS', { infer: true });
   }
 
   async onModuleInit(): Promise<void> {
-    this.kv = await openSessionsBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+    this.kv = await openSessionsBucket(this.nc, this.store);
   }
 
   /**

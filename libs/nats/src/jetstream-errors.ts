@@ -9,5 +9,8 @@ export const isWrongLastSequence = (error: unknown): error is JetStreamApiError 
 export const isNotFound = (error: unknown): error is JetStreamApiError =>
   error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamNotFound || error.code === JetStreamApiCodes.ConsumerNotFound);
 
+/** JetStream in a cluster refuses while a stream's or the meta group's leader is being elected (err_code 10008). */
+export const isTemporarilyUnavailable = (error: unknown): boolean => error instanceof JetStreamApiError && error.code === 10008;
+
 /** A stream of that name exists already (err_code 10058, which the client names no constant for). */
 export const isStreamNameInUse = (error: unknown): boolean => error instanceof JetStreamApiError && error.code === 10058;

@@ -5,10 +5,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_AUTH, natsAuth, type NatsAuth } from './auth.js';
 import { connectNats } from './connect.js';
 import type { NatsEnv } from './env.js';
+import type { StoreOptions } from './provision.js';
+import { clusterSize, resolveReplicas } from './replicas.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
 export const JETSTREAM = Symbol('JetStreamClient');
 export const JETSTREAM_MANAGER = Symbol('JetStreamManager');
+/** StoreOptions: the replicas NATS_REPLICAS means on this connection's cluster, and where changes are logged. */
+export const NATS_STORE = Symbol('NatsStore');
 
 /** Whether NATS is reachable right now, from the connection's own status events. */
 @Injectable()
@@ -74,10 +78,22 @@ export class NatsModule {
           inject: [NATS_CONNECTION],
           useFactory: (nc: NatsConnection): Promise<JetStreamManager> => jetstreamManager(nc),
         },
+        {
+          provide: NATS_STORE,
+          // After the manager: JetStream answers, so a cluster has formed and its servers are gossiped.
+          inject: [ConfigService, NATS_CONNECTION, JETSTREAM_MANAGER],
+          useFactory: (config: ConfigService<NatsEnv, true>, nc: NatsConnection): StoreOptions => {
+            const log = new Logger('NATS');
+            const setting = config.get('NATS_REPLICAS', { infer: true });
+            const replicas = resolveReplicas(setting, nc);
+            log.log(`streams and buckets get ${replicas} replica(s) (NATS_REPLICAS=${setting}; cluster of ${clusterSize(nc)})`);
+            return { replicas, log: (m) => log.log(m) };
+          },
+        },
         NatsHealth,
         NatsDrain,
       ],
-      exports: [NATS_AUTH, NATS_CONNECTION, JETSTREAM, JETSTREAM_MANAGER, NatsHealth],
+      exports: [NATS_AUTH, NATS_CONNECTION, JETSTREAM, JETSTREAM_MANAGER, NATS_STORE, NatsHealth],
     };
   }
 }

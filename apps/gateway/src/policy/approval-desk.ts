@@ -5,7 +5,16 @@ import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { approvalSubject, type ApprovalDecided, type ApprovalRequested } from '#contracts';
-import { ensureApprovalsStream, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, lastApprovalEvent, NATS_CONNECTION } from '#nats';
+import {
+  ensureApprovalsStream,
+  isWrongLastSequence,
+  JETSTREAM,
+  JETSTREAM_MANAGER,
+  lastApprovalEvent,
+  NATS_CONNECTION,
+  NATS_STORE,
+  type StoreOptions,
+} from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 
 export type ApprovalRequest = Omit<ApprovalRequested, 'type' | 'v' | 'id' | 'at' | 'expires_at'>;
@@ -32,13 +41,14 @@ export class ApprovalDesk implements OnModuleInit {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
-    private readonly config: ConfigService<GatewayEnv, true>,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
+    config: ConfigService<GatewayEnv, true>,
   ) {
     this.tickMs = config.get('APPROVAL_PROGRESS_SECONDS', { infer: true }) * 1000;
   }
 
   onModuleInit(): Promise<void> {
-    return ensureApprovalsStream(this.jsm, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+    return ensureApprovalsStream(this.jsm, this.store);
   }
 
   /**

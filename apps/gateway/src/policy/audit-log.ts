@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { auditSubject, type AuditRecord } from '#contracts';
-import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION } from '#nats';
+import { ensureAuditStream, JETSTREAM, JETSTREAM_MANAGER, NATS_CONNECTION, NATS_STORE, type StoreOptions } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 
 /** Records wait this long for others of the same subject, so that one append carries many calls. */
@@ -36,12 +36,13 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly config: ConfigService<GatewayEnv, true>,
   ) {}
 
   onModuleInit(): Promise<void> {
     return ensureAuditStream(this.jsm, {
-      replicas: this.config.get('NATS_REPLICAS', { infer: true }),
+      ...this.store,
       maxAgeDays: this.config.get('AUDIT_MAX_AGE_DAYS', { infer: true }),
     });
   }

@@ -1,11 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { windowAt, type AppliedLimit } from '#domain';
-import { isWrongLastSequence, NATS_CONNECTION, openCountersBucket } from '#nats';
+import { isWrongLastSequence, NATS_CONNECTION, NATS_STORE, openCountersBucket, type StoreOptions } from '#nats';
 import { LRUCache } from 'lru-cache';
-import type { GatewayEnv } from '../gateway.env.js';
 
 /** Counts known from this gateway's own last write, so an uncontended take is one round trip. */
 interface Count {
@@ -41,11 +39,11 @@ export class LimitCounters implements OnModuleInit {
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-    private readonly config: ConfigService<GatewayEnv, true>,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.kv = await openCountersBucket(this.nc, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+    this.kv = await openCountersBucket(this.nc, this.store);
   }
 
   /** Takes one from each limit's count, or none: a limit already at its max gives back what was taken. */

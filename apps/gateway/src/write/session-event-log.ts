@@ -4,7 +4,17 @@ import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstre
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { boundedReason, EVENTS_STREAM, eventSubject, LEGACY_OWNER, legacyEventSubject, type PytestEvent } from '#contracts';
 import { evolve, type SessionState } from '#domain';
-import { ensureEventStream, isWrongLastSequence, JETSTREAM, JETSTREAM_MANAGER, NatsHealth, readSubject, UnreadableEvent } from '#nats';
+import {
+  ensureEventStream,
+  isWrongLastSequence,
+  JETSTREAM,
+  JETSTREAM_MANAGER,
+  NATS_STORE,
+  NatsHealth,
+  readSubject,
+  UnreadableEvent,
+  type StoreOptions,
+} from '#nats';
 import { Refused } from '../mcp/refusal-result.js';
 import type { GatewayEnv } from '../gateway.env.js';
 
@@ -18,14 +28,15 @@ export class SessionEventLog implements OnModuleInit {
   constructor(
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly health: NatsHealth,
-    private readonly config: ConfigService<GatewayEnv, true>,
+    config: ConfigService<GatewayEnv, true>,
   ) {
     this.timeout = config.get('WRITE_TIMEOUT_MS', { infer: true });
   }
 
   onModuleInit(): Promise<void> {
-    return ensureEventStream(this.jsm, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+    return ensureEventStream(this.jsm, this.store);
   }
 
   /**
@@ -57,7 +68,7 @@ export class SessionEventLog implements OnModuleInit {
    * answered by a replica that lags; before a session is called unknown, the leader is asked.
    */
   async leaderHasMore(state: SessionState): Promise<boolean> {
-    if (this.config.get('NATS_REPLICAS', { infer: true }) === 1) return false;
+    if (this.store.replicas === 1) return false;
     const last = await this.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: eventSubject(state) });
     return (last?.seq ?? 0) > state.lastSeq;
   }

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { CHANGES_STREAM, changeSubject, SessionChangeNotice, type Identity } from '#contracts';
-import { ensureChangesStream, JETSTREAM, JETSTREAM_MANAGER } from '#nats';
+import { ensureChangesStream, JETSTREAM, JETSTREAM_MANAGER, NATS_STORE, type StoreOptions } from '#nats';
 import type { QueryEnv } from '../query.env.js';
 import { HttpRefusal } from './http-answers.js';
 
@@ -41,14 +41,15 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
-    private readonly config: ConfigService<QueryEnv, true>,
+    @Inject(NATS_STORE) private readonly store: StoreOptions,
+    config: ConfigService<QueryEnv, true>,
   ) {
     this.maxStreams = config.get('QUERY_SSE_MAX_CLIENTS', { infer: true });
   }
 
   /** The stream is the projector's to fill; creating it here too lets clients connect before the projector first ran. */
   async onModuleInit(): Promise<void> {
-    await ensureChangesStream(this.jsm, { replicas: this.config.get('NATS_REPLICAS', { infer: true }) });
+    await ensureChangesStream(this.jsm, this.store);
   }
 
   onModuleDestroy(): void {
