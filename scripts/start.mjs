@@ -110,7 +110,12 @@ function clusterPasswords() {
     writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
     say(`made the cluster's NATS user passwords: ./${PASSWORDS_FILE}`);
   }
-  return Object.fromEntries(readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => line.split(/=(.*)/s).slice(0, 2)));
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+  );
 }
 
 /** An app's NATS identity on the cluster: its own user. */

@@ -46,7 +46,13 @@ export class NatsServer {
     const config = this.configured ? ['-c', this.configured.file, ...(this.configured.options ?? [])] : [];
     // A file that names its store does so relative to the working directory (nats-server 2.9 refuses -sd beside it): the temporary store.
     const store = this.configured && /^\s*store_dir\s*:/m.test(readFileSync(this.configured.file, 'utf8')) ? [] : ['-sd', this.storeDir];
-    this.proc = Proc.spawn('nats-server', binary(), [...config, '-js', '-a', '127.0.0.1', '-p', String(this.port), ...store], this.configured?.env ?? {}, this.storeDir);
+    this.proc = Proc.spawn(
+      'nats-server',
+      binary(),
+      [...config, '-js', '-a', '127.0.0.1', '-p', String(this.port), ...store],
+      this.configured?.env ?? {},
+      this.storeDir,
+    );
     await this.proc.waitFor(/Server is ready/);
   }
 
