@@ -119,7 +119,9 @@ function clusterPasswords() {
 }
 
 /** An app's NATS identity on the cluster: its own user. */
-const asNatsUser = (user) => ({ NATS_USER: user, NATS_PASSWORD: passwords[`NATS_${user.toUpperCase()}_PASSWORD`] });
+function asNatsUser(user) {
+  return { NATS_USER: user, NATS_PASSWORD: passwords[`NATS_${user.toUpperCase()}_PASSWORD`] };
+}
 
 /** A node of the cluster: its config file and the client address that file sets (`listen:`). */
 function clusterNode(name) {
@@ -133,9 +135,10 @@ async function startClusterNode({ name, conf, url }) {
   const binary = findNatsServer() ?? fail(`Nothing answers at ${url}. ${INSTALL_NATS_HINT}`);
   mkdirSync(join(root, '.data', 'cluster', name), { recursive: true });
   // The node's file with the NATS users included, their passwords from the environment.
-  launch(`nats ${name}`, binary, ['-c', conf.replace(/\.conf$/, '-auth.conf')], passwords);
+  const withUsers = conf.replace(/\.conf$/, '-auth.conf');
+  launch(`nats ${name}`, binary, ['-c', withUsers], passwords);
   await waitForNats(url);
-  say(`started nats-server ${name} (${conf}) at ${url}, JetStream storing under ./.data/cluster/${name}`);
+  say(`started nats-server ${name} (${withUsers}) at ${url}, JetStream storing under ./.data/cluster/${name}`);
 }
 
 /** JetStream answers once the nodes have routes and elected a meta leader; the apps need it at start. */
