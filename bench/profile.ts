@@ -16,7 +16,8 @@ import { summarise } from './cpuprofile-summary.js';
 import { callOk, closeHttpClient, httpClient, runLoad, stdioClient, type HttpMcpClient } from './lib/load.js';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET } from '#contracts';
+import { SESSIONS_BUCKET } from '#contracts';
+import { projectorFoldedThrough } from '#nats';
 import { BACKLOG_OWNER, buildBacklog, publishAll } from './lib/backlog.js';
 import { START_ARGS } from './lib/ingest.js';
 import { childPids, cpuMicros, CpuWindow, rssKiB } from './lib/proc-stats.js';
@@ -208,7 +209,7 @@ async function scratchNats() {
 
 /** Resolves once the projector has acknowledged every event up to `lastSeq`. */
 async function folded(jsm: JetStreamManager, lastSeq: number): Promise<void> {
-  while ((await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq < lastSeq) await sleep(50);
+  while (!(await projectorFoldedThrough(jsm, lastSeq))) await sleep(50);
 }
 
 function printNewestProfile(): void {

@@ -157,26 +157,36 @@ describe('events out of place in the log', () => {
     expect((await suite.client.refusal('record_test_outcome', { ...outcome, session_id: 'gap' })).code).toBe('SESSION_UNREADABLE');
   });
 
-  it('keeps sessions recorded before owners readable and read-only, under the local grant', async () => {
+  it('keeps sessions recorded before owners, and before partitions, readable and read-only', async () => {
     const { probe } = suite.system;
-    const legacy = {
+    const started = (id: string, sessionId: string) => ({
       type: 'SessionStarted',
       v: 1,
-      id: 'legacy-start',
-      sessionId: 'old-1',
+      id,
+      sessionId,
       version: 1,
       at: new Date().toISOString(),
       actor: { agent: 'local', via: 'http' },
       data: { environment },
-    };
-    // A stream from before owners holds sessions on one-token subjects, and keeps that subject when upgraded.
+    });
+    // A stream from an earlier version holds sessions on the subjects of its day (`pytest.events.<id>`
+    // before owners, `pytest.events.<owner>.<id>` before partitions) and keeps taking them when
+    // upgraded; the projector started on such a stream folds them too.
     const { config } = await probe.jsm.streams.info(EVENTS_STREAM);
-    await probe.jsm.streams.update(EVENTS_STREAM, { ...config, subjects: [...config.subjects, 'pytest.events.*'] });
-    await jetstream(probe.nc).publish('pytest.events.old-1', JSON.stringify(legacy));
-    const view = await eventually(() => suite.client.ok('get_session', { session_id: 'old-1' }).catch(() => undefined));
-    expect(view).toMatchObject({ session_id: 'old-1', owner: 'local', status: 'running' });
-    expect((await suite.client.refusal('record_session_start', { session_id: 'old-1', environment })).code).toBe('SESSION_READ_ONLY');
-    expect((await suite.client.refusal('record_test_outcome', { ...outcome, session_id: 'old-1' })).code).toBe('SESSION_READ_ONLY');
+    await probe.jsm.streams.update(EVENTS_STREAM, { ...config, subjects: [...config.subjects, 'pytest.events.*', 'pytest.events.*.*'] });
+    await jetstream(probe.nc).publish('pytest.events.old-1', JSON.stringify(started('legacy-start', 'old-1')));
+    await jetstream(probe.nc).publish('pytest.events.local.mid-1', JSON.stringify(started('unpartitioned-start', 'mid-1')));
+    await suite.system.projector.restart();
+    for (const [session_id, when] of [
+      ['old-1', 'before sessions had owners'],
+      ['mid-1', 'before the event stream had partitions'],
+    ] as const) {
+      const view = await eventually(() => suite.client.ok('get_session', { session_id }).catch(() => undefined));
+      expect(view).toMatchObject({ session_id, owner: 'local', status: 'running' });
+      const refusal = await suite.client.refusal('record_session_start', { session_id, environment });
+      expect(refusal).toMatchObject({ code: 'SESSION_READ_ONLY', message: expect.stringContaining(when) });
+      expect((await suite.client.refusal('record_test_outcome', { ...outcome, session_id })).code).toBe('SESSION_READ_ONLY');
+    }
   });
 });
 

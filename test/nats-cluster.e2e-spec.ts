@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVALS_STREAM, AUDIT_STREAM, CHANGES_STREAM, COUNTERS_BUCKET, EVENTS_STREAM, SESSIONS_BUCKET } from '#contracts';
-import { ensureEventStream, ensureProjectorConsumer, openSessionsBucket } from '#nats';
+import { ensureEventStream, ensureProjectorConsumers, openSessionsBucket } from '#nats';
 import { App } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { NatsCluster } from './harness/nats-cluster.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   // What an earlier single-server setup left: the event log, its consumer and the views at 1 replica.
   const single = { replicas: 1, log: () => {} };
   await ensureEventStream(probe.jsm, single);
-  await ensureProjectorConsumer(probe.jsm, { ...single, maxAckPending: 2000 });
+  await ensureProjectorConsumers(probe.jsm, { ...single, maxAckPending: 2000 });
   await openSessionsBucket(probe.nc, single);
 
   dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-read-models-'));
@@ -54,11 +54,11 @@ describe('the apps on a 3-node NATS cluster', () => {
     for (const stream of [EVENTS_STREAM, CHANGES_STREAM, AUDIT_STREAM, APPROVALS_STREAM, `KV_${SESSIONS_BUCKET}`, `KV_${COUNTERS_BUCKET}`]) {
       expect((await probe.jsm.streams.info(stream)).config.num_replicas, stream).toBe(3);
     }
-    expect((await probe.projectorConsumer()).config.num_replicas).toBe(3);
+    for (const consumer of await probe.projectorConsumers()) expect(consumer.config.num_replicas, consumer.name).toBe(3);
     expect(logs()).toMatch(/streams and buckets get 3 replica\(s\) \(NATS_REPLICAS=auto; cluster of 3\)/);
     expect(logs()).toMatch(new RegExp(`stream ${EVENTS_STREAM}: replicas raised from 1 to 3`));
     expect(logs()).toMatch(new RegExp(`stream KV_${SESSIONS_BUCKET}: replicas raised from 1 to 3`));
-    expect(logs()).toMatch(/consumer session-projector has 1 replica\(s\): creating it again with 3/);
+    expect(logs()).toMatch(/consumer session-projector-0 has 1 replica\(s\): creating it again with 3/);
   });
 
   it('go on recording and reading while the stream leader is down, and the node catches up when it is back', async () => {
@@ -67,7 +67,11 @@ describe('the apps on a 3-node NATS cluster', () => {
     for (let i = 0; i < 5; i++) await client.ok('record_test_outcome', { nodeid: `t::before_${i}`, outcome: 'passed', duration: 0.1 });
 
     // Raised a moment ago: the new replicas first catch up, as a cluster's stream would have long since.
-    await eventually(async () => allCurrent(await probe.jsm.streams.info(EVENTS_STREAM)) && allCurrent(await probe.projectorConsumer()), 20_000, 'replicas');
+    await eventually(
+      async () => allCurrent(await probe.jsm.streams.info(EVENTS_STREAM)) && (await probe.projectorConsumers()).every(allCurrent),
+      20_000,
+      'replicas',
+    );
     const leader = (await probe.jsm.streams.info(EVENTS_STREAM)).cluster!.leader!;
     await cluster.node(leader).kill();
     // While a new leader is elected a write may be refused (WRITE_UNAVAILABLE): retried, as clients do.

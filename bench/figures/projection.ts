@@ -3,7 +3,8 @@
 // over a copy of the same messages.
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, SESSIONS_BUCKET, sessionKey, type SessionView } from '#contracts';
+import { SESSIONS_BUCKET, sessionKey, type SessionView } from '#contracts';
+import { projectorConsumers, projectorFoldedThrough } from '#nats';
 import { App } from '../../test/harness/apps.js';
 import { eventually } from '../../test/harness/processes.js';
 import { BACKLOG_OWNER, buildBacklog, publishAll, type Backlog, type BacklogMessage } from '../lib/backlog.js';
@@ -51,10 +52,9 @@ export const projectionNote = ({ backlog, meanBytes }: Projection): string =>
 
 async function projectionCatchUp(sys: System): Promise<Omit<Projection, 'raw'>> {
   const { jsm } = sys;
-  const projectorConsumer = () => jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
   // Everything written so far is folded before the projector stops, so the timed backlog is only the new events.
   const before = await sys.streamLastSeq();
-  await eventually(async () => (await projectorConsumer()).ack_floor.stream_seq >= before, 120_000, 'the projector to fold the ingest runs');
+  await eventually(() => projectorFoldedThrough(jsm, before), 120_000, 'the projector to fold the ingest runs');
   await sys.apps.projector.stop();
 
   const backlog = buildBacklog(cfg.backlogSessions, cfg.backlogPerSession, cfg.backlogConcurrent);
@@ -80,14 +80,7 @@ async function projectionCatchUp(sys: System): Promise<Omit<Projection, 'raw'>> 
   const pid = sys.apps.projector.pid;
   const cpuBefore = cpuMicros(pid);
   const natsBefore = sys.natsPid ? cpuMicros(sys.natsPid) : Number.NaN;
-  const info = await eventually(
-    async () => {
-      const i = await projectorConsumer();
-      return i.ack_floor.stream_seq >= lastSeq ? i : undefined;
-    },
-    300_000,
-    'the projector to catch up',
-  );
+  await eventually(() => projectorFoldedThrough(jsm, lastSeq), 300_000, 'the projector to catch up');
   const tDone = performance.now();
   const projectorCpu = cpuMicros(pid) - cpuBefore;
   const natsCpu = sys.natsPid ? cpuMicros(sys.natsPid) - natsBefore : Number.NaN;
@@ -98,7 +91,7 @@ async function projectionCatchUp(sys: System): Promise<Omit<Projection, 'raw'>> 
     `  projector: ready after ${((tReady - tStart) / 1000).toFixed(2)} s, then folded the backlog in ${seconds.toFixed(2)} s → ${fmtRate(rate, 'events/s')}` +
       ` (${fmtRate(backlog.messages.length / ((tDone - tStart) / 1000), 'events/s')} counting start-up); ` +
       `CPU per event: projector ${fmtUs(projectorCpu / backlog.messages.length)}, nats-server ${fmtUs(natsCpu / backlog.messages.length)}; ` +
-      `ack_floor ${info.ack_floor.stream_seq}, redelivered ${info.num_redelivered}`,
+      `redelivered ${(await projectorConsumers(jsm)).reduce((sum, info) => sum + info.num_redelivered, 0)}`,
   );
   out(
     `  view writes (KV puts): ${viewWrites.toLocaleString('en-US')} for ${backlog.messages.length.toLocaleString('en-US')} events ` +

@@ -3,7 +3,8 @@
 // projector folds it into the views and the SQL read models; then the cross-session reads are timed
 // over NATS request/reply beside a raw responder.
 import { statSync } from 'node:fs';
-import { EVENTS_STREAM, eventSubject, QUERY_PATTERNS, SESSION_PROJECTOR_DURABLE, type PytestEvent, type TestResult } from '#contracts';
+import { EVENTS_STREAM, eventSubject, QUERY_PATTERNS, type PytestEvent, type TestResult } from '#contracts';
+import { projectorConsumers, projectorFoldedThrough } from '#nats';
 import { eventually } from '../../test/harness/processes.js';
 import { BACKLOG_OWNER, backlogEnvelope, publishAll, type BacklogMessage } from '../lib/backlog.js';
 import { cfg } from '../lib/config.js';
@@ -175,9 +176,11 @@ async function readModelsAtScale(sys: System, scale: ReadModelsScale): Promise<R
   const expectedEvents = scale.sessions * (2 + Math.ceil(scale.testsPerSession / scale.resultsPerEvent));
   const whileFolding: ReadModels['whileFolding'] = [];
   const sampler = setInterval(() => {
-    void jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).then(
-      ({ ack_floor }) => {
-        const folded = Math.max(0, ack_floor.stream_seq - firstSeq + 1) / expectedEvents;
+    void projectorConsumers(jsm).then(
+      (consumers) => {
+        // Published so far, less what the partitions' consumers have yet to hand out or to see acked.
+        const unfolded = consumers.reduce((sum, info) => sum + info.num_pending + info.num_ack_pending, 0);
+        const folded = Math.max(0, lastSeq - firstSeq + 1 - unfolded) / expectedEvents;
         whileFolding.push({ folded, projector: rssKiB(projectorPid()), query: rssKiB(queryPid()) });
       },
       () => undefined,
@@ -196,11 +199,9 @@ async function readModelsAtScale(sys: System, scale: ReadModelsScale): Promise<R
     lastSeq = await publishAll(js, messages, 256, true);
     if (group % 500 === 0) progress(`read models: published ${group + perSession.length} of ${scale.sessions} sessions`);
   }
-  await eventually(
-    async () => (await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq >= lastSeq,
-    1_800_000,
-    'the projector to fold the read-model sessions',
-  ).finally(() => clearInterval(sampler));
+  await eventually(() => projectorFoldedThrough(jsm, lastSeq), 1_800_000, 'the projector to fold the read-model sessions').finally(() =>
+    clearInterval(sampler),
+  );
   const foldSeconds = (performance.now() - t0) / 1000;
   const results = scale.sessions * scale.testsPerSession;
   const projectorCpuPerResult = (cpuMicros(projectorPid()) - cpuBefore) / results;

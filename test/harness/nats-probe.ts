@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, eventSubject, SESSION_PROJECTOR_DURABLE, type TestResult } from '#contracts';
-import { readSubject, type StoredEvent } from '#nats';
+import { EVENTS_STREAM, eventSubject, type TestResult } from '#contracts';
+import { projectorConsumers, projectorFoldedThrough, readSubject, type StoredEvent } from '#nats';
 
 /** The test's own NATS connection, to look at the stream and talk to the query app as any client would. */
 export class NatsProbe {
@@ -39,9 +39,14 @@ export class NatsProbe {
     }
   }
 
-  /** The projector's durable consumer: how far it has delivered and acknowledged. */
-  projectorConsumer(): Promise<ConsumerInfo> {
-    return this.jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
+  /** The projector's durable consumers (one per partition): how far each has delivered and acknowledged. */
+  projectorConsumers(): Promise<ConsumerInfo[]> {
+    return projectorConsumers(this.jsm);
+  }
+
+  /** Whether the projector has folded every event up to stream sequence `seq`. */
+  foldedThrough(seq: number): Promise<boolean> {
+    return projectorFoldedThrough(this.jsm, seq);
   }
 
   /** The session's events, in stream order (`owner`: the grant that owns it; "local" without a keys file). */

@@ -3,8 +3,8 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
-import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT, SESSION_PROJECTOR_DURABLE } from '#contracts';
-import { connectNats, natsAuth, deleteProjectorConsumer, deleteSessionsBucket, isNotFound } from '#nats';
+import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT } from '#contracts';
+import { connectNats, natsAuth, deleteProjectorConsumers, deleteSessionsBucket, isNotFound, projectorFoldedThrough } from '#nats';
 import { loadDotEnv, parseEnv, setUpLogging, runApp } from '#platform';
 import { openReadModelStore } from '#read-models';
 import { ProjectorEnv } from './projector.env.js';
@@ -12,7 +12,7 @@ import { ProjectorModule } from './projector.module.js';
 
 /**
  * Rebuilds the read models: drops the session views, the SQL read models and the projector's
- * consumer, replays the whole stream into fresh ones, and exits once every event stored before it
+ * consumers, replays the whole stream into fresh ones, and exits once every event stored before it
  * began is folded.
  */
 loadDotEnv();
@@ -28,7 +28,7 @@ if (running) {
 }
 const jsm = await jetstreamManager(nc);
 const lastSeq = await lastEventSeq(jsm);
-await deleteProjectorConsumer(jsm);
+await deleteProjectorConsumers(jsm);
 await deleteSessionsBucket(jsm);
 const readModels = await openReadModelStore(env.READ_MODEL_URL);
 await readModels.reset();
@@ -37,7 +37,7 @@ log.log(`dropped the session views and the read models in ${readModels.location}
 
 const started = performance.now();
 const app = await runApp('Projector', () => NestFactory.createApplicationContext(ProjectorModule));
-while ((await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq < lastSeq) {
+while (!(await projectorFoldedThrough(jsm, lastSeq))) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const seconds = (performance.now() - started) / 1000;

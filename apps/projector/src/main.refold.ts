@@ -2,7 +2,17 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { EVENTS_STREAM, eventSubject, isStuckStub, NAME_PATTERN, SESSION_ID_PATTERN, sessionKey, type SessionRef, type StoredSession } from '#contracts';
+import {
+  EVENTS_STREAM,
+  eventSubject,
+  isStuckStub,
+  unpartitionedEventSubject,
+  NAME_PATTERN,
+  SESSION_ID_PATTERN,
+  sessionKey,
+  type SessionRef,
+  type StoredSession,
+} from '#contracts';
 import { connectNats, natsAuth, isWrongLastSequence, openSessionsBucket, resolveReplicas } from '#nats';
 import { loadDotEnv, parseEnv, setUpLogging } from '#platform';
 import { publishChange } from './change-notices.js';
@@ -55,10 +65,17 @@ async function stuckSessions(bucket: KV): Promise<SessionRef[]> {
   return refs;
 }
 
+/** The session's subject: where this version writes it, or, for a session recorded before partitions, where that one did. */
+async function storedSubject(ref: SessionRef): Promise<string> {
+  const subject = eventSubject(ref);
+  if (await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject })) return subject;
+  return (await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: unpartitionedEventSubject(ref) })) ? unpartitionedEventSubject(ref) : subject;
+}
+
 /** Folds the session from its first event and stores the view; false when it is still stuck. */
 async function refold(ref: SessionRef): Promise<boolean> {
   const key = sessionKey(ref);
-  const subject = eventSubject(ref);
+  const subject = await storedSubject(ref);
   for (;;) {
     const entry = await kv.get(key);
     const view = await foldFromStream(js, jsm, subject, ref, null, { complete: true });

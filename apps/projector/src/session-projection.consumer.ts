@@ -5,7 +5,6 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   EVENTS_STREAM,
   PROJECTOR_PRESENCE_SUBJECT,
-  SESSION_PROJECTOR_DURABLE,
   sessionKey,
   sessionRefOfSubject,
   isStuckStub,
@@ -19,17 +18,21 @@ import { READ_MODEL_STORE, type ProjectedSession, type ReadModelStore } from '#r
 import {
   ensureChangesStream,
   ensureEventStream,
-  ensureProjectorConsumer,
+  ensureProjectorConsumers,
   JETSTREAM,
   JETSTREAM_MANAGER,
   NATS_CONNECTION,
   NATS_STORE,
+  openProjectorLeasesBucket,
+  projectorConsumers,
   readEvent,
   UnreadableEvent,
+  type ProjectorPartition,
   type StoreOptions,
 } from '#nats';
 import { publishChange } from './change-notices.js';
 import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
+import { LEASE_TTL_MS, PartitionLeases, type PartitionWorker } from './partition-leases.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
 
@@ -41,17 +44,21 @@ const GAP_DELIVERIES = 5;
 const CONFLICT_ROUNDS = 5;
 
 /**
- * Folds the event stream into session views: a durable pull consumer, read in batches; each batch's
- * events are folded per session, each view written once (compare-and-set), a change notice
- * published, and only then the events acked.
+ * Folds the event stream into session views: one durable pull consumer per partition of the
+ * stream, folded while this replica holds the partition's lease (see PartitionLeases), so each
+ * session's events are folded in order by one replica at a time. Whatever its partition, each
+ * batch's events are folded per session, each view written once (compare-and-set), a change
+ * notice published, and only then the events acked.
  */
 @Injectable()
-export class SessionProjectionConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SessionProjectionConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown, PartitionWorker {
   private readonly log = new Logger('Projector');
-  private messages?: ConsumerMessages;
+  private readonly folding = new Map<string, ConsumerMessages>();
+  private leases?: PartitionLeases;
   private presence?: Subscription;
   private buffer: JsMsg[] = [];
   private flushing?: Promise<void>;
+  private readonly batch: number;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -60,19 +67,30 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly views: SessionViewStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
-    private readonly config: ConfigService<ProjectorEnv, true>,
-  ) {}
+    config: ConfigService<ProjectorEnv, true>,
+  ) {
+    this.batch = config.get('PROJECTOR_BATCH', { infer: true });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await ensureEventStream(this.jsm, this.store);
     await ensureChangesStream(this.jsm, this.store);
-    const batch = this.config.get('PROJECTOR_BATCH', { infer: true });
-    await ensureProjectorConsumer(this.jsm, { ...this.store, maxAckPending: batch });
+    const partitions = await ensureProjectorConsumers(this.jsm, { ...this.store, maxAckPending: this.batch });
     await this.checkReadModelsCaughtUp();
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
+    this.presence = this.nc.subscribe(PROJECTOR_PRESENCE_SUBJECT, {
+      callback: (_error, msg) => void msg.respond(JSON.stringify({ pid: process.pid })),
+    });
+    const leases = await openProjectorLeasesBucket(this.nc, this.store, LEASE_TTL_MS);
+    this.leases = new PartitionLeases(leases, partitions, this, this.log);
+    await this.leases.start();
+    this.log.log(`folding ${EVENTS_STREAM} into session views: replica ${this.leases.replica}, partitions ${this.leases.holding.join(' ') || 'none yet'}`);
+  }
+
+  async start({ durable }: ProjectorPartition): Promise<void> {
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, durable);
     // The callback only buffers; a flush scheduled after the current I/O turn folds all that arrived.
-    this.messages = await consumer.consume({
-      max_messages: batch,
+    const messages = await consumer.consume({
+      max_messages: this.batch,
       // A pull lost with a cluster node (the consumer's leader moved) is noticed by missed heartbeats
       // (every expires/2) and pulled again: within ~5 s, not the client's default 30.
       expires: 5_000,
@@ -81,19 +99,23 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
         this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
       },
     });
-    this.presence = this.nc.subscribe(PROJECTOR_PRESENCE_SUBJECT, {
-      callback: (_error, msg) => void msg.respond(JSON.stringify({ pid: process.pid })),
-    });
-    this.log.log(`folding ${EVENTS_STREAM} into session views (durable consumer "${SESSION_PROJECTOR_DURABLE}")`);
+    this.folding.set(durable, messages);
+  }
+
+  async stop({ durable }: ProjectorPartition): Promise<void> {
+    const messages = this.folding.get(durable);
+    this.folding.delete(durable);
+    await messages?.close();
+    while (this.flushing) await this.flushing;
   }
 
   /**
-   * Both read models are folded by this one consumer. Read models that hold nothing while the
-   * consumer has folded events already (an upgrade from a version without them, or a new
+   * Both read models are folded by these consumers. Read models that hold nothing while the
+   * consumers have folded events already (an upgrade from a version without them, or a new
    * READ_MODEL_URL) would never get those events: say how to fold them, rather than serve gaps.
    */
   private async checkReadModelsCaughtUp(): Promise<void> {
-    const folded = (await this.jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE)).ack_floor.stream_seq;
+    const folded = Math.max(...(await projectorConsumers(this.jsm)).map((info) => info.ack_floor.stream_seq));
     if (folded > 0 && (await this.readModels.appliedSeq()) === 0) {
       throw new Error(
         `the read models in ${this.readModels.location} are empty, but the session views already hold ${EVENTS_STREAM} up to sequence ${folded}: ` +
@@ -104,8 +126,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
 
   async beforeApplicationShutdown(): Promise<void> {
     this.presence?.unsubscribe();
-    await this.messages?.close();
-    await this.flushing;
+    await this.leases?.stop();
   }
 
   private async flush(): Promise<void> {

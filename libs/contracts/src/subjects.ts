@@ -15,26 +15,62 @@ export const sessionKey = ({ owner, sessionId }: SessionRef): string => `${owner
 /** Owner of sessions recorded before sessions had owners (on one-token subjects): the default local grant. */
 export const LEGACY_OWNER = 'local';
 
-/** The session a subject tail names: `owner.sessionId`, or a bare session id from before ownership. */
-function refOfTail(tail: string): SessionRef {
-  const dot = tail.indexOf('.');
-  return dot < 0 ? { owner: LEGACY_OWNER, sessionId: tail } : { owner: tail.slice(0, dot), sessionId: tail.slice(dot + 1) };
-}
-
-/** The JetStream stream holding every event; one subject per session: `pytest.events.<owner>.<sessionId>`. */
+/**
+ * The JetStream stream holding every event; one subject per session:
+ * `pytest.events.<owner>.<sessionId>.<partition>`. The partition (a hash of the session, see
+ * {@link eventPartition}) lets projector replicas share the stream, one consumer per partition, while
+ * each session's events stay on one consumer and are folded in order.
+ */
 export const EVENTS_STREAM = 'PYTEST_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'pytest.events';
-export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*.*`;
-/** A session recorded before ownership, on `pytest.events.<sessionId>`: still read, never written. */
+export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*.*.*`;
+
+/**
+ * How many partitions the event subjects are spread over: fixed, since a session must keep its
+ * subject (its optimistic-concurrency sequence) for life. More than any useful number of projector
+ * replicas; fewer would leave replicas idle, more would cost a consumer each.
+ */
+export const EVENT_PARTITIONS = 8;
+
+/** The session's partition: FNV-1a (32 bit) of its key, modulo {@link EVENT_PARTITIONS}. */
+export function eventPartition(ref: SessionRef): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(sessionKey(ref))) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % EVENT_PARTITIONS;
+}
+
+export const eventSubject = (ref: SessionRef): string => `${EVENTS_SUBJECT_PREFIX}.${sessionKey(ref)}.${eventPartition(ref)}`;
+/** The event subjects of one partition: a projector consumer's filter. */
+export const partitionEventSubjects = (partition: number): string => `${EVENTS_SUBJECT_PREFIX}.*.*.${partition}`;
+
+/** A session recorded before partitions, on `pytest.events.<owner>.<sessionId>`: still read and folded, never written. */
+export const UNPARTITIONED_EVENT_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*.*`;
+export const unpartitionedEventSubject = (ref: SessionRef): string => `${EVENTS_SUBJECT_PREFIX}.${sessionKey(ref)}`;
+/** A session recorded before ownership, on `pytest.events.<sessionId>`: still read and folded, never written. */
+export const LEGACY_EVENT_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.*`;
 export const legacyEventSubject = (sessionId: string): string => `${EVENTS_SUBJECT_PREFIX}.${sessionId}`;
-export const eventSubject = (ref: SessionRef): string => `${EVENTS_SUBJECT_PREFIX}.${sessionKey(ref)}`;
-export const sessionRefOfSubject = (subject: string): SessionRef => refOfTail(subject.slice(EVENTS_SUBJECT_PREFIX.length + 1));
+
+/** The session an event subject names, in any of its three forms. */
+export function sessionRefOfSubject(subject: string): SessionRef {
+  const [owner, sessionId] = subject.slice(EVENTS_SUBJECT_PREFIX.length + 1).split('.');
+  return sessionId === undefined ? { owner: LEGACY_OWNER, sessionId: owner! } : { owner: owner!, sessionId };
+}
 
 /** KV bucket of session views, keyed by {@link sessionKey}. */
 export const SESSIONS_BUCKET = 'pytest_sessions';
 
-/** Durable consumer the projector folds the stream with. */
-export const SESSION_PROJECTOR_DURABLE = 'session-projector';
+/** The projector's durable consumer of one partition's events (each held by one projector replica at a time). */
+export const projectorDurable = (partition: number): string => `session-projector-${partition}`;
+/**
+ * Consumers of the subjects of earlier versions, where the stream still takes them: the one that
+ * folded the whole stream before partitions (kept, now filtered to the unpartitioned subjects), and
+ * one for the sessions from before owners.
+ */
+export const UNPARTITIONED_PROJECTOR_DURABLE = 'session-projector';
+export const OWNERLESS_PROJECTOR_DURABLE = 'session-projector-ownerless';
+
+/** KV bucket of projector partition leases (`partition.<durable>`) and live replicas (`replica.<id>`), expiring unless renewed. */
+export const PROJECTOR_LEASES_BUCKET = 'pytest_projector_leases';
 
 /** Every running projector answers requests here (a rebuild refuses to run beside one). */
 export const PROJECTOR_PRESENCE_SUBJECT = 'pytest.projector.presence';

@@ -7,6 +7,7 @@ import {
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
+  type ConsumerInfo,
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
@@ -21,9 +22,16 @@ import {
   CHANGES_SUBJECTS,
   COUNTERS_BUCKET,
   EVENTS_STREAM,
+  EVENT_PARTITIONS,
   EVENTS_SUBJECTS,
+  partitionEventSubjects,
+  PROJECTOR_LEASES_BUCKET,
+  projectorDurable,
   SESSIONS_BUCKET,
-  SESSION_PROJECTOR_DURABLE,
+  UNPARTITIONED_EVENT_SUBJECTS,
+  UNPARTITIONED_PROJECTOR_DURABLE,
+  OWNERLESS_PROJECTOR_DURABLE,
+  LEGACY_EVENT_SUBJECTS,
 } from '#contracts';
 import { isNotFound, isStreamNameInUse, isTemporarilyUnavailable } from './jetstream-errors.js';
 
@@ -63,31 +71,47 @@ export async function deleteSessionsBucket(jsm: JetStreamManager): Promise<void>
   await deleteIfPresent(() => jsm.streams.delete(`KV_${SESSIONS_BUCKET}`));
 }
 
-/**
- * The projector's durable pull consumer over the whole stream (every session), from the first
- * event. Acks are explicit, so an event is redelivered until its view is stored. No filter subject:
- * the stream holds session events only, and on nats-server 2.9 a filter costs a subject scan per
- * pull (measured: catch-up fell from ~60k to 3–9k events/s in some runs).
- */
-/**
- * The projector's durable consumer. Events handed out and not yet acked are held in the projector's
- * memory, so the server may hand out one pull batch at a time (`maxAckPending`): memory stays
- * bounded by the batch, whatever the backlog, and no event waits in memory past the ack wait.
- * An existing consumer is brought to that bound, and to `replicas` where it has fewer.
- */
-export function ensureProjectorConsumer(jsm: JetStreamManager, options: StoreOptions & { maxAckPending: number }): Promise<void> {
-  return againWhileSettling(() => addOrUpdateProjectorConsumer(jsm, options));
+/** A part of the event stream one projector replica folds at a time: its durable consumer and the subjects it takes. */
+export interface ProjectorPartition {
+  durable: string;
+  filter: string;
 }
 
-async function addOrUpdateProjectorConsumer(jsm: JetStreamManager, { replicas, log, maxAckPending }: StoreOptions & { maxAckPending: number }): Promise<void> {
-  const existing = await jsm.consumers.info(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE).catch((error: unknown) => {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  });
+const PARTITIONS: ProjectorPartition[] = Array.from({ length: EVENT_PARTITIONS }, (_, partition) => ({
+  durable: projectorDurable(partition),
+  filter: partitionEventSubjects(partition),
+}));
+const EARLIER_FORMS: ProjectorPartition[] = [
+  { durable: UNPARTITIONED_PROJECTOR_DURABLE, filter: UNPARTITIONED_EVENT_SUBJECTS },
+  { durable: OWNERLESS_PROJECTOR_DURABLE, filter: LEGACY_EVENT_SUBJECTS },
+];
+
+/**
+ * The projector's durable consumers, one per partition, from the first event; and one for each
+ * subject form of an earlier version the stream still takes (the consumer of the days before
+ * partitions is kept for the unpartitioned subjects, so its progress carries over). Acks are explicit, so an event is redelivered until its view is stored. Events handed
+ * out and not yet acked are held in the projector's memory, so the server hands out one pull batch
+ * at a time per consumer (`maxAckPending`): memory stays bounded, whatever the backlog. Existing
+ * consumers are brought to that bound, and to `replicas` where they have fewer. Answers the partitions.
+ */
+export async function ensureProjectorConsumers(jsm: JetStreamManager, options: StoreOptions & { maxAckPending: number }): Promise<ProjectorPartition[]> {
+  const { subjects } = (await jsm.streams.info(EVENTS_STREAM)).config;
+  const partitions = [...PARTITIONS, ...EARLIER_FORMS.filter(({ filter }) => subjects.includes(filter))];
+  for (const partition of partitions) await againWhileSettling(() => addOrUpdateProjectorConsumer(jsm, partition, options));
+  return partitions;
+}
+
+async function addOrUpdateProjectorConsumer(
+  jsm: JetStreamManager,
+  { durable, filter }: ProjectorPartition,
+  { replicas, log, maxAckPending }: StoreOptions & { maxAckPending: number },
+): Promise<void> {
+  const existing = await consumerInfo(jsm, durable);
   const add = (from: Pick<ConsumerConfig, 'deliver_policy' | 'opt_start_seq'>) =>
     jsm.consumers.add(EVENTS_STREAM, {
-      durable_name: SESSION_PROJECTOR_DURABLE,
+      durable_name: durable,
       ack_policy: AckPolicy.Explicit,
+      filter_subject: filter,
       ...from,
       ack_wait: 10_000_000_000,
       max_ack_pending: maxAckPending,
@@ -103,16 +127,50 @@ async function addOrUpdateProjectorConsumer(jsm: JetStreamManager, { replicas, l
   // consumer is created again instead, from the first event not acked (folding again is harmless).
   if (had > 0 && had < replicas) {
     const from = existing.ack_floor.stream_seq + 1;
-    log(`consumer ${SESSION_PROJECTOR_DURABLE} has ${had} replica(s): creating it again with ${replicas}, from stream sequence ${from}`);
-    await jsm.consumers.delete(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE);
+    log(`consumer ${durable} has ${had} replica(s): creating it again with ${replicas}, from stream sequence ${from}`);
+    await jsm.consumers.delete(EVENTS_STREAM, durable);
     await add({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
-  } else if (existing.config.max_ack_pending !== maxAckPending) {
-    await jsm.consumers.update(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE, { max_ack_pending: maxAckPending });
+  } else if (existing.config.max_ack_pending !== maxAckPending || existing.config.filter_subject !== filter) {
+    if (existing.config.filter_subject !== filter) log(`consumer ${durable}: now folds ${filter} only (the partitions' consumers fold the rest)`);
+    await jsm.consumers.update(EVENTS_STREAM, durable, { max_ack_pending: maxAckPending, filter_subject: filter });
   }
 }
 
-export async function deleteProjectorConsumer(jsm: JetStreamManager): Promise<void> {
-  await deleteIfPresent(() => jsm.consumers.delete(EVENTS_STREAM, SESSION_PROJECTOR_DURABLE));
+/** The projector consumers there are, with how far each has folded. */
+export async function projectorConsumers(jsm: JetStreamManager): Promise<ConsumerInfo[]> {
+  const infos = await Promise.all([...PARTITIONS, ...EARLIER_FORMS].map(({ durable }) => consumerInfo(jsm, durable)));
+  return infos.filter((info) => info !== undefined);
+}
+
+/**
+ * Whether the projector has folded every event up to stream sequence `seq`: each of its consumers
+ * has acked all its events to there, or has none left to hand out or to be acked.
+ */
+export async function projectorFoldedThrough(jsm: JetStreamManager, seq: number): Promise<boolean> {
+  const consumers = await projectorConsumers(jsm);
+  return (
+    consumers.length >= PARTITIONS.length &&
+    consumers.every((info) => info.ack_floor.stream_seq >= seq || (info.num_pending === 0 && info.num_ack_pending === 0))
+  );
+}
+
+export async function deleteProjectorConsumers(jsm: JetStreamManager): Promise<void> {
+  for (const { durable } of [...PARTITIONS, ...EARLIER_FORMS]) await deleteIfPresent(() => jsm.consumers.delete(EVENTS_STREAM, durable));
+}
+
+function consumerInfo(jsm: JetStreamManager, durable: string): Promise<ConsumerInfo | undefined> {
+  return jsm.consumers.info(EVENTS_STREAM, durable).catch((error: unknown) => {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  });
+}
+
+/**
+ * Projector partition leases and live replicas: each entry expires `ttlMs` after its last write,
+ * so a replica that dies frees its partitions that long after.
+ */
+export function openProjectorLeasesBucket(nc: NatsConnection, store: StoreOptions, ttlMs: number): Promise<KV> {
+  return openBucket(nc, PROJECTOR_LEASES_BUCKET, { history: 1, ttl: ttlMs }, store);
 }
 
 async function deleteIfPresent(remove: () => Promise<unknown>): Promise<void> {

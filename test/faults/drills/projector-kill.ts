@@ -1,4 +1,5 @@
 // SIGKILL the projector every few seconds while the agents write; the views and SQL rows must still come out exact.
+import type { ConsumerInfo } from '@nats-io/jetstream';
 import type { Drill } from '../lib/drill.js';
 import { Fleet } from '../lib/fleet.js';
 import { withSystem } from '../lib/system.js';
@@ -34,12 +35,14 @@ export const projectorKill: Drill = (sizes) =>
 /** SIGKILLs and restarts the projector; milliseconds until it has folded past where the killed one stopped. */
 async function killProjector(system: System): Promise<number> {
   const killedAt = performance.now();
-  const before = (await system.probe.projectorConsumer()).ack_floor.stream_seq;
+  const ackFloor = (info: ConsumerInfo) => info.ack_floor.stream_seq;
+  const before = new Map((await system.probe.projectorConsumers()).map((info) => [info.name, ackFloor(info)]));
   await system.projector.restart({ kill: true });
   await eventually(
     async () => {
-      const info = await system.probe.projectorConsumer();
-      return info.ack_floor.stream_seq > before || (info.num_pending === 0 && info.num_ack_pending === 0);
+      const consumers = await system.probe.projectorConsumers();
+      const idle = consumers.every((info) => info.num_pending === 0 && info.num_ack_pending === 0);
+      return idle || consumers.some((info) => ackFloor(info) > (before.get(info.name) ?? 0));
     },
     60_000,
     'the restarted projector to fold',

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
-import { boundedReason, EVENTS_STREAM, eventSubject, LEGACY_OWNER, legacyEventSubject, type PytestEvent } from '#contracts';
+import { boundedReason, EVENTS_STREAM, eventSubject, LEGACY_OWNER, legacyEventSubject, unpartitionedEventSubject, type PytestEvent } from '#contracts';
 import { evolve, type SessionState } from '#domain';
 import {
   ensureEventStream,
@@ -76,8 +76,8 @@ export class SessionEventLog implements OnModuleInit {
   /**
    * Folds the session's events stored after `state.lastSeq` into it (all of them for a new state).
    * An event that does not follow the ones before (put there by other means) makes the log
-   * unreadable, as an invalid one does; a session of the local grant recorded before sessions had
-   * owners is read-only.
+   * unreadable, as an invalid one does; a session recorded by an earlier version, on a subject of
+   * those days, is read-only.
    */
   async catchUp(state: SessionState): Promise<SessionState> {
     for await (const { seq, event } of readSubject(this.js, this.jsm, eventSubject(state), state.lastSeq)) {
@@ -87,16 +87,22 @@ export class SessionEventLog implements OnModuleInit {
         throw new UnreadableEvent(seq, boundedReason((error as Error).message));
       }
     }
-    if (state.status === 'none' && state.owner === LEGACY_OWNER && (await this.recordedBeforeOwners(state))) {
-      throw new Refused(
-        'SESSION_READ_ONLY',
-        `Session "${state.sessionId}" was recorded before sessions had owners: it can be read, not written; choose another session_id.`,
-      );
+    const earlier = state.status === 'none' ? await this.recordedEarlier(state) : undefined;
+    if (earlier) {
+      throw new Refused('SESSION_READ_ONLY', `Session "${state.sessionId}" was recorded ${earlier}: it can be read, not written; choose another session_id.`);
     }
     return state;
   }
 
-  private async recordedBeforeOwners({ sessionId }: SessionState): Promise<boolean> {
-    return (await this.jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: legacyEventSubject(sessionId) })) !== null;
+  /** When the session was recorded on a subject of an earlier version: before partitions, or before owners. */
+  private async recordedEarlier(state: SessionState): Promise<string | undefined> {
+    const hasEvents = async (subject: string) => (await this.jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject })) !== null;
+    const [beforePartitions, beforeOwners] = await Promise.all([
+      hasEvents(unpartitionedEventSubject(state)),
+      state.owner === LEGACY_OWNER && hasEvents(legacyEventSubject(state.sessionId)),
+    ]);
+    if (beforeOwners) return 'before sessions had owners';
+    if (beforePartitions) return 'before the event stream had partitions';
+    return undefined;
   }
 }

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { LoggerService } from '@nestjs/common';
+import type { KV } from '@nats-io/kv';
+import { isNotFound, isWrongLastSequence, type ProjectorPartition } from '#nats';
+import { planLeases } from './lease-plan.js';
+
+/** A lease not renewed this long is free for another replica: how soon a dead replica's partitions move on. */
+export const LEASE_TTL_MS = 4_000;
+const RENEW_EVERY_MS = 1_000;
+
+const leaseKey = (partition: ProjectorPartition) => `partition.${partition.durable}`;
+const replicaKey = (replica: string) => `replica.${replica}`;
+
+/** Folds a partition's events while this replica holds its lease. */
+export interface PartitionWorker {
+  start(partition: ProjectorPartition): Promise<void>;
+  /** Resolves once the partition's events already received are folded (or left unacked). */
+  stop(partition: ProjectorPartition): Promise<void>;
+}
+
+/**
+ * Which projector replica folds which partition: each partition has a lease in a KV bucket whose
+ * entries expire unless renewed, taken with a create (only one replica can) and renewed with an
+ * update at the revision it holds (fails once another replica took it). Each replica announces
+ * itself the same way, so all converge on an even share (see planLeases). A lease that could not be
+ * renewed stops the folding of its partition; should two replicas ever fold one partition at once
+ * (a replica paused past its lease), the views' compare-and-set and the read models' once-per-event
+ * writes keep every event folded once.
+ */
+export class PartitionLeases {
+  readonly replica = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  /** Lease revision of each partition held, by durable name. */
+  private readonly held = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private renewing?: Promise<void>;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly partitions: ProjectorPartition[],
+    private readonly worker: PartitionWorker,
+    private readonly log: LoggerService,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.renew();
+    this.timer = setInterval(() => {
+      this.renewing ??= this.renew()
+        .catch((error: unknown) => this.log.warn(`partition leases not renewed: ${(error as Error).message}; trying again`))
+        .finally(() => (this.renewing = undefined));
+    }, RENEW_EVERY_MS);
+  }
+
+  /** Stops folding and hands every partition held back at once (rather than when its lease expires). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.renewing;
+    await Promise.all(this.partitions.filter((partition) => this.held.has(partition.durable)).map((partition) => this.release(partition)));
+    await this.kv.delete(replicaKey(this.replica)).catch(() => undefined);
+  }
+
+  /** Partitions held now, by durable name. */
+  get holding(): string[] {
+    return [...this.held.keys()];
+  }
+
+  private async renew(): Promise<void> {
+    await this.kv.put(replicaKey(this.replica), '');
+    for (const partition of this.partitions) {
+      const revision = this.held.get(partition.durable);
+      if (revision === undefined) continue;
+      try {
+        this.held.set(partition.durable, await this.kv.update(leaseKey(partition), this.replica, revision));
+      } catch (error) {
+        // Anything else (a timeout, NATS away) may still leave the lease ours: the next round tells.
+        if (!isWrongLastSequence(error) && !isNotFound(error)) throw error;
+        this.held.delete(partition.durable);
+        this.log.warn(`partition ${partition.durable}: lease lost (not renewed within ${LEASE_TTL_MS} ms); another replica folds it`);
+        await this.worker.stop(partition);
+      }
+    }
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys()) keys.push(key);
+    const leased = new Set(keys.filter((key) => key.startsWith('partition.')));
+    const plan = planLeases({
+      partitions: this.partitions.map((partition) => partition.durable),
+      held: new Set(this.held.keys()),
+      free: new Set(this.partitions.filter((partition) => !leased.has(leaseKey(partition))).map((partition) => partition.durable)),
+      replicas: keys.filter((key) => key.startsWith('replica.')).length,
+    });
+    for (const partition of this.partitions) {
+      if (plan.release.includes(partition.durable)) await this.release(partition);
+      else if (plan.take.includes(partition.durable)) await this.take(partition);
+    }
+  }
+
+  private async take(partition: ProjectorPartition): Promise<void> {
+    try {
+      this.held.set(partition.durable, await this.kv.create(leaseKey(partition), this.replica));
+    } catch (error) {
+      if (isWrongLastSequence(error)) return; // another replica took it first
+      throw error;
+    }
+    await this.worker.start(partition);
+    this.log.log(`partition ${partition.durable}: folding (${this.held.size} held by ${this.replica})`);
+  }
+
+  private async release(partition: ProjectorPartition): Promise<void> {
+    const revision = this.held.get(partition.durable)!;
+    await this.worker.stop(partition);
+    this.held.delete(partition.durable);
+    // Deleted only if still ours; otherwise it expires, or is another's already.
+    await this.kv.delete(leaseKey(partition), { previousSeq: revision }).catch(() => undefined);
+  }
+}
