@@ -65,7 +65,8 @@ describe('operations as docs/operations.md has them', () => {
     } finally {
       await client.close();
     }
-  });
+    // Four `npm start` processes and a rebuild, each starting node: ~30 s on a quiet machine.
+  }, 120_000);
 
   it('says what to run when an app is started alone and no NATS answers, and names a part it does not know', async () => {
     const alone = Proc.spawn('start --only projector', process.execPath, [join(root, 'scripts/start.mjs'), '--only', 'projector'], {

@@ -5,11 +5,11 @@ import { App } from './apps.js';
 import { NatsServer } from './nats-server.js';
 import { NatsProbe } from './nats-probe.js';
 
-/** A whole system for one suite: its own nats-server, the projector, the query app and N gateways. */
+/** A whole system for one suite: its own nats-server, N projector replicas, the query app and N gateways. */
 export class System {
   private constructor(
     readonly nats: NatsServer,
-    readonly projector: App,
+    readonly projectors: App[],
     readonly query: App,
     readonly gateways: App[],
     readonly probe: NatsProbe,
@@ -18,16 +18,25 @@ export class System {
     private readonly dataDir: string,
   ) {}
 
-  static async start({ gateways = 1, env = {} }: { gateways?: number; env?: Record<string, string> } = {}): Promise<System> {
+  static async start({
+    gateways = 1,
+    projectors = 1,
+    env = {},
+  }: { gateways?: number; projectors?: number; env?: Record<string, string> } = {}): Promise<System> {
     const nats = await NatsServer.start();
     const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-read-models-'));
     const appEnv = { NATS_URL: nats.url, READ_MODEL_URL: `sqlite:${join(dataDir, 'read-models.sqlite')}`, ...env };
-    const [projector, query, ...gatewayApps] = await Promise.all([
-      App.start('projector', appEnv),
+    const [query, ...apps] = await Promise.all([
       App.start('query', appEnv),
+      ...Array.from({ length: projectors }, () => App.start('projector', appEnv)),
       ...Array.from({ length: gateways }, () => App.start('gateway', appEnv)),
     ]);
-    return new System(nats, projector, query, gatewayApps, await NatsProbe.connect(nats.url), appEnv.READ_MODEL_URL, dataDir);
+    return new System(nats, apps.slice(0, projectors), query, apps.slice(projectors), await NatsProbe.connect(nats.url), appEnv.READ_MODEL_URL, dataDir);
+  }
+
+  /** The first projector replica. */
+  get projector(): App {
+    return this.projectors[0]!;
   }
 
   get gateway(): App {
@@ -46,12 +55,12 @@ export class System {
 
   /** Logs of every app, for a failing test's message. */
   get logs(): string {
-    return [this.projector, this.query, ...this.gateways].map((a) => `--- ${a.name}\n${a.proc.logs}`).join('\n');
+    return [...this.projectors, this.query, ...this.gateways].map((a) => `--- ${a.name}\n${a.proc.logs}`).join('\n');
   }
 
   async stop(): Promise<void> {
     await this.probe.close();
-    await Promise.all([...this.gateways, this.query, this.projector].map((app) => app.stop()));
+    await Promise.all([...this.gateways, this.query, ...this.projectors].map((app) => app.stop()));
     await this.nats.dispose();
     rmSync(this.dataDir, { recursive: true, force: true });
   }

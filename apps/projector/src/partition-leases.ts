@@ -88,21 +88,25 @@ export class PartitionLeases {
       free: new Set(this.partitions.filter((partition) => !leased.has(leaseKey(partition))).map((partition) => partition.durable)),
       replicas: keys.filter((key) => key.startsWith('replica.')).length,
     });
+    const changed: string[] = [];
     for (const partition of this.partitions) {
       if (plan.release.includes(partition.durable)) await this.release(partition);
-      else if (plan.take.includes(partition.durable)) await this.take(partition);
+      else if (!plan.take.includes(partition.durable) || !(await this.take(partition))) continue;
+      changed.push(`${plan.release.includes(partition.durable) ? '-' : '+'}${partition.durable}`);
     }
+    if (changed.length) this.log.log(`partitions ${changed.join(' ')}: ${this.held.size} of ${this.partitions.length} folded by ${this.replica}`);
   }
 
-  private async take(partition: ProjectorPartition): Promise<void> {
+  /** Whether the lease was ours to take (another replica may have taken it first). */
+  private async take(partition: ProjectorPartition): Promise<boolean> {
     try {
       this.held.set(partition.durable, await this.kv.create(leaseKey(partition), this.replica));
     } catch (error) {
-      if (isWrongLastSequence(error)) return; // another replica took it first
+      if (isWrongLastSequence(error)) return false;
       throw error;
     }
     await this.worker.start(partition);
-    this.log.log(`partition ${partition.durable}: folding (${this.held.size} held by ${this.replica})`);
+    return true;
   }
 
   private async release(partition: ProjectorPartition): Promise<void> {
