@@ -96,7 +96,14 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       expires: 5_000,
       callback: (msg) => {
         this.buffer.push(msg);
-        this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+        this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
+          .then(() => this.flush())
+          .catch((error: unknown) => {
+            // Unacked, the batch comes back after the ack wait; later messages must not wait behind it.
+            this.log.error(`batch not folded (${(error as Error).message}); its events will be redelivered`);
+            this.buffer = [];
+            this.flushing = undefined;
+          });
       },
     });
     this.folding.set(durable, messages);
