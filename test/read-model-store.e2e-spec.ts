@@ -107,6 +107,18 @@ describe.each(['sqlite', 'postgres'] as const)('the read-model store in %s', (ki
     expect(run).toMatchObject({ session_id: 's2', outcome: 'failed', duration: 3, attempt: 1, rerun_passed: false });
   });
 
+  it('applies batches asked for at once, each whole (a projector folds sessions concurrently)', async () => {
+    const sessions = Array.from({ length: 6 }, (_, i) => batch(`c${i}`, 100 + i * 10, [[result('t_a', 'passed')], [result('t_b', 'failed')]]));
+    await Promise.all(sessions.map((session) => store.apply([session])));
+    for (const { ref } of sessions) {
+      const page = await store.sessionTests({ owner: 'ci', session_id: ref.sessionId, limit: 10 });
+      expect(
+        page?.tests.map((t) => t.nodeid),
+        ref.sessionId,
+      ).toEqual(['t_a', 't_b']);
+    }
+  });
+
   it('rolls a failed batch back whole', async () => {
     const good = batch('s3', 20, [[result('t_y', 'passed')]]);
     const bad = { ...batch('s4', 30, [[result('t_y', 'passed')]]), view: { ...view('s4', 31), counts: undefined as never, started_at: null as never } };

@@ -13,6 +13,7 @@ export class SqliteDriver implements SqlDriver {
   readonly location: string;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private transactions: Promise<void> = Promise.resolve();
 
   constructor(path: string) {
     this.location = path === ':memory:' ? path : resolve(path);
@@ -34,7 +35,17 @@ export class SqliteDriver implements SqlDriver {
     return Promise.resolve();
   }
 
-  async transaction(work: (tx: SqlTransaction) => Promise<void>): Promise<void> {
+  /**
+   * One connection holds one transaction at a time: transactions asked for while one runs (the
+   * projector folds sessions concurrently) wait their turn rather than nest into it.
+   */
+  transaction(work: (tx: SqlTransaction) => Promise<void>): Promise<void> {
+    const turn = this.transactions.then(() => this.runTransaction(work));
+    this.transactions = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async runTransaction(work: (tx: SqlTransaction) => Promise<void>): Promise<void> {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       await work(this.tx);
