@@ -1,5 +1,6 @@
 // What the figures share: the benchmark's own nats-server, the three apps (projector, query, gateway)
-// as processes, a NATS connection, and the RSS of the apps at each stage (figure 4).
+// as processes, a NATS connection, and the RSS of the apps at each stage (figure 4); what the figures
+// read from NATS (BenchNats) also serves figures that run systems of their own (the scaling figure).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +26,48 @@ export interface StoreCounters {
   viewWrites: number;
 }
 
-export class System {
+/** What the figures read over a NATS connection of their own: get-session, the event stream, the projectors' progress. */
+export class BenchNats {
   readonly js: JetStreamClient;
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly jsm: JetStreamManager,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  getSession(body: Record<string, unknown>, timeout = 10_000) {
+    return nestRequest<SessionView>(this.nc, QUERY_PATTERNS.getSession, body, timeout);
+  }
+
+  async streamLastSeq(): Promise<number> {
+    return (await this.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  }
+
+  /** Messages in the event stream and view writes (KV puts) so far: to tell how many results an event holds and how often views are written. */
+  async storeCounters(): Promise<StoreCounters> {
+    const kv = await this.jsm.streams.info(`KV_${SESSIONS_BUCKET}`).catch(() => undefined);
+    return { events: await this.streamLastSeq(), viewWrites: kv?.state.last_seq ?? 0 };
+  }
+
+  /**
+   * The durable consumers of the event stream (the projectors'; whatever their names and number, e.g.
+   * one per partition) once every one has delivered and acknowledged everything stored; else undefined.
+   * Meaningful only after the writes it should cover were acknowledged.
+   */
+  async projectorsFolded(): Promise<string[] | undefined> {
+    const names: string[] = [];
+    for await (const info of this.jsm.consumers.list(EVENTS_STREAM)) {
+      if (!info.config.durable_name) continue;
+      if (info.num_pending > 0 || info.num_ack_pending > 0) return undefined;
+      names.push(info.name);
+    }
+    return names.length > 0 ? names : undefined;
+  }
+}
+
+export class System extends BenchNats {
   /** RSS (KiB) of the apps at each stage, with the events in the stream by then. */
   readonly rss: RssRow[] = [];
 
@@ -38,10 +79,10 @@ export class System {
     readonly storePath: string,
     /** The apps as they run now (figure 2 replaces the projector); stopped at the end of the run. */
     readonly apps: Record<AppName, App>,
-    readonly nc: NatsConnection,
-    readonly jsm: JetStreamManager,
+    nc: NatsConnection,
+    jsm: JetStreamManager,
   ) {
-    this.js = jetstream(nc);
+    super(nc, jsm);
   }
 
   /** Starts nats-server and the apps (all stopped again at the end of the run); records the idle RSS. */
@@ -76,20 +117,6 @@ export class System {
   cpuWindow(server: number, apps: boolean): CpuWindow {
     const others = apps ? { projector: this.apps.projector.pid, query: this.apps.query.pid } : {};
     return new CpuWindow({ server, 'nats-server': this.natsPid, ...others });
-  }
-
-  getSession(body: Record<string, unknown>, timeout = 10_000) {
-    return nestRequest<SessionView>(this.nc, QUERY_PATTERNS.getSession, body, timeout);
-  }
-
-  async streamLastSeq(): Promise<number> {
-    return (await this.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-  }
-
-  /** Messages in the event stream and view writes (KV puts) so far: to tell how many results an event holds and how often views are written. */
-  async storeCounters(): Promise<StoreCounters> {
-    const kv = await this.jsm.streams.info(`KV_${SESSIONS_BUCKET}`).catch(() => undefined);
-    return { events: await this.streamLastSeq(), viewWrites: kv?.state.last_seq ?? 0 };
   }
 
   async recordRss(stage: string): Promise<void> {
