@@ -1,7 +1,8 @@
 // `npm run bench`: the system's speed beside references measured in the same run, on this machine.
 // Starts its own nats-server and apps, stops them at the end (also on failure or Ctrl-C), runs the
 // figures (bench/figures/, one file each), prints a table, and writes it as markdown to
-// bench/results.md (or BENCH_REPORT). Knobs: the BENCH_* variables in bench/lib/config.ts.
+// bench/results.md (or BENCH_REPORT). Knobs: the BENCH_* variables in bench/lib/config.ts; BENCH_ONLY
+// runs some figure groups only (main, scaling).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { pytestSuiteFigure, pytestSuiteNote, pytestSuiteRows } from './figures/p
 import { rawPublishFigure, rawPublishRows } from './figures/raw-publish.js';
 import { readModelsFigure, readModelsNote, readModelsRows } from './figures/read-models.js';
 import { rssFigure, rssRows } from './figures/rss.js';
+import { scalingFigure, scalingNote, scalingRows } from './figures/scaling.js';
 import { stdioIngestFigure, stdioIngestRows } from './figures/stdio-ingest.js';
 import { cfg } from './lib/config.js';
 import { ingestNotes } from './lib/ingest.js';
@@ -32,6 +34,43 @@ await runBench(async () => {
   out(`load: ${cfg.clients} MCP clients / calls in flight, ${cfg.warmupMs / 1000} s warm-up + ${cfg.measureMs / 1000} s measured per ingest run`);
   out();
 
+  // The figure groups: main (figures 1–8, sharing one system and each other's results) and scaling
+  // (figure 9, systems of its own: run first, while nothing else of the benchmark's runs).
+  const groups = ['main', 'scaling'];
+  const unknown = cfg.only.filter((name) => !groups.includes(name));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: no figure group ${unknown.join(', ')} (the groups: ${groups.join(', ')})`);
+  const selected = (group: string) => cfg.only.length === 0 || cfg.only.includes(group);
+
+  const scaling = selected('scaling') ? await scalingFigure() : undefined;
+  const main = selected('main') ? await mainFigures() : undefined;
+
+  const report = new Report();
+  if (main) main.rows(report);
+  if (scaling) scalingRows(report, scaling);
+  out(report.text());
+
+  if (!cfg.reportPath) {
+    out("\nBENCH_ONLY: bench/results.md left as it is (BENCH_REPORT names a file for this run's table)");
+    return;
+  }
+  const md = [
+    '## Benchmark (`npm run bench`)',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpuModel()} (${cpus().length} cores), Node ${process.version}, ` +
+      `nats-server ${natsVersion}, MCP SDK ${sdkVersion}. Every reference was measured in the same run on the same machine.`,
+    '',
+    report.markdown(),
+    '',
+    ...(main?.notes ?? []),
+    ...(scaling ? scalingNote(scaling) : []),
+    '',
+  ].join('\n');
+  writeFileSync(cfg.reportPath, md);
+  out(`\nwrote ${cfg.reportPath}`);
+}, cfg.timeoutSeconds);
+
+/** Figures 1–8 on the benchmark's system: the report's rows and notes. */
+async function mainFigures(): Promise<{ rows: (report: Report) => void; notes: string[] }> {
   const sys = await System.start();
   const raw = await rawPublishFigure(sys);
   const http = await httpIngestFigure(sys);
@@ -43,28 +82,19 @@ await runBench(async () => {
   const junit = await junitImportFigure(sys);
   const reads = await readModelsFigure(sys);
   await rssFigure(sys, stdio);
-
-  const report = new Report();
-  httpIngestRows(report, http);
-  stdioIngestRows(report, stdio);
-  rawPublishRows(report, raw, http, stdio);
-  projectionRows(report, projection);
-  getSessionRows(report, getSession);
-  batchIngestRows(report, batch);
-  pytestSuiteRows(report, suite);
-  junitImportRows(report, junit, batch);
-  readModelsRows(report, reads);
-  rssRows(report, sys);
-  out(report.text());
-
-  const md = [
-    '## Benchmark (`npm run bench`)',
-    '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpuModel()} (${cpus().length} cores), Node ${process.version}, ` +
-      `nats-server ${natsVersion}, MCP SDK ${sdkVersion}. Every reference was measured in the same run on the same machine.`,
-    '',
-    report.markdown(),
-    '',
+  const rows = (report: Report) => {
+    httpIngestRows(report, http);
+    stdioIngestRows(report, stdio);
+    rawPublishRows(report, raw, http, stdio);
+    projectionRows(report, projection);
+    getSessionRows(report, getSession);
+    batchIngestRows(report, batch);
+    pytestSuiteRows(report, suite);
+    junitImportRows(report, junit, batch);
+    readModelsRows(report, reads);
+    rssRows(report, sys);
+  };
+  const notes = [
     ...ingestNotes(),
     projectionNote(projection),
     batchIngestNote(),
@@ -73,8 +103,6 @@ await runBench(async () => {
     liveFeedNote(),
     readModelsNote(),
     getSessionNote(getSession),
-    '',
-  ].join('\n');
-  writeFileSync(cfg.reportPath, md);
-  out(`\nwrote ${cfg.reportPath}`);
-}, cfg.timeoutSeconds);
+  ];
+  return { rows, notes };
+}

@@ -6,6 +6,7 @@ import { freePort, Proc } from '../../test/harness/processes.js';
 import { cfg } from '../lib/config.js';
 import { describeLoad, gatewayIngest, gatewayVsBareRows, ingestLoad, recordOutcome, serverCpu, startSession, type IngestSession } from '../lib/ingest.js';
 import { closeHttpClient, httpClient, type HttpMcpClient, type LoadResult } from '../lib/load.js';
+import type { CpuWindow } from '../lib/proc-stats.js';
 import type { Report } from '../lib/report.js';
 import { onCleanup, out, step } from '../lib/run.js';
 import { fmtRate, fmtUs } from '../lib/stats.js';
@@ -20,7 +21,7 @@ export interface HttpIngest {
 export async function httpIngestFigure(sys: System): Promise<HttpIngest> {
   out(`1a. MCP ingest of record_test_outcome over Streamable HTTP, ${cfg.clients} clients, each its own MCP session and pytest session`);
   const gateway = await gatewayIngest(sys, 'HTTP ingest', 'gateway (+ projector, query)', () =>
-    httpIngest(sys, sys.apps.gateway.mcpUrl, sys.apps.gateway.pid, true),
+    httpIngest([sys.apps.gateway.mcpUrl], sys.cpuWindow(sys.apps.gateway.pid, true), true),
   );
   await sys.recordRss('after HTTP ingest');
   const bareSse = await step('HTTP ingest, bare SDK server (SSE answers)', () => bareHttp(sys, false));
@@ -38,15 +39,16 @@ export function httpIngestRows(report: Report, { gateway, bareSse, bareJson }: H
   report.check('1a HTTP ingest, acked = stored', gateway.verified, 'no loss');
 }
 
-/** `cfg.clients` MCP clients, one call in flight each; through the gateway, each writes a pytest session of its own. */
-async function httpIngest(sys: System, url: URL, serverPid: number, throughGateway: boolean): Promise<{ res: LoadResult; sessions: IngestSession[] }> {
+/**
+ * `cfg.clients` MCP clients spread in turn over the servers at `urls`, one call in flight each; through
+ * gateways, each writes a pytest session of its own. `cpu` is taken over the measured window.
+ */
+export async function httpIngest(urls: URL[], cpu: CpuWindow, throughGateway: boolean): Promise<{ res: LoadResult; sessions: IngestSession[] }> {
   const clients: HttpMcpClient[] = [];
   try {
-    for (let i = 0; i < cfg.clients; i++) clients.push(await httpClient(url));
+    for (let i = 0; i < cfg.clients; i++) clients.push(await httpClient(urls[i % urls.length]!));
     const sessions = throughGateway ? await Promise.all(clients.map(({ client }) => startSession(client))) : [];
-    const res = await ingestLoad(cfg.clients, sys.cpuWindow(serverPid, throughGateway), (lane, i) =>
-      recordOutcome(clients[lane]!.client, `tests/test_bench.py::test_${i}`, sessions[lane]),
-    );
+    const res = await ingestLoad(cfg.clients, cpu, (lane, i) => recordOutcome(clients[lane]!.client, `tests/test_bench.py::test_${i}`, sessions[lane]));
     return { res, sessions };
   } finally {
     await Promise.all(clients.map(closeHttpClient));
@@ -63,7 +65,7 @@ async function bareHttp(sys: System, json: boolean): Promise<LoadResult> {
   onCleanup(proc.name, () => proc.stop());
   const [, url] = await proc.waitFor(/bare MCP server at (\S+)/);
   try {
-    return (await httpIngest(sys, new URL(url!), proc.child.pid!, false)).res;
+    return (await httpIngest([new URL(url!)], sys.cpuWindow(proc.child.pid!, false), false)).res;
   } finally {
     await proc.stop();
   }

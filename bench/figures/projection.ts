@@ -14,7 +14,7 @@ import { withScratchStream } from '../lib/raw-jetstream.js';
 import type { Report } from '../lib/report.js';
 import { checkFailed, out, step } from '../lib/run.js';
 import { fmtRate, fmtUs } from '../lib/stats.js';
-import type { System } from '../lib/system.js';
+import type { BenchNats, System } from '../lib/system.js';
 
 export interface Projection {
   /** Events folded per second, from the projector being ready. */
@@ -101,7 +101,7 @@ async function projectionCatchUp(sys: System): Promise<Omit<Projection, 'raw'>> 
 }
 
 /** A few views, read straight from the KV bucket: finished, with every result counted. */
-async function checkViews(sys: System, backlog: Backlog): Promise<boolean> {
+export async function checkViews(sys: BenchNats, backlog: Backlog): Promise<boolean> {
   const kv = await new Kvm(sys.nc).open(SESSIONS_BUCKET);
   const picks = [0, backlog.sessionIds.length - 1, ...Array.from({ length: 8 }, () => Math.floor(Math.random() * backlog.sessionIds.length))];
   const bad: string[] = [];

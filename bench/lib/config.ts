@@ -8,6 +8,12 @@ const num = (name: string, fallback: number) => {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
 
+/** BENCH_ONLY: the figure groups to run (comma-separated: main, scaling); unset: all. */
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
+
 export const cfg = {
   clients: num('BENCH_CLIENTS', 32),
   warmupMs: num('BENCH_WARMUP_SECONDS', 2) * 1000,
@@ -28,8 +34,18 @@ export const cfg = {
     resultsPerEvent: num('BENCH_READS_RESULTS_PER_EVENT', 100),
     requests: num('BENCH_READS_REQUESTS', 500),
   },
+  scaling: {
+    /** Replicas of each app on the cluster: 1 … this many. */
+    replicas: num('BENCH_SCALING_REPLICAS', 3),
+    /** Sessions of the backlog (each BENCH_BACKLOG_EVENTS_PER_SESSION events) folded by freshly started projectors. */
+    backlogSessions: num('BENCH_SCALING_BACKLOG_SESSIONS', 100),
+  },
+  only,
   /** The whole run stops (everything it started too) after this long. */
   timeoutSeconds: num('BENCH_TIMEOUT_SECONDS', 2400),
-  /** Where the markdown report goes (relative to the working directory); a small trial run can keep the committed one. */
-  reportPath: resolve(process.env.BENCH_REPORT || resolve(root, 'bench', 'results.md')),
+  /**
+   * Where the markdown report goes (relative to the working directory); a small trial run can keep the committed one.
+   * A run of some figure groups only (BENCH_ONLY) writes one only where BENCH_REPORT says.
+   */
+  reportPath: process.env.BENCH_REPORT ? resolve(process.env.BENCH_REPORT) : only.length > 0 ? undefined : resolve(root, 'bench', 'results.md'),
 };

@@ -8,7 +8,7 @@ import type { CpuWindow } from './proc-stats.js';
 import { checkFailed, out, step } from './run.js';
 import type { Report } from './report.js';
 import { fmtMs, fmtRate, fmtUs } from './stats.js';
-import type { StoreCounters, System } from './system.js';
+import type { BenchNats, StoreCounters } from './system.js';
 import { eventually } from '../../test/harness/processes.js';
 
 export const START_ARGS = { environment: { os: 'Linux', python_version: '3.12.3' }, project: 'bench' };
@@ -53,9 +53,10 @@ export function describeLoad(label: string, res: LoadResult): void {
     .filter((k) => k !== 'server')
     .map((k) => `${k} ${perCall(k)}`)
     .join(', ');
+  // Without one server under load (several gateways), every process is among the others.
+  const server = 'server' in res.cpu.micros ? `   server CPU ${perCall('server')}/call` : '';
   out(
-    `  ${label.padEnd(34)} ${fmtRate(res.rate, 'calls/s').padStart(14)}   p50 ${fmtMs(res.latency.p50).padStart(8)}   p99 ${fmtMs(res.latency.p99).padStart(8)}   ` +
-      `server CPU ${perCall('server')}/call`,
+    `  ${label.padEnd(34)} ${fmtRate(res.rate, 'calls/s').padStart(14)}   p50 ${fmtMs(res.latency.p50).padStart(8)}   p99 ${fmtMs(res.latency.p99).padStart(8)}${server}`,
   );
   out(
     `  ${''.padEnd(34)} (${res.calls} calls in ${res.seconds.toFixed(1)} s; CPU per call elsewhere: ${others}; machine busy ${(res.cpu.machineBusy * 100).toFixed(0)}%)`,
@@ -80,7 +81,7 @@ export function gatewayVsBareRows(report: Report, figure: string, gateway: LoadR
  * `described` prints more about the load before the check.
  */
 export async function gatewayIngest<T extends { res: LoadResult; sessions: IngestSession[] }>(
-  sys: System,
+  sys: BenchNats,
   name: string,
   label: string,
   run: () => Promise<T>,
@@ -101,7 +102,7 @@ export async function gatewayIngest<T extends { res: LoadResult; sessions: Inges
 }
 
 /** Waits until each session's view holds its last acknowledged write, then compares counts.total with the acks. */
-async function verifyStored(sys: System, label: string, sessions: IngestSession[]): Promise<boolean> {
+async function verifyStored(sys: BenchNats, label: string, sessions: IngestSession[]): Promise<boolean> {
   let acked = 0;
   let stored = 0;
   const wrong: string[] = [];

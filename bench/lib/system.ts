@@ -1,11 +1,13 @@
 // What the figures share: the benchmark's own nats-server, the three apps (projector, query, gateway)
-// as processes, a NATS connection, and the RSS of the apps at each stage (figure 4).
+// as processes, a NATS connection, and the RSS of the apps at each stage (figure 4); what the figures
+// read from NATS (BenchNats) also serves figures that run systems of their own (the scaling figure).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EVENTS_STREAM, QUERY_PATTERNS, SESSIONS_BUCKET, type SessionView } from '#contracts';
+import { EVENT_PARTITIONS, EVENTS_STREAM, QUERY_PATTERNS, SESSIONS_BUCKET, type SessionView } from '#contracts';
+import { projectorConsumers } from '#nats';
 import { App, type AppName } from '../../test/harness/apps.js';
 import { NatsServer } from '../../test/harness/nats-server.js';
 import { childPids, CpuWindow, rssKiB } from './proc-stats.js';
@@ -25,8 +27,44 @@ export interface StoreCounters {
   viewWrites: number;
 }
 
-export class System {
+/** What the figures read over a NATS connection of their own: get-session, the event stream, the projectors' progress. */
+export class BenchNats {
   readonly js: JetStreamClient;
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly jsm: JetStreamManager,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  getSession(body: Record<string, unknown>, timeout = 10_000) {
+    return nestRequest<SessionView>(this.nc, QUERY_PATTERNS.getSession, body, timeout);
+  }
+
+  async streamLastSeq(): Promise<number> {
+    return (await this.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  }
+
+  /** Messages in the event stream and view writes (KV puts) so far: to tell how many results an event holds and how often views are written. */
+  async storeCounters(): Promise<StoreCounters> {
+    const kv = await this.jsm.streams.info(`KV_${SESSIONS_BUCKET}`).catch(() => undefined);
+    return { events: await this.streamLastSeq(), viewWrites: kv?.state.last_seq ?? 0 };
+  }
+
+  /**
+   * The projector's consumers (one per partition) once every one has delivered and acknowledged
+   * everything stored; else undefined.
+   * Meaningful only after the writes it should cover were acknowledged.
+   */
+  async projectorsFolded(): Promise<string[] | undefined> {
+    const consumers = await projectorConsumers(this.jsm);
+    const idle = consumers.length >= EVENT_PARTITIONS && consumers.every((info) => info.num_pending === 0 && info.num_ack_pending === 0);
+    return idle ? consumers.map((info) => info.name) : undefined;
+  }
+}
+
+export class System extends BenchNats {
   /** RSS (KiB) of the apps at each stage, with the events in the stream by then. */
   readonly rss: RssRow[] = [];
 
@@ -38,10 +76,10 @@ export class System {
     readonly storePath: string,
     /** The apps as they run now (figure 2 replaces the projector); stopped at the end of the run. */
     readonly apps: Record<AppName, App>,
-    readonly nc: NatsConnection,
-    readonly jsm: JetStreamManager,
+    nc: NatsConnection,
+    jsm: JetStreamManager,
   ) {
-    this.js = jetstream(nc);
+    super(nc, jsm);
   }
 
   /** Starts nats-server and the apps (all stopped again at the end of the run); records the idle RSS. */
@@ -76,20 +114,6 @@ export class System {
   cpuWindow(server: number, apps: boolean): CpuWindow {
     const others = apps ? { projector: this.apps.projector.pid, query: this.apps.query.pid } : {};
     return new CpuWindow({ server, 'nats-server': this.natsPid, ...others });
-  }
-
-  getSession(body: Record<string, unknown>, timeout = 10_000) {
-    return nestRequest<SessionView>(this.nc, QUERY_PATTERNS.getSession, body, timeout);
-  }
-
-  async streamLastSeq(): Promise<number> {
-    return (await this.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-  }
-
-  /** Messages in the event stream and view writes (KV puts) so far: to tell how many results an event holds and how often views are written. */
-  async storeCounters(): Promise<StoreCounters> {
-    const kv = await this.jsm.streams.info(`KV_${SESSIONS_BUCKET}`).catch(() => undefined);
-    return { events: await this.streamLastSeq(), viewWrites: kv?.state.last_seq ?? 0 };
   }
 
   async recordRss(stage: string): Promise<void> {

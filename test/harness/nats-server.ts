@@ -42,6 +42,11 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** The running server's process id (for its CPU and memory in /proc). */
+  get pid(): number | undefined {
+    return this.proc?.running ? this.proc.child.pid : undefined;
+  }
+
   async up(): Promise<void> {
     const config = this.configured ? ['-c', this.configured.file, ...(this.configured.options ?? [])] : [];
     // A file that names its store does so relative to the working directory (nats-server 2.9 refuses -sd beside it): the temporary store.
