@@ -46,7 +46,9 @@ export class PartitionLeases {
     await this.renew();
     this.timer = setInterval(() => {
       this.renewing ??= this.renew()
-        .catch((error: unknown) => this.log.warn(`partition leases not renewed: ${(error as Error).message}; trying again`))
+        .catch((error: unknown) => {
+          this.log.warn(`partition leases not renewed: ${(error as Error).message}; trying again`);
+        })
         .finally(() => (this.renewing = undefined));
     }, RENEW_EVERY_MS);
   }
