@@ -14,3 +14,6 @@ export const isTemporarilyUnavailable = (error: unknown): boolean => error insta
 
 /** A stream of that name exists already (err_code 10058, which the client names no constant for). */
 export const isStreamNameInUse = (error: unknown): boolean => error instanceof JetStreamApiError && error.code === 10058;
+
+/** No JetStream answered the request (no responders): a node of a cluster just formed, or JetStream off (the client's JetStreamNotEnabled, which it does not export). */
+export const isJetStreamNotAnswering = (error: unknown): boolean => error instanceof Error && error.name === 'JetStreamNotEnabled';

@@ -33,7 +33,7 @@ import {
   OWNERLESS_PROJECTOR_DURABLE,
   LEGACY_EVENT_SUBJECTS,
 } from '#contracts';
-import { isNotFound, isStreamNameInUse, isTemporarilyUnavailable } from './jetstream-errors.js';
+import { isJetStreamNotAnswering, isNotFound, isStreamNameInUse, isTemporarilyUnavailable } from './jetstream-errors.js';
 
 /** How retries of one write are recognised by `Nats-Msg-Id`. */
 const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
@@ -95,7 +95,7 @@ const EARLIER_FORMS: ProjectorPartition[] = [
  * consumers are brought to that bound, and to `replicas` where they have fewer. Answers the partitions.
  */
 export async function ensureProjectorConsumers(jsm: JetStreamManager, options: StoreOptions & { maxAckPending: number }): Promise<ProjectorPartition[]> {
-  const { subjects } = (await jsm.streams.info(EVENTS_STREAM)).config;
+  const { subjects } = (await againWhileSettling(() => jsm.streams.info(EVENTS_STREAM))).config;
   const partitions = [...PARTITIONS, ...EARLIER_FORMS.filter(({ filter }) => subjects.includes(filter))];
   for (const partition of partitions) await againWhileSettling(() => addOrUpdateProjectorConsumer(jsm, partition, options));
   return partitions;
@@ -240,14 +240,17 @@ async function addOrKeepUp(jsm: JetStreamManager, config: Partial<StreamConfig> 
 /**
  * nats-server 2.9 in a cluster leaves one of two changes of a stream at once (apps starting
  * together) unanswered, and may leave requests about a stream being resized so (they time out),
- * or refuse them while its replicas elect a leader: provisioning looks again, a few times.
+ * or refuse them while its replicas elect a leader; a node of a cluster just formed may not answer
+ * JetStream requests yet (no responders: "jetstream is not enabled"). Provisioning looks again, for
+ * up to ~5 s. (A server without JetStream at all is refused before, when the apps connect.)
  */
 async function againWhileSettling<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (!(error instanceof natsErrors.TimeoutError || isTemporarilyUnavailable(error)) || attempt === 5) throw error;
+      const settling = error instanceof natsErrors.TimeoutError || isJetStreamNotAnswering(error) || isTemporarilyUnavailable(error);
+      if (!settling || attempt === 10) throw error;
       await sleep(500);
     }
   }
