@@ -2,13 +2,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from './apps.js';
+import { NatsCluster } from './nats-cluster.js';
 import { NatsServer } from './nats-server.js';
 import { NatsProbe } from './nats-probe.js';
 
-/** A whole system for one suite: its own nats-server, the projector, the query app and N gateways. */
-export class System {
+export interface SystemOptions {
+  gateways?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * A whole system for one suite: its own nats-server (or 3-node cluster: `System.onCluster`), the projector,
+ * the query app and N gateways.
+ */
+export class System<Nats extends NatsServer | NatsCluster = NatsServer> {
   private constructor(
-    readonly nats: NatsServer,
+    readonly nats: Nats,
     readonly projector: App,
     readonly query: App,
     readonly gateways: App[],
@@ -18,8 +27,16 @@ export class System {
     private readonly dataDir: string,
   ) {}
 
-  static async start({ gateways = 1, env = {} }: { gateways?: number; env?: Record<string, string> } = {}): Promise<System> {
-    const nats = await NatsServer.start();
+  static async start(options: SystemOptions = {}): Promise<System> {
+    return System.startOn(await NatsServer.start(), options);
+  }
+
+  /** The apps against all three nodes of a NatsCluster (replicas 3, as NATS_REPLICAS=auto gives there). */
+  static async onCluster(options: SystemOptions = {}): Promise<System<NatsCluster>> {
+    return System.startOn(await NatsCluster.start(), options);
+  }
+
+  private static async startOn<Nats extends NatsServer | NatsCluster>(nats: Nats, { gateways = 1, env = {} }: SystemOptions): Promise<System<Nats>> {
     const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-read-models-'));
     const appEnv = { NATS_URL: nats.url, READ_MODEL_URL: `sqlite:${join(dataDir, 'read-models.sqlite')}`, ...env };
     const [projector, query, ...gatewayApps] = await Promise.all([
@@ -27,7 +44,7 @@ export class System {
       App.start('query', appEnv),
       ...Array.from({ length: gateways }, () => App.start('gateway', appEnv)),
     ]);
-    return new System(nats, projector, query, gatewayApps, await NatsProbe.connect(nats.url), appEnv.READ_MODEL_URL, dataDir);
+    return new System<Nats>(nats, projector, query, gatewayApps, await NatsProbe.connect(nats.url), appEnv.READ_MODEL_URL, dataDir);
   }
 
   get gateway(): App {

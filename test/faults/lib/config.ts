@@ -21,3 +21,9 @@ export const fullSizes: Sizes = {
   memoryBoundMb: num('FAULTS_MEMORY_GROWTH_MB', 128),
   stuckClients: num('FAULTS_STUCK_CLIENTS', 100),
 };
+
+/** FAULTS_ONLY=clusterNodes,natsRestart: only the drills named (as in drills/index.ts); unset: all. */
+export const onlyDrills = (process.env.FAULTS_ONLY ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
