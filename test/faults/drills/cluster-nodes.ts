@@ -42,7 +42,7 @@ interface Outage {
   rejoinedAt: number;
   /** From the restart until every stream's and the projector consumer's replicas were current. */
   catchUpMs: number;
-  /** What was still behind when the drill stopped waiting (CATCH_UP_MS), if anything. */
+  /** What was still behind when the drill stopped waiting (10 × the outage), if anything. */
   behind?: string;
   reads: Tally;
   limited: Tally;
