@@ -12,6 +12,8 @@ const small: Sizes = {
   projectorOutcomes: 2000,
   killEveryMs: 500,
   outcomes: 2000,
+  // One node down and back (the full suite: two, one after the other).
+  clusterOutages: 1,
   outageMs: 1500,
   abandonedSessions: 500,
   maxSessions: 200,

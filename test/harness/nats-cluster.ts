@@ -41,14 +41,21 @@ export class NatsCluster {
     return node;
   }
 
-  /** Resolves once JetStream answers: the nodes have routes and a meta leader. */
+  /**
+   * Resolves once JetStream answers on every node: the nodes have routes and a meta leader (a node
+   * just formed may refuse JetStream requests a while after another answers them).
+   */
   async jetStreamReady(): Promise<void> {
-    const nc = await connect({ servers: this.url.split(',') });
-    try {
-      await eventually(() => jetstreamManager(nc).then(() => true), 30_000, 'JetStream on the cluster');
-    } finally {
-      await nc.close();
-    }
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        const nc = await connect({ servers: node.url });
+        try {
+          await eventually(() => jetstreamManager(nc).then((jsm) => jsm.getAccountInfo().then(() => true)), 30_000, `JetStream on ${node.url}`);
+        } finally {
+          await nc.close();
+        }
+      }),
+    );
   }
 
   async dispose(): Promise<void> {

@@ -20,6 +20,7 @@ export class System {
   private constructor(
     /** The one nats-server, or the cluster's three nodes. */
     readonly natsServers: NatsServer[],
+    private readonly natsCluster: NatsCluster | undefined,
     /** NATS_URL of the apps: every server. */
     readonly natsUrl: string,
     readonly projectors: App[],
@@ -32,7 +33,8 @@ export class System {
   ) {}
 
   static async start({ gateways = 1, projectors = 1, queries = 1, cluster = false, env = {} }: SystemOptions = {}): Promise<System> {
-    const natsServers = cluster ? (await NatsCluster.start()).nodes : [await NatsServer.start()];
+    const natsCluster = cluster ? await NatsCluster.start() : undefined;
+    const natsServers = natsCluster?.nodes ?? [await NatsServer.start()];
     const natsUrl = natsServers.map((server) => server.url).join(',');
     const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-read-models-'));
     const appEnv = { NATS_URL: natsUrl, READ_MODEL_URL: `sqlite:${join(dataDir, 'read-models.sqlite')}`, ...env };
@@ -53,6 +55,7 @@ export class System {
     }
     return new System(
       natsServers,
+      natsCluster,
       natsUrl,
       apps.slice(0, projectors),
       apps.slice(projectors, projectors + queries),
@@ -61,6 +64,12 @@ export class System {
       appEnv.READ_MODEL_URL,
       dataDir,
     );
+  }
+
+  /** The cluster the system runs on (started with `cluster: true`), to kill and restart its nodes by name. */
+  get cluster(): NatsCluster {
+    if (!this.natsCluster) throw new Error('this system runs one nats-server: use nats');
+    return this.natsCluster;
   }
 
   /** The one nats-server (a cluster's nodes are `natsServers`). */

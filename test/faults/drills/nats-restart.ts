@@ -26,9 +26,9 @@ export const natsRestart: Drill = (sizes) =>
         recoveryMs: fleet.recoveryAfter(killedAt),
         notes: [`failures seen: ${fleet.describeFailures()}`],
       });
-      const unclear = [...fleet.failureKinds.keys()].filter((kind) => kind !== CLEAR_REFUSAL);
+      const unclear = [...fleet.failureKinds().keys()].filter((kind) => kind !== CLEAR_REFUSAL);
       if (unclear.length) row.problems.push(`writes failed other than with ${CLEAR_REFUSAL}: ${unclear.join(', ')}`);
-      if (!fleet.failureKinds.has(CLEAR_REFUSAL)) row.notes.push('no write was refused during the outage (was the load over before it?)');
+      if (!fleet.failureKinds().has(CLEAR_REFUSAL)) row.notes.push('no write was refused during the outage (was the load over before it?)');
       return row;
     } finally {
       await fleet.close();

@@ -14,6 +14,7 @@ export const fullSizes: Sizes = {
   projectorOutcomes: num('FAULTS_PROJECTOR_OUTCOMES', 100_000),
   killEveryMs: num('FAULTS_KILL_EVERY_MS', 3000),
   outcomes: num('FAULTS_OUTCOMES', 20_000),
+  clusterOutages: num('FAULTS_CLUSTER_OUTAGES', 2),
   outageMs: num('FAULTS_OUTAGE_MS', 3000),
   abandonedSessions: num('FAULTS_ABANDONED_SESSIONS', 10_000),
   maxSessions: num('FAULTS_MAX_SESSIONS', 2000),
@@ -21,3 +22,9 @@ export const fullSizes: Sizes = {
   memoryBoundMb: num('FAULTS_MEMORY_GROWTH_MB', 128),
   stuckClients: num('FAULTS_STUCK_CLIENTS', 100),
 };
+
+/** FAULTS_ONLY=clusterNodes,natsRestart: only the drills named (as in drills/index.ts); unset: all. */
+export const onlyDrills = (process.env.FAULTS_ONLY ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);

@@ -10,6 +10,8 @@ export interface Sizes {
   killEveryMs: number;
   /** Outcomes written by the other drills. */
   outcomes: number;
+  /** Nodes of the cluster SIGKILLed one after the other, each once the one before has rejoined. */
+  clusterOutages: number;
   /** How long nats-server stays down. */
   outageMs: number;
   abandonedSessions: number;

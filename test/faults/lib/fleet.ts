@@ -58,7 +58,7 @@ class Agent {
     const giveUpAt = Date.now() + GIVE_UP_MS;
     for (;;) {
       try {
-        this.client = await McpTestClient.http(this.url, { name: `agent-${this.index}` });
+        this.client = await McpTestClient.http(this.url, { name: `agent-${this.index}`, key: this.fleet.key });
         this.fleet.reconnects++;
         return;
       } catch (error) {
@@ -117,12 +117,11 @@ const name = (size: number) => (size === 1 ? 'record_test_outcome' : 'record_tes
 
 export class Fleet {
   readonly agents: Agent[] = [];
-  /** Times (performance.now()) of failed and of accepted calls, and the latencies of accepted ones. */
-  readonly failures: number[] = [];
+  /** Every failed call: when (performance.now()) and its kind (a refusal code, or a dropped connection). */
+  readonly failures: { at: number; kind: string }[] = [];
+  /** Times of accepted calls, and their latencies. */
   readonly successes: number[] = [];
   readonly latencies: number[] = [];
-  /** How often each kind of failure was seen (a refusal code, or a dropped connection). */
-  readonly failureKinds = new Map<string, number>();
   readonly problems: string[] = [];
   reconnects = 0;
   resent = 0;
@@ -131,13 +130,20 @@ export class Fleet {
     readonly system: System,
     /** Whether every acknowledged call is sent again (a client retrying everything). */
     readonly resendAcknowledged: boolean,
+    /** The bearer key every agent sends, where the system has a KEYS_FILE (its grant must be `local`, the sessions' owner here). */
+    readonly key: string | undefined,
   ) {}
 
   /** `agents` agents, agent i on gateway i mod N, each with a started pytest session named `<drill>-<i>`. */
-  static async start(system: System, drill: string, agents: number, { resendAcknowledged = false } = {}): Promise<Fleet> {
-    const fleet = new Fleet(system, resendAcknowledged);
+  static async start(
+    system: System,
+    drill: string,
+    agents: number,
+    { resendAcknowledged = false, key }: { resendAcknowledged?: boolean; key?: string } = {},
+  ): Promise<Fleet> {
+    const fleet = new Fleet(system, resendAcknowledged, key);
     const clients = await Promise.all(
-      Array.from({ length: agents }, (_, i) => McpTestClient.http(system.gateways[i % system.gateways.length]!.mcpUrl, { name: `agent-${i}` })),
+      Array.from({ length: agents }, (_, i) => McpTestClient.http(system.gateways[i % system.gateways.length]!.mcpUrl, { name: `agent-${i}`, key })),
     );
     clients.forEach((client, i) => fleet.agents.push(new Agent(fleet, i, system.gateways[i % system.gateways.length]!.mcpUrl, client, `${drill}-${i}`)));
     await Promise.all(fleet.agents.map((agent) => agent.start()));
@@ -150,8 +156,7 @@ export class Fleet {
   }
 
   failed(kind: string): void {
-    this.failures.push(performance.now());
-    this.failureKinds.set(kind, (this.failureKinds.get(kind) ?? 0) + 1);
+    this.failures.push({ at: performance.now(), kind });
   }
 
   /** Writes `total` more outcomes, shared among the agents, all agents at once. */
@@ -169,16 +174,26 @@ export class Fleet {
     return eventually(() => this.acknowledged >= count, GIVE_UP_MS, `${count} acknowledged outcomes`);
   }
 
-  /** Milliseconds from `faultAt` until calls succeeded again after the last failure (0 when nothing failed after it). */
-  recoveryAfter(faultAt: number): number {
-    const lastFailure = Math.max(faultAt, ...this.failures.filter((t) => t >= faultAt));
+  /**
+   * Milliseconds from `faultAt` until calls succeeded again after the last failure before `until` (0 when nothing
+   * failed in between): `until` keeps a later fault's failures out.
+   */
+  recoveryAfter(faultAt: number, until = Infinity): number {
+    const lastFailure = Math.max(faultAt, ...this.failures.filter(({ at }) => at >= faultAt && at < until).map(({ at }) => at));
     const back = this.successes.find((t) => t > lastFailure) ?? lastFailure;
     return lastFailure === faultAt ? 0 : back - faultAt;
   }
 
-  /** "12× WRITE_UNAVAILABLE, 3× dropped (…)": the failures the agents saw. */
-  describeFailures(): string {
-    return [...this.failureKinds].map(([kind, n]) => `${n}× ${kind}`).join(', ') || 'no call failed';
+  /** How often each kind of failure was seen (between `from` and `until`). */
+  failureKinds(from = 0, until = Infinity): Map<string, number> {
+    const kinds = new Map<string, number>();
+    for (const { at, kind } of this.failures) if (at >= from && at < until) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    return kinds;
+  }
+
+  /** "12× WRITE_UNAVAILABLE, 3× dropped (…)": the failures the agents saw (between `from` and `until`). */
+  describeFailures(from = 0, until = Infinity): string {
+    return [...this.failureKinds(from, until)].map(([kind, n]) => `${n}× ${kind}`).join(', ') || 'no call failed';
   }
 
   /**

@@ -1,14 +1,17 @@
 import type { Sizes } from './drill.js';
-import { System } from '../../harness/system.js';
+import { System, type SystemOptions } from '../../harness/system.js';
 
-/** A system of the drill's own (nats-server, projector replicas, query app, the gateways), stopped whatever `drill` does. */
+/**
+ * A system of the drill's own (nats-server or, with `cluster`, the 3-node cluster; projector
+ * replicas, query app, the gateways), stopped whatever `drill` does.
+ */
 export async function withSystem<T>(
   sizes: Sizes,
   env: Record<string, string>,
   drill: (system: System) => Promise<T>,
-  { projectors = 1 }: { projectors?: number } = {},
+  options: Pick<SystemOptions, 'projectors' | 'cluster'> = {},
 ): Promise<T> {
-  const system = await System.start({ gateways: sizes.gateways, projectors, env });
+  const system = await System.start({ gateways: sizes.gateways, env, ...options });
   try {
     return await drill(system);
   } finally {
