@@ -42,14 +42,15 @@ export class PartitionLeases {
     private readonly log: LoggerService,
   ) {}
 
+  /** Takes a share of the partitions now if it can (a bucket just created on a cluster may not take writes for a moment), then every second. */
   async start(): Promise<void> {
-    await this.renew();
+    const round = () =>
+      this.renew().catch((error: unknown) => {
+        this.log.warn(`partition leases not renewed: ${(error as Error).message}; trying again`);
+      });
+    await round();
     this.timer = setInterval(() => {
-      this.renewing ??= this.renew()
-        .catch((error: unknown) => {
-          this.log.warn(`partition leases not renewed: ${(error as Error).message}; trying again`);
-        })
-        .finally(() => (this.renewing = undefined));
+      this.renewing ??= round().finally(() => (this.renewing = undefined));
     }, RENEW_EVERY_MS);
   }
 
