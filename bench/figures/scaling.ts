@@ -266,8 +266,7 @@ export function extrapolation(runs: ScalingRun[]): string[] {
     if (warned.length > 0) {
       const first = warned[0]!.backlog.warnings.first ?? warned[0]!.ingest.warnings.first;
       lines.push(
-        `With more than one projector they logged warnings (${warned.map((run) => `${run.replicas}×: ${run.ingest.warnings.count + run.backlog.warnings.count}`).join(', ')}; first: ${first}): ` +
-          `events not acknowledged wait for the consumer's ack wait to be redelivered — that, not CPU, bounds the fold with ${warned.map((run) => run.replicas).join(' and ')} projectors here.`,
+        `With more than one projector they logged warnings (${warned.map((run) => `${run.replicas}×: ${run.ingest.warnings.count + run.backlog.warnings.count}`).join(', ')}; first: ${first}).`,
       );
     }
   }
