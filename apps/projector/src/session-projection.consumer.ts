@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
+  EVENT_PARTITIONS,
   EVENTS_STREAM,
   PROJECTOR_PRESENCE_SUBJECT,
   sessionKey,
@@ -72,10 +73,15 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     this.batch = config.get('PROJECTOR_BATCH', { infer: true });
   }
 
+  /** Each partition's share of the batch: a replica folding every partition holds one batch at most, as one consumer did. */
+  private get perPartition(): number {
+    return Math.ceil(this.batch / EVENT_PARTITIONS);
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     await ensureEventStream(this.jsm, this.store);
     await ensureChangesStream(this.jsm, this.store);
-    const partitions = await ensureProjectorConsumers(this.jsm, { ...this.store, maxAckPending: this.batch });
+    const partitions = await ensureProjectorConsumers(this.jsm, { ...this.store, maxAckPending: this.perPartition });
     await this.checkReadModelsCaughtUp();
     this.presence = this.nc.subscribe(PROJECTOR_PRESENCE_SUBJECT, {
       callback: (_error, msg) => void msg.respond(JSON.stringify({ pid: process.pid })),
@@ -90,7 +96,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     const consumer = await this.js.consumers.get(EVENTS_STREAM, durable);
     // The callback only buffers; a flush scheduled after the current I/O turn folds all that arrived.
     const messages = await consumer.consume({
-      max_messages: this.batch,
+      max_messages: this.perPartition,
       // A pull lost with a cluster node (the consumer's leader moved) is noticed by missed heartbeats
       // (every expires/2) and pulled again: within ~5 s, not the client's default 30.
       expires: 5_000,
