@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   EVENT_PARTITIONS,
@@ -43,6 +44,14 @@ const GAP_RETRY_MS = 500;
 const GAP_DELIVERIES = 5;
 /** Reload-and-refold rounds when another writer changed a view meanwhile. */
 const CONFLICT_ROUNDS = 5;
+/** How long a fetch waits for events before the next is asked for: bounds a partition's hand-over. */
+const FETCH_EXPIRES_MS = 1_000;
+
+/** A partition being fetched, until `stopping`; `done` once its last fetch ended. */
+interface Pulling {
+  stopping: boolean;
+  done: Promise<void>;
+}
 
 /**
  * Folds the event stream into session views: one durable pull consumer per partition of the
@@ -54,7 +63,7 @@ const CONFLICT_ROUNDS = 5;
 @Injectable()
 export class SessionProjectionConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown, PartitionWorker {
   private readonly log = new Logger('Projector');
-  private readonly folding = new Map<string, ConsumerMessages>();
+  private readonly folding = new Map<string, Pulling>();
   private leases?: PartitionLeases;
   private presence?: Subscription;
   private buffer: JsMsg[] = [];
@@ -94,31 +103,49 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
 
   async start({ durable }: ProjectorPartition): Promise<void> {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, durable);
-    // The callback only buffers; a flush scheduled after the current I/O turn folds all that arrived.
-    const messages = await consumer.consume({
-      max_messages: this.perPartition,
-      // A pull lost with a cluster node (the consumer's leader moved) is noticed by missed heartbeats
-      // (every expires/2) and pulled again: within ~5 s, not the client's default 30.
-      expires: 5_000,
-      callback: (msg) => {
-        this.buffer.push(msg);
-        this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
-          .then(() => this.flush())
-          .catch((error: unknown) => {
-            // Unacked, the batch comes back after the ack wait; later messages must not wait behind it.
-            this.log.error(`batch not folded (${(error as Error).message}); its events will be redelivered`);
-            this.buffer = [];
-            this.flushing = undefined;
-          });
-      },
-    });
-    this.folding.set(durable, messages);
+    const pulling: Pulling = { stopping: false, done: Promise.resolve() };
+    pulling.done = this.pull(durable, consumer, pulling);
+    this.folding.set(durable, pulling);
+  }
+
+  /**
+   * Fetches the partition's events a batch at a time until told to stop. Each fetch ends (full, or
+   * after FETCH_EXPIRES_MS) before the next is asked for, so a partition handed to another replica
+   * leaves no event in flight to this one (a stopped `consume()` would strand them until the ack
+   * wait), and a pull lost with a cluster node is asked again within that time.
+   */
+  private async pull(durable: string, consumer: Consumer, pulling: Pulling): Promise<void> {
+    while (!pulling.stopping) {
+      try {
+        for await (const msg of await consumer.fetch({ max_messages: this.perPartition, expires: FETCH_EXPIRES_MS })) this.receive(msg);
+      } catch (error) {
+        if (pulling.stopping) return;
+        this.log.warn(`partition ${durable}: fetch failed (${(error as Error).message}); fetching again`);
+        await sleep(FETCH_EXPIRES_MS);
+      }
+    }
+  }
+
+  /** Only buffers; a flush scheduled after the current I/O turn folds all that arrived. */
+  private receive(msg: JsMsg): void {
+    this.buffer.push(msg);
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .catch((error: unknown) => {
+        // Unacked, the batch comes back after the ack wait; later messages must not wait behind it.
+        this.log.error(`batch not folded (${(error as Error).message}); its events will be redelivered`);
+        this.buffer = [];
+        this.flushing = undefined;
+      });
   }
 
   async stop({ durable }: ProjectorPartition): Promise<void> {
-    const messages = this.folding.get(durable);
+    const pulling = this.folding.get(durable);
     this.folding.delete(durable);
-    await messages?.close();
+    if (pulling) {
+      pulling.stopping = true;
+      await pulling.done;
+    }
     while (this.flushing) await this.flushing;
   }
 
