@@ -91,12 +91,13 @@ export class PartitionLeases {
       free: new Set(this.partitions.filter((partition) => !leased.has(leaseKey(partition))).map((partition) => partition.durable)),
       replicas: keys.filter((key) => key.startsWith('replica.')).length,
     });
-    const changed: string[] = [];
-    for (const partition of this.partitions) {
-      if (plan.release.includes(partition.durable)) await this.release(partition);
-      else if (!plan.take.includes(partition.durable) || !(await this.take(partition))) continue;
-      changed.push(`${plan.release.includes(partition.durable) ? '-' : '+'}${partition.durable}`);
-    }
+    // At once: a partition let go waits for its last fetch to end (up to a second).
+    const released = this.partitions.filter((partition) => plan.release.includes(partition.durable));
+    await Promise.all(released.map((partition) => this.release(partition)));
+    const wanted = this.partitions.filter((partition) => plan.take.includes(partition.durable));
+    const tookEach = await Promise.all(wanted.map((partition) => this.take(partition)));
+    const taken = wanted.filter((_, i) => tookEach[i]);
+    const changed = [...released.map(({ durable }) => `-${durable}`), ...taken.map(({ durable }) => `+${durable}`)];
     if (changed.length) this.log.log(`partitions ${changed.join(' ')}: ${this.held.size} of ${this.partitions.length} folded by ${this.replica}`);
   }
 
