@@ -13,7 +13,7 @@ import {
   type SessionRef,
   type StoredSession,
 } from '#contracts';
-import { connectNats, natsAuth, isWrongLastSequence, openSessionsBucket, resolveReplicas } from '#nats';
+import { connectNats, natsAuth, isWrongLastSequence, lastSeqOn, openSessionsBucket, resolveReplicas } from '#nats';
 import { loadDotEnv, parseEnv, setUpLogging } from '#platform';
 import { publishChange } from './change-notices.js';
 import { foldFromStream } from './fold-from-stream.js';
@@ -67,9 +67,8 @@ async function stuckSessions(bucket: KV): Promise<SessionRef[]> {
 
 /** The session's subject: where this version writes it, or, for a session recorded before partitions, where that one did. */
 async function storedSubject(ref: SessionRef): Promise<string> {
-  const subject = eventSubject(ref);
-  if (await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject })) return subject;
-  return (await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: unpartitionedEventSubject(ref) })) ? unpartitionedEventSubject(ref) : subject;
+  const [subject, unpartitioned] = [eventSubject(ref), unpartitionedEventSubject(ref)];
+  return (await lastSeqOn(jsm, subject)) === 0 && (await lastSeqOn(jsm, unpartitioned)) > 0 ? unpartitioned : subject;
 }
 
 /** Folds the session from its first event and stores the view; false when it is still stuck. */
@@ -98,8 +97,7 @@ async function refold(ref: SessionRef): Promise<boolean> {
       return false;
     }
     // An event stored while this fold ran was acked unfolded by the projector (the view was stuck): fold again.
-    const last = await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
-    if ((last?.seq ?? 0) > view.last_seq) continue;
+    if ((await lastSeqOn(jsm, subject)) > view.last_seq) continue;
     log.log(`${key}: ${view.status}, ${view.version} event(s) folded up to stream sequence ${view.last_seq}`);
     return true;
   }

@@ -85,14 +85,16 @@ const EARLIER_FORMS: ProjectorPartition[] = [
   { durable: UNPARTITIONED_PROJECTOR_DURABLE, filter: UNPARTITIONED_EVENT_SUBJECTS },
   { durable: OWNERLESS_PROJECTOR_DURABLE, filter: LEGACY_EVENT_SUBJECTS },
 ];
+const EVERY_CONSUMER = [...PARTITIONS, ...EARLIER_FORMS];
 
 /**
  * The projector's durable consumers, one per partition, from the first event; and one for each
  * subject form of an earlier version the stream still takes (the consumer of the days before
- * partitions is kept for the unpartitioned subjects, so its progress carries over). Acks are explicit, so an event is redelivered until its view is stored. Events handed
- * out and not yet acked are held in the projector's memory, so the server hands out one pull batch
- * at a time per consumer (`maxAckPending`): memory stays bounded, whatever the backlog. Existing
- * consumers are brought to that bound, and to `replicas` where they have fewer. Answers the partitions.
+ * partitions is kept for the unpartitioned subjects, so its progress carries over). Acks are
+ * explicit, so an event is redelivered until its view is stored. Events handed out and not yet
+ * acked are held in the projector's memory, so the server hands out one pull batch at a time per
+ * consumer (`maxAckPending`): memory stays bounded, whatever the backlog. Existing consumers are
+ * brought to that bound, and to `replicas` where they have fewer. Answers the partitions.
  */
 export async function ensureProjectorConsumers(jsm: JetStreamManager, options: StoreOptions & { maxAckPending: number }): Promise<ProjectorPartition[]> {
   const { subjects } = (await againWhileSettling(() => jsm.streams.info(EVENTS_STREAM))).config;
@@ -138,7 +140,7 @@ async function addOrUpdateProjectorConsumer(
 
 /** The projector consumers there are, with how far each has folded. */
 export async function projectorConsumers(jsm: JetStreamManager): Promise<ConsumerInfo[]> {
-  const infos = await Promise.all([...PARTITIONS, ...EARLIER_FORMS].map(({ durable }) => consumerInfo(jsm, durable)));
+  const infos = await Promise.all(EVERY_CONSUMER.map(({ durable }) => consumerInfo(jsm, durable)));
   return infos.filter((info) => info !== undefined);
 }
 
@@ -155,7 +157,7 @@ export async function projectorFoldedThrough(jsm: JetStreamManager, seq: number)
 }
 
 export async function deleteProjectorConsumers(jsm: JetStreamManager): Promise<void> {
-  for (const { durable } of [...PARTITIONS, ...EARLIER_FORMS]) await deleteIfPresent(() => jsm.consumers.delete(EVENTS_STREAM, durable));
+  for (const { durable } of EVERY_CONSUMER) await deleteIfPresent(() => jsm.consumers.delete(EVENTS_STREAM, durable));
 }
 
 function consumerInfo(jsm: JetStreamManager, durable: string): Promise<ConsumerInfo | undefined> {

@@ -32,6 +32,11 @@ export interface StoredEvent {
   event: PytestEvent;
 }
 
+/** Stream sequence of the last event stored on `subject` (a direct get: any replica may answer); 0 when there is none. */
+export async function lastSeqOn(jsm: JetStreamManager, subject: string): Promise<number> {
+  return (await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject }))?.seq ?? 0;
+}
+
 /** Direct gets before switching to a consumer: a consumer costs a few round trips to set up. */
 const DIRECT_READS = 32;
 
@@ -55,8 +60,7 @@ export async function* readSubject(
     yield { seq: msg.seq, event: readEvent(msg) };
     seq = msg.seq + 1;
   }
-  const last = await jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
-  const endSeq = Math.min(last?.seq ?? 0, beforeSeq - 1);
+  const endSeq = Math.min(await lastSeqOn(jsm, subject), beforeSeq - 1);
   if (endSeq < seq) return;
   // An ephemeral consumer with one filter subject (nats-server 2.9 has no ordered consumers with filters).
   const { name } = await jsm.consumers.add(EVENTS_STREAM, {

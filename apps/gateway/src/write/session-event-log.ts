@@ -9,6 +9,7 @@ import {
   isWrongLastSequence,
   JETSTREAM,
   JETSTREAM_MANAGER,
+  lastSeqOn,
   NATS_STORE,
   NatsHealth,
   readSubject,
@@ -96,10 +97,9 @@ export class SessionEventLog implements OnModuleInit {
 
   /** When the session was recorded on a subject of an earlier version: before partitions, or before owners. */
   private async recordedEarlier(state: SessionState): Promise<string | undefined> {
-    const hasEvents = async (subject: string) => (await this.jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject })) !== null;
     const [beforePartitions, beforeOwners] = await Promise.all([
-      hasEvents(unpartitionedEventSubject(state)),
-      state.owner === LEGACY_OWNER && hasEvents(legacyEventSubject(state.sessionId)),
+      lastSeqOn(this.jsm, unpartitionedEventSubject(state)),
+      state.owner === LEGACY_OWNER ? lastSeqOn(this.jsm, legacyEventSubject(state.sessionId)) : 0,
     ]);
     if (beforeOwners) return 'before sessions had owners';
     if (beforePartitions) return 'before the event stream had partitions';
