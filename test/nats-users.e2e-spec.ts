@@ -6,7 +6,16 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalSubject, changeSubject, EVENTS_STREAM, eventSubject, QUERY_PATTERNS, SESSIONS_BUCKET } from '#contracts';
+import {
+  approvalSubject,
+  changeSubject,
+  EVENTS_STREAM,
+  eventSubject,
+  PROJECTOR_LEASES_BUCKET,
+  projectorDurable,
+  QUERY_PATTERNS,
+  SESSIONS_BUCKET,
+} from '#contracts';
 import { App, distEntry, root, type AppName } from './harness/apps.js';
 import { environment, emptySummary as summary } from './harness/fixtures.js';
 import { McpTestClient, text } from './harness/mcp-client.js';
@@ -120,13 +129,16 @@ describe('NATS users: each program as its own user, with only the subjects it ne
     });
   });
 
-  it('refuses dashboards writing events, approval decisions, session views, or deleting a stream', async () => {
+  it('refuses dashboards writing events, approval decisions, session views or partition leases, pulling a partition, or deleting a stream', async () => {
     const js = jetstream(dashboards);
     const views = await new Kvm(dashboards).open(SESSIONS_BUCKET, { bindOnly: true });
+    const leases = await new Kvm(dashboards).open(PROJECTOR_LEASES_BUCKET, { bindOnly: true });
     const refused = [
       js.publish(eventSubject({ owner: 'local', sessionId: 'forged' }), '{}'),
       js.publish(approvalSubject('forged'), '{"type":"ApprovalDecided"}'),
       views.put('local.forged', '{}'),
+      leases.put(`partition.${projectorDurable(0)}`, 'dashboards'),
+      dashboards.request(`$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.${projectorDurable(0)}`, '{"batch":1}', { timeout: 5000 }),
       dashboards.request(`$JS.API.STREAM.DELETE.${EVENTS_STREAM}`, '', { timeout: 5000 }),
       dashboards.request(QUERY_PATTERNS.queryAudit, '{}', { timeout: 5000 }),
     ];
