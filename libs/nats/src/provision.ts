@@ -244,7 +244,7 @@ async function addOrKeepUp(jsm: JetStreamManager, config: Partial<StreamConfig> 
  * together) unanswered, and may leave requests about a stream being resized so (they time out),
  * or refuse them while its replicas elect a leader; a node of a cluster just formed may not answer
  * JetStream requests yet (no responders: "jetstream is not enabled"). Provisioning looks again, for
- * up to ~5 s. (A server without JetStream at all is refused before, when the apps connect.)
+ * up to ~15 s (raising a stream and then its 8 partition consumers to 3 replicas took over 5 s). (A server without JetStream at all is refused before, when the apps connect.)
  */
 async function againWhileSettling<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -252,7 +252,7 @@ async function againWhileSettling<T>(work: () => Promise<T>): Promise<T> {
       return await work();
     } catch (error) {
       const settling = error instanceof natsErrors.TimeoutError || isJetStreamNotAnswering(error) || isTemporarilyUnavailable(error);
-      if (!settling || attempt === 10) throw error;
+      if (!settling || attempt === 30) throw error;
       await sleep(500);
     }
   }
