@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVALS_STREAM, AUDIT_STREAM, CHANGES_STREAM, COUNTERS_BUCKET, EVENTS_STREAM, SESSIONS_BUCKET } from '#contracts';
+import { APPROVALS_STREAM, AUDIT_STREAM, CHANGES_STREAM, COUNTERS_BUCKET, EVENTS_STREAM, readModelGroup, SESSIONS_BUCKET } from '#contracts';
 import { ensureEventStream, ensureProjectorConsumers, openSessionsBucket } from '#nats';
 import { App } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   // What an earlier single-server setup left: the event log, its consumer and the views at 1 replica.
   const single = { replicas: 1, log: () => {} };
   await ensureEventStream(probe.jsm, single);
-  await ensureProjectorConsumers(probe.jsm, { ...single, maxAckPending: 2000 });
+  await ensureProjectorConsumers(probe.jsm, readModelGroup(), { ...single, maxAckPending: 2000 });
   await openSessionsBucket(probe.nc, single);
 
   dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-read-models-'));

@@ -12,7 +12,7 @@ import {
   EVENTS_STREAM,
   eventSubject,
   PROJECTOR_LEASES_BUCKET,
-  projectorDurable,
+  readModelGroup,
   QUERY_PATTERNS,
   SESSIONS_BUCKET,
 } from '#contracts';
@@ -137,8 +137,8 @@ describe('NATS users: each program as its own user, with only the subjects it ne
       js.publish(eventSubject({ owner: 'local', sessionId: 'forged' }), '{}'),
       js.publish(approvalSubject('forged'), '{"type":"ApprovalDecided"}'),
       views.put('local.forged', '{}'),
-      leases.put(`partition.${projectorDurable(0)}`, 'dashboards'),
-      dashboards.request(`$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.${projectorDurable(0)}`, '{"batch":1}', { timeout: 5000 }),
+      leases.put(`partition.${readModelGroup().durable(0)}`, 'dashboards'),
+      dashboards.request(`$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.${readModelGroup().durable(0)}`, '{"batch":1}', { timeout: 5000 }),
       dashboards.request(`$JS.API.STREAM.DELETE.${EVENTS_STREAM}`, '', { timeout: 5000 }),
       dashboards.request(QUERY_PATTERNS.queryAudit, '{}', { timeout: 5000 }),
     ];

@@ -3,22 +3,23 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
-import { EVENTS_STREAM, PROJECTOR_PRESENCE_SUBJECT } from '#contracts';
-import { connectNats, natsAuth, deleteProjectorConsumers, deleteSessionsBucket, isNotFound, projectorFoldedThrough } from '#nats';
+import { EVENTS_STREAM, readModelGroup } from '#contracts';
+import { connectNats, natsAuth, deleteProjectorConsumers, isNotFound, projectorFoldedThrough, purgeSessionViews } from '#nats';
 import { loadDotEnv, parseEnv, setUpLogging, runApp } from '#platform';
 import { openReadModelStore } from '#read-models';
 import { ProjectorEnv } from './projector.env.js';
 import { ProjectorModule } from './projector.module.js';
 
 /**
- * Rebuilds the read models: drops the session views, the SQL read models and the projector's
- * consumers, replays the whole stream into fresh ones, and exits once every event stored before it
- * began is folded.
+ * Rebuilds the read models of one read-model group (READ_MODEL_GROUP): drops its session views, its
+ * SQL read models and its projector consumers, replays the whole stream into fresh ones, and exits
+ * once every event stored before it began is folded. Other groups are not touched.
  */
 loadDotEnv();
 setUpLogging();
 const log = new Logger('Rebuild');
 const env = parseEnv(ProjectorEnv, process.env);
+const group = readModelGroup(env.READ_MODEL_GROUP);
 const nc = await connectNats({ url: env.NATS_URL, name: 'mcp-pytest-rebuild', log: (m) => log.log(m), auth: natsAuth((name) => env[name]) });
 const running = await runningProjector();
 if (running) {
@@ -28,16 +29,17 @@ if (running) {
 }
 const jsm = await jetstreamManager(nc);
 const lastSeq = await lastEventSeq(jsm);
-await deleteProjectorConsumers(jsm);
-await deleteSessionsBucket(jsm);
+await deleteProjectorConsumers(jsm, group);
+await purgeSessionViews(jsm, group);
 const readModels = await openReadModelStore(env.READ_MODEL_URL);
 await readModels.reset();
 await readModels.close();
-log.log(`dropped the session views and the read models in ${readModels.location}; replaying ${EVENTS_STREAM} up to sequence ${lastSeq}`);
+const ofGroup = group.name ? ` of read-model group ${group.name}` : '';
+log.log(`dropped the session views${ofGroup} and the read models in ${readModels.location}; replaying ${EVENTS_STREAM} up to sequence ${lastSeq}`);
 
 const started = performance.now();
 const app = await runApp('Projector', () => NestFactory.createApplicationContext(ProjectorModule));
-while (!(await projectorFoldedThrough(jsm, lastSeq))) {
+while (!(await projectorFoldedThrough(jsm, lastSeq, group))) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const seconds = (performance.now() - started) / 1000;
@@ -48,7 +50,7 @@ await nc.close();
 /** What a running projector says of itself, or undefined when none answers. */
 async function runningProjector(): Promise<string | undefined> {
   try {
-    return (await nc.request(PROJECTOR_PRESENCE_SUBJECT, '', { timeout: 2000 })).string();
+    return (await nc.request(group.presenceSubject, '', { timeout: 2000 })).string();
   } catch (error) {
     if (error instanceof natsErrors.RequestError && error.isNoResponders()) return undefined;
     // Something holds the subject but did not answer in time: assume a projector, do no harm.

@@ -8,6 +8,7 @@ import {
   isStuckStub,
   unpartitionedEventSubject,
   NAME_PATTERN,
+  readModelGroup,
   SESSION_ID_PATTERN,
   sessionKey,
   type SessionRef,
@@ -24,6 +25,7 @@ import { ProjectorEnv } from './projector.env.js';
  * `--stuck` for every session the projector marked stuck. Safe beside a running projector: views
  * are written with compare-and-set, and a session is folded again until its view holds the last
  * event stored. Sessions recorded before sessions had owners are re-folded by `npm run rebuild`.
+ * Folds the views of its read-model group (READ_MODEL_GROUP).
  */
 const USAGE = 'usage: npm run refold -- OWNER/SESSION_ID … | --stuck';
 loadDotEnv();
@@ -32,6 +34,7 @@ const log = new Logger('Refold');
 const args = process.argv.slice(2);
 if (args.length === 0) fail(USAGE);
 const env = parseEnv(ProjectorEnv, process.env);
+const group = readModelGroup(env.READ_MODEL_GROUP);
 const nc = await connectNats({ url: env.NATS_URL, name: 'mcp-pytest-refold', log: (m) => log.log(m), auth: natsAuth((name) => env[name]) });
 const js = jetstream(nc);
 const jsm = await jetstreamManager(nc);
@@ -58,7 +61,7 @@ function parseRef(arg: string): SessionRef {
 
 async function stuckSessions(bucket: KV): Promise<SessionRef[]> {
   const refs: SessionRef[] = [];
-  for await (const key of await bucket.keys()) {
+  for await (const key of await bucket.keys(group.viewKeys)) {
     const stored = (await bucket.get(key))?.json<StoredSession>();
     if (stored?.stuck) refs.push({ owner: stored.owner, sessionId: stored.session_id });
   }
@@ -74,9 +77,10 @@ async function storedSubject(ref: SessionRef): Promise<string> {
 /** Folds the session from its first event and stores the view; false when it is still stuck. */
 async function refold(ref: SessionRef): Promise<boolean> {
   const key = sessionKey(ref);
+  const viewKey = group.viewKey(ref);
   const subject = await storedSubject(ref);
   for (;;) {
-    const entry = await kv.get(key);
+    const entry = await kv.get(viewKey);
     const view = await foldFromStream(js, jsm, subject, ref, null, { complete: true });
     if (!view) {
       const stored = entry?.operation === 'PUT' ? entry.json<StoredSession>() : undefined;
@@ -85,8 +89,8 @@ async function refold(ref: SessionRef): Promise<boolean> {
     }
     const data = JSON.stringify(view);
     try {
-      if (!entry || entry.operation !== 'PUT') await kv.create(key, data);
-      else await kv.update(key, data, entry.revision);
+      if (!entry || entry.operation !== 'PUT') await kv.create(viewKey, data);
+      else await kv.update(viewKey, data, entry.revision);
     } catch (error) {
       if (isWrongLastSequence(error)) continue; // the projector wrote meanwhile: fold again
       throw error;

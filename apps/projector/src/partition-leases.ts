@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
+import type { ReadModelGroup } from '#contracts';
 import { isNotFound, isWrongLastSequence, type ProjectorPartition } from '#nats';
 import { planLeases } from './lease-plan.js';
 
@@ -10,7 +11,6 @@ export const LEASE_TTL_MS = 4_000;
 const RENEW_EVERY_MS = 1_000;
 
 const leaseKey = (partition: ProjectorPartition) => `partition.${partition.durable}`;
-const replicaKey = (replica: string) => `replica.${replica}`;
 
 /** Folds a partition's events while this replica holds its lease. */
 export interface PartitionWorker {
@@ -23,7 +23,7 @@ export interface PartitionWorker {
  * Which projector replica folds which partition: each partition has a lease in a KV bucket whose
  * entries expire unless renewed, taken with a create (only one replica can) and renewed with an
  * update at the revision it holds (fails once another replica took it). Each replica announces
- * itself the same way, so all converge on an even share (see planLeases). A lease that could not be
+ * itself the same way, so the replicas of its read-model group converge on an even share (see planLeases). A lease that could not be
  * renewed stops the folding of its partition; should two replicas ever fold one partition at once
  * (a replica paused past its lease), the views' compare-and-set and the read models' once-per-event
  * writes keep every event folded once.
@@ -37,6 +37,7 @@ export class PartitionLeases {
 
   constructor(
     private readonly kv: KV,
+    private readonly group: ReadModelGroup,
     private readonly partitions: ProjectorPartition[],
     private readonly worker: PartitionWorker,
     private readonly log: LoggerService,
@@ -59,7 +60,7 @@ export class PartitionLeases {
     clearInterval(this.timer);
     await this.renewing;
     await Promise.all(this.partitions.filter((partition) => this.held.has(partition.durable)).map((partition) => this.release(partition)));
-    await this.kv.delete(replicaKey(this.replica)).catch(() => undefined);
+    await this.kv.delete(this.replicaKey).catch(() => undefined);
   }
 
   /** Partitions held now, by durable name. */
@@ -67,8 +68,12 @@ export class PartitionLeases {
     return [...this.held.keys()];
   }
 
+  private get replicaKey(): string {
+    return `${this.group.replicaKeyPrefix}${this.replica}`;
+  }
+
   private async renew(): Promise<void> {
-    await this.kv.put(replicaKey(this.replica), '');
+    await this.kv.put(this.replicaKey, '');
     for (const partition of this.partitions) {
       const revision = this.held.get(partition.durable);
       if (revision === undefined) continue;
@@ -89,7 +94,7 @@ export class PartitionLeases {
       partitions: this.partitions.map((partition) => partition.durable),
       held: new Set(this.held.keys()),
       free: new Set(this.partitions.filter((partition) => !leased.has(leaseKey(partition))).map((partition) => partition.durable)),
-      replicas: keys.filter((key) => key.startsWith('replica.')).length,
+      replicas: keys.filter((key) => key.startsWith(this.group.replicaKeyPrefix)).length,
     });
     // At once: a partition let go waits for its last fetch to end (up to a second).
     const released = this.partitions.filter((partition) => plan.release.includes(partition.durable));

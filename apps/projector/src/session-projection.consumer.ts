@@ -6,17 +6,17 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   EVENT_PARTITIONS,
   EVENTS_STREAM,
-  PROJECTOR_PRESENCE_SUBJECT,
   sessionKey,
   sessionRefOfSubject,
   isStuckStub,
   type PytestEvent,
+  type ReadModelGroup,
   type SessionRef,
   type StoredSession,
   type StuckMark,
 } from '#contracts';
 import { stuckSession } from '#domain';
-import { READ_MODEL_STORE, type ProjectedSession, type ReadModelStore } from '#read-models';
+import { READ_MODEL_GROUP, READ_MODEL_STORE, type ProjectedSession, type ReadModelStore } from '#read-models';
 import {
   ensureChangesStream,
   ensureEventStream,
@@ -77,6 +77,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly views: SessionViewStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(READ_MODEL_GROUP) private readonly group: ReadModelGroup,
     config: ConfigService<ProjectorEnv, true>,
   ) {
     this.batch = config.get('PROJECTOR_BATCH', { infer: true });
@@ -90,15 +91,18 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
   async onApplicationBootstrap(): Promise<void> {
     await ensureEventStream(this.jsm, this.store);
     await ensureChangesStream(this.jsm, this.store);
-    const partitions = await ensureProjectorConsumers(this.jsm, { ...this.store, maxAckPending: this.perPartition });
+    const partitions = await ensureProjectorConsumers(this.jsm, this.group, { ...this.store, maxAckPending: this.perPartition });
     await this.checkReadModelsCaughtUp();
-    this.presence = this.nc.subscribe(PROJECTOR_PRESENCE_SUBJECT, {
+    this.presence = this.nc.subscribe(this.group.presenceSubject, {
       callback: (_error, msg) => void msg.respond(JSON.stringify({ pid: process.pid })),
     });
     const leases = await openProjectorLeasesBucket(this.nc, this.store, LEASE_TTL_MS);
-    this.leases = new PartitionLeases(leases, partitions, this, this.log);
+    this.leases = new PartitionLeases(leases, this.group, partitions, this, this.log);
     await this.leases.start();
-    this.log.log(`folding ${EVENTS_STREAM} into session views: replica ${this.leases.replica}, partitions ${this.leases.holding.join(' ') || 'none yet'}`);
+    const group = this.group.name ? ` of read-model group ${this.group.name}` : '';
+    this.log.log(
+      `folding ${EVENTS_STREAM} into session views: replica ${this.leases.replica}${group}, partitions ${this.leases.holding.join(' ') || 'none yet'}`,
+    );
   }
 
   async start({ durable }: ProjectorPartition): Promise<void> {
@@ -155,7 +159,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
    * READ_MODEL_URL) would never get those events: say how to fold them, rather than serve gaps.
    */
   private async checkReadModelsCaughtUp(): Promise<void> {
-    const folded = Math.max(...(await projectorConsumers(this.jsm)).map((info) => info.ack_floor.stream_seq));
+    const folded = Math.max(...(await projectorConsumers(this.jsm, this.group)).map((info) => info.ack_floor.stream_seq));
     if (folded > 0 && (await this.readModels.appliedSeq()) === 0) {
       throw new Error(
         `the read models in ${this.readModels.location} are empty, but the session views already hold ${EVENTS_STREAM} up to sequence ${folded}: ` +
@@ -194,12 +198,11 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
   /** Loads the session's view and folds its messages (in stream order); undefined when that failed (the messages are redelivered). */
   private async foldSession(subject: string, msgs: JsMsg[]): Promise<FoldedSession | undefined> {
     const ref = sessionRefOfSubject(subject);
-    const key = sessionKey(ref);
     try {
-      const stored = await this.views.load(key);
-      return { subject, ref, key, msgs, stored, ...(await this.fold(subject, ref, stored, msgs)) };
+      const stored = await this.views.load(ref);
+      return { subject, ref, msgs, stored, ...(await this.fold(subject, ref, stored, msgs)) };
     } catch (error) {
-      this.notStored(key, error);
+      this.notStored(ref, error);
       return undefined;
     }
   }
@@ -212,7 +215,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       await this.readModels.apply(projected);
       return true;
     } catch (error) {
-      for (const session of sessions) this.views.forget(session.key);
+      for (const session of sessions) this.views.forget(session.ref);
       this.log.warn(`read models not stored (${(error as Error).message}); ${projected.length} session(s)' events will be redelivered`);
       return false;
     }
@@ -227,9 +230,9 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     try {
       for (let round = 1; ; round++) {
         try {
-          if (session.view !== session.stored.view) await this.views.save(session.key, session.view!, session.stored);
+          if (session.view !== session.stored.view) await this.views.save(session.ref, session.view!, session.stored);
           // A stuck view may be re-folded by `npm run refold` at any time: read it from the bucket next time.
-          if (session.view?.stuck) this.views.forget(session.key);
+          if (session.view?.stuck) this.views.forget(session.ref);
           return session;
         } catch (error) {
           if (!(error instanceof ViewConflict) || round >= CONFLICT_ROUNDS) throw error;
@@ -239,7 +242,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
         session = again;
       }
     } catch (error) {
-      this.notStored(session.key, error);
+      this.notStored(session.ref, error);
       return undefined;
     }
   }
@@ -253,9 +256,9 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
   }
 
   /** Not acked: JetStream redelivers these events after the consumer's ack wait. */
-  private notStored(key: string, error: unknown): void {
-    this.views.forget(key);
-    this.log.warn(`session ${key}: view not stored (${(error as Error).message}); events will be redelivered`);
+  private notStored(ref: SessionRef, error: unknown): void {
+    this.views.forget(ref);
+    this.log.warn(`session ${sessionKey(ref)}: view not stored (${(error as Error).message}); events will be redelivered`);
   }
 
   /**
@@ -315,7 +318,6 @@ interface AppliedEvent {
 interface FoldedSession {
   subject: string;
   ref: SessionRef;
-  key: string;
   msgs: JsMsg[];
   stored: StoredView;
   view: StoredSession | null;

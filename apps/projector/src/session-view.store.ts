@@ -3,8 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LRUCache } from 'lru-cache';
-import type { StoredSession } from '#contracts';
+import type { ReadModelGroup, SessionRef, StoredSession } from '#contracts';
 import { isWrongLastSequence, NATS_CONNECTION, NATS_STORE, openSessionsBucket, type StoreOptions } from '#nats';
+import { READ_MODEL_GROUP } from '#read-models';
 import type { ProjectorEnv } from './projector.env.js';
 
 /** A view and the KV revision it was read or written at (0: not in the bucket). */
@@ -29,6 +30,7 @@ export class SessionViewStore implements OnModuleInit {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(NATS_STORE) private readonly store: StoreOptions,
+    @Inject(READ_MODEL_GROUP) private readonly group: ReadModelGroup,
     config: ConfigService<ProjectorEnv, true>,
   ) {
     const max = config.get('VIEW_CACHE_SESSIONS', { infer: true });
@@ -39,8 +41,9 @@ export class SessionViewStore implements OnModuleInit {
     this.kv = await openSessionsBucket(this.nc, this.store);
   }
 
-  /** The view stored under `key` (`owner.sessionId`). */
-  async load(key: string): Promise<StoredView> {
+  /** The session's view in this read-model group. */
+  async load(ref: SessionRef): Promise<StoredView> {
+    const key = this.group.viewKey(ref);
     const cached = this.cache?.get(key);
     if (cached) return cached;
     const entry = await this.kv.get(key);
@@ -49,7 +52,8 @@ export class SessionViewStore implements OnModuleInit {
   }
 
   /** Stores `view` if the bucket still holds `expected`; throws {@link ViewConflict} otherwise. */
-  async save(key: string, view: StoredSession, expected: StoredView): Promise<void> {
+  async save(ref: SessionRef, view: StoredSession, expected: StoredView): Promise<void> {
+    const key = this.group.viewKey(ref);
     const data = JSON.stringify(view);
     try {
       const revision = expected.revision === 0 ? await this.kv.create(key, data) : await this.kv.update(key, data, expected.revision);
@@ -62,7 +66,7 @@ export class SessionViewStore implements OnModuleInit {
   }
 
   /** Forgets what is cached, e.g. after a conflict, so the next load reads the bucket. */
-  forget(key: string): void {
-    this.cache?.delete(key);
+  forget(ref: SessionRef): void {
+    this.cache?.delete(this.group.viewKey(ref));
   }
 }

@@ -9,16 +9,18 @@ import {
   SessionChangeNotice,
   sessionKey,
   type GetSessionRequest,
+  type ReadModelGroup,
   type Refusal,
   type SessionRef,
   type SessionView,
   type StoredSession,
 } from '#contracts';
 import { NATS_CONNECTION, NATS_STORE, openSessionsBucket, type StoreOptions } from '#nats';
+import { READ_MODEL_GROUP } from '#read-models';
 import type { QueryEnv } from './query.env.js';
 import { SessionViewCache } from './session-view.cache.js';
 
-/** Reads session views from the read-model bucket. */
+/** Reads session views from the read-model bucket: those of its read-model group. */
 @Injectable()
 export class SessionsService implements OnModuleInit {
   private kv!: KV;
@@ -28,6 +30,7 @@ export class SessionsService implements OnModuleInit {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly cache: SessionViewCache,
     @Inject(NATS_STORE) private readonly store: StoreOptions,
+    @Inject(READ_MODEL_GROUP) private readonly group: ReadModelGroup,
     config: ConfigService<QueryEnv, true>,
   ) {
     this.waitMs = config.get('READ_WAIT_MS', { infer: true });
@@ -44,7 +47,7 @@ export class SessionsService implements OnModuleInit {
    */
   async get({ session_id, owner, min_seq }: GetSessionRequest): Promise<SessionView> {
     const ref = { owner, sessionId: session_id };
-    let stored = this.cache.get(sessionKey(ref)) ?? (await this.read(sessionKey(ref)));
+    let stored = this.cache.get(sessionKey(ref)) ?? (await this.read(ref));
     if (min_seq !== undefined && !covers(stored, min_seq)) stored = await this.waitFor(ref, min_seq);
     if (stored && isStuckStub(stored)) return refuse('SESSION_STUCK', `Session "${session_id}" cannot be shown: ${stuckText(stored)}.`);
     if (min_seq !== undefined && !covers(stored, min_seq)) {
@@ -58,29 +61,33 @@ export class SessionsService implements OnModuleInit {
     return refuse('SESSION_NOT_FOUND', `Grant "${owner}" has no session "${session_id}".`);
   }
 
-  private async read(key: string): Promise<StoredSession | null> {
+  private async read(ref: SessionRef): Promise<StoredSession | null> {
     const readAt = performance.now();
-    const entry = await this.kv.get(key);
+    const entry = await this.kv.get(this.group.viewKey(ref));
     if (entry?.operation !== 'PUT') return null;
     const stored = entry.json<StoredSession>();
-    this.cache.offer(key, stored, readAt);
+    this.cache.offer(sessionKey(ref), stored, readAt);
     return stored;
   }
 
-  /** Waits for the projector's change notice that covers `minSeq`, then reads again. */
+  /**
+   * Waits for a change notice that covers `minSeq`, then reads again — until the view does: the
+   * notice may be another read-model group's, ahead of this one.
+   */
   private async waitFor(ref: SessionRef, minSeq: number): Promise<StoredSession | null> {
-    const key = sessionKey(ref);
     const notices = this.nc.subscribe(changeSubject(ref));
     const timer = setTimeout(() => notices.unsubscribe(), this.waitMs);
     try {
       // Read after subscribing, so a change between the first read and the subscription is not missed.
-      const stored = await this.read(key);
+      let stored = await this.read(ref);
       if (covers(stored, minSeq)) return stored;
       for await (const msg of notices) {
         const notice = readNotice(msg);
-        if (notice && (notice.status === 'stuck' || notice.last_seq >= minSeq)) break;
+        if (!notice || (notice.status !== 'stuck' && notice.last_seq < minSeq)) continue;
+        stored = await this.read(ref);
+        if (covers(stored, minSeq)) return stored;
       }
-      return await this.read(key);
+      return await this.read(ref);
     } finally {
       clearTimeout(timer);
       notices.unsubscribe();

@@ -56,24 +56,70 @@ export function sessionRefOfSubject(subject: string): SessionRef {
   return sessionId === undefined ? { owner: LEGACY_OWNER, sessionId: owner! } : { owner: owner!, sessionId };
 }
 
-/** KV bucket of session views, keyed by {@link sessionKey}. */
+/** KV bucket of session views, keyed by {@link sessionKey} (a named read-model group's: `<group>.<owner>.<sessionId>`). */
 export const SESSIONS_BUCKET = 'pytest_sessions';
 
-/** The projector's durable consumer of one partition's events (each held by one projector replica at a time). */
-export const projectorDurable = (partition: number): string => `session-projector-${partition}`;
-/**
- * Consumers of the subjects of earlier versions, where the stream still takes them: the one that
- * folded the whole stream before partitions (kept, now filtered to the unpartitioned subjects), and
- * one for the sessions from before owners.
- */
-export const UNPARTITIONED_PROJECTOR_DURABLE = 'session-projector';
-export const OWNERLESS_PROJECTOR_DURABLE = 'session-projector-ownerless';
-
-/** KV bucket of projector partition leases (`partition.<durable>`) and live replicas (`replica.<id>`), expiring unless renewed. */
+/** KV bucket of projector partition leases (`partition.<durable>`) and live replicas, expiring unless renewed. */
 export const PROJECTOR_LEASES_BUCKET = 'pytest_projector_leases';
 
-/** Every running projector answers requests here (a rebuild refuses to run beside one). */
+/** Every running projector answers requests here (a rebuild refuses to run beside one); a named group's on `.<group>`. */
 export const PROJECTOR_PRESENCE_SUBJECT = 'pytest.projector.presence';
+
+/** A read-model group's name: letters, digits and `-` (its names below join it with `_` and `.`). */
+export const READ_MODEL_GROUP_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
+
+/**
+ * The names of one read-model group: a complete set of read models folded from the whole stream —
+ * its projector consumers, partition leases, session views and SQL read models. The default group
+ * (no name) is the one set all hosts share (PostgreSQL, or one host); each host keeping its read
+ * models in SQLite runs a group of its own (READ_MODEL_GROUP), folding the whole stream into its
+ * own file. Groups share the buckets, their keys apart.
+ */
+export interface ReadModelGroup {
+  name: string | undefined;
+  /** The durable consumer of one partition's events (each held by one projector replica of the group at a time). */
+  durable(partition: number): string;
+  /**
+   * Consumers of the subjects of earlier versions, where the stream still takes them: the one that
+   * folded the whole stream before partitions (kept, now filtered to the unpartitioned subjects), and
+   * one for the sessions from before owners.
+   */
+  unpartitionedDurable: string;
+  ownerlessDurable: string;
+  /** The session's key in {@link SESSIONS_BUCKET}. */
+  viewKey(ref: SessionRef): string;
+  /** The KV key filter matching every view of the group, and no other group's. */
+  viewKeys: string;
+  /** How its replicas' keys in {@link PROJECTOR_LEASES_BUCKET} begin. */
+  replicaKeyPrefix: string;
+  presenceSubject: string;
+}
+
+export function readModelGroup(name?: string): ReadModelGroup {
+  if (name === undefined) {
+    return {
+      name,
+      durable: (partition) => `session-projector-${partition}`,
+      unpartitionedDurable: 'session-projector',
+      ownerlessDurable: 'session-projector-ownerless',
+      viewKey: sessionKey,
+      viewKeys: '*.*',
+      replicaKeyPrefix: 'replica.',
+      presenceSubject: PROJECTOR_PRESENCE_SUBJECT,
+    };
+  }
+  if (!READ_MODEL_GROUP_PATTERN.test(name)) throw new Error(`read-model group "${name}" must match ${READ_MODEL_GROUP_PATTERN}`);
+  return {
+    name,
+    durable: (partition) => `session-projector_${name}_${partition}`,
+    unpartitionedDurable: `session-projector_${name}`,
+    ownerlessDurable: `session-projector_${name}_ownerless`,
+    viewKey: (ref) => `${name}.${sessionKey(ref)}`,
+    viewKeys: `${name}.*.*`,
+    replicaKeyPrefix: `replica_${name}.`,
+    presenceSubject: `${PROJECTOR_PRESENCE_SUBJECT}.${name}`,
+  };
+}
 
 /** Core-NATS change notices, one per session view update, on `pytest.changes.session.<owner>.<sessionId>` (payload: {@link SessionChangeNotice}). */
 export const CHANGES_SUBJECT_PREFIX = 'pytest.changes.session';

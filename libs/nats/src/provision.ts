@@ -26,12 +26,11 @@ import {
   EVENTS_SUBJECTS,
   partitionEventSubjects,
   PROJECTOR_LEASES_BUCKET,
-  projectorDurable,
+  readModelGroup,
   SESSIONS_BUCKET,
   UNPARTITIONED_EVENT_SUBJECTS,
-  UNPARTITIONED_PROJECTOR_DURABLE,
-  OWNERLESS_PROJECTOR_DURABLE,
   LEGACY_EVENT_SUBJECTS,
+  type ReadModelGroup,
 } from '#contracts';
 import { isJetStreamNotAnswering, isNotFound, isStreamNameInUse, isTemporarilyUnavailable } from './jetstream-errors.js';
 
@@ -66,9 +65,9 @@ export function openSessionsBucket(nc: NatsConnection, store: StoreOptions): Pro
   return openBucket(nc, SESSIONS_BUCKET, { history: 1 }, store);
 }
 
-/** Deletes the bucket of session views, for a rebuild into a fresh one. */
-export async function deleteSessionsBucket(jsm: JetStreamManager): Promise<void> {
-  await deleteIfPresent(() => jsm.streams.delete(`KV_${SESSIONS_BUCKET}`));
+/** Drops the group's session views (and only its: groups share the bucket), for a rebuild into fresh ones. */
+export async function purgeSessionViews(jsm: JetStreamManager, group: ReadModelGroup): Promise<void> {
+  await deleteIfPresent(() => jsm.streams.purge(`KV_${SESSIONS_BUCKET}`, { filter: `$KV.${SESSIONS_BUCKET}.${group.viewKeys}` }));
 }
 
 /** A part of the event stream one projector replica folds at a time: its durable consumer and the subjects it takes. */
@@ -77,15 +76,13 @@ export interface ProjectorPartition {
   filter: string;
 }
 
-const PARTITIONS: ProjectorPartition[] = Array.from({ length: EVENT_PARTITIONS }, (_, partition) => ({
-  durable: projectorDurable(partition),
-  filter: partitionEventSubjects(partition),
-}));
-const EARLIER_FORMS: ProjectorPartition[] = [
-  { durable: UNPARTITIONED_PROJECTOR_DURABLE, filter: UNPARTITIONED_EVENT_SUBJECTS },
-  { durable: OWNERLESS_PROJECTOR_DURABLE, filter: LEGACY_EVENT_SUBJECTS },
+const partitions = (group: ReadModelGroup): ProjectorPartition[] =>
+  Array.from({ length: EVENT_PARTITIONS }, (_, partition) => ({ durable: group.durable(partition), filter: partitionEventSubjects(partition) }));
+const earlierForms = (group: ReadModelGroup): ProjectorPartition[] => [
+  { durable: group.unpartitionedDurable, filter: UNPARTITIONED_EVENT_SUBJECTS },
+  { durable: group.ownerlessDurable, filter: LEGACY_EVENT_SUBJECTS },
 ];
-const EVERY_CONSUMER = [...PARTITIONS, ...EARLIER_FORMS];
+const everyConsumer = (group: ReadModelGroup) => [...partitions(group), ...earlierForms(group)];
 
 /**
  * The projector's durable consumers, one per partition, from the first event; and one for each
@@ -96,11 +93,15 @@ const EVERY_CONSUMER = [...PARTITIONS, ...EARLIER_FORMS];
  * consumer (`maxAckPending`): memory stays bounded, whatever the backlog. Existing consumers are
  * brought to that bound, and to `replicas` where they have fewer. Answers the partitions.
  */
-export async function ensureProjectorConsumers(jsm: JetStreamManager, options: StoreOptions & { maxAckPending: number }): Promise<ProjectorPartition[]> {
+export async function ensureProjectorConsumers(
+  jsm: JetStreamManager,
+  group: ReadModelGroup,
+  options: StoreOptions & { maxAckPending: number },
+): Promise<ProjectorPartition[]> {
   const { subjects } = (await againWhileSettling(() => jsm.streams.info(EVENTS_STREAM))).config;
-  const partitions = [...PARTITIONS, ...EARLIER_FORMS.filter(({ filter }) => subjects.includes(filter))];
-  for (const partition of partitions) await againWhileSettling(() => addOrUpdateProjectorConsumer(jsm, partition, options));
-  return partitions;
+  const consumers = [...partitions(group), ...earlierForms(group).filter(({ filter }) => subjects.includes(filter))];
+  for (const consumer of consumers) await againWhileSettling(() => addOrUpdateProjectorConsumer(jsm, consumer, options));
+  return consumers;
 }
 
 async function addOrUpdateProjectorConsumer(
@@ -138,26 +139,26 @@ async function addOrUpdateProjectorConsumer(
   }
 }
 
-/** The projector consumers there are, with how far each has folded. */
-export async function projectorConsumers(jsm: JetStreamManager): Promise<ConsumerInfo[]> {
-  const infos = await Promise.all(EVERY_CONSUMER.map(({ durable }) => consumerInfo(jsm, durable)));
+/** The group's projector consumers there are, with how far each has folded. */
+export async function projectorConsumers(jsm: JetStreamManager, group = readModelGroup()): Promise<ConsumerInfo[]> {
+  const infos = await Promise.all(everyConsumer(group).map(({ durable }) => consumerInfo(jsm, durable)));
   return infos.filter((info) => info !== undefined);
 }
 
 /**
- * Whether the projector has folded every event up to stream sequence `seq`: each of its consumers
- * has acked all its events to there, or has none left to hand out or to be acked.
+ * Whether the group's projector has folded every event up to stream sequence `seq`: each of its
+ * consumers has acked all its events to there, or has none left to hand out or to be acked.
  */
-export async function projectorFoldedThrough(jsm: JetStreamManager, seq: number): Promise<boolean> {
-  const consumers = await projectorConsumers(jsm);
+export async function projectorFoldedThrough(jsm: JetStreamManager, seq: number, group = readModelGroup()): Promise<boolean> {
+  const consumers = await projectorConsumers(jsm, group);
   return (
-    consumers.length >= PARTITIONS.length &&
+    consumers.length >= EVENT_PARTITIONS &&
     consumers.every((info) => info.ack_floor.stream_seq >= seq || (info.num_pending === 0 && info.num_ack_pending === 0))
   );
 }
 
-export async function deleteProjectorConsumers(jsm: JetStreamManager): Promise<void> {
-  for (const { durable } of EVERY_CONSUMER) await deleteIfPresent(() => jsm.consumers.delete(EVENTS_STREAM, durable));
+export async function deleteProjectorConsumers(jsm: JetStreamManager, group: ReadModelGroup): Promise<void> {
+  for (const { durable } of everyConsumer(group)) await deleteIfPresent(() => jsm.consumers.delete(EVENTS_STREAM, durable));
 }
 
 function consumerInfo(jsm: JetStreamManager, durable: string): Promise<ConsumerInfo | undefined> {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { readModelGroup } from '#contracts';
 import { openReadModelStore } from './open-store.js';
 import { READ_MODEL_STORE, type ReadModelStore } from './read-model.store.js';
 import type { ReadModelEnv } from './read-models.env.js';
@@ -14,7 +15,10 @@ class ReadModelsClose implements OnApplicationShutdown {
   }
 }
 
-/** The cross-session read models at READ_MODEL_URL, opened (and migrated) once per app. */
+/** The read-model group (READ_MODEL_GROUP) an app folds or reads: a {@link ReadModelGroup}. */
+export const READ_MODEL_GROUP = Symbol('ReadModelGroup');
+
+/** The cross-session read models at READ_MODEL_URL, opened (and migrated) once per app, and the group's names. */
 @Module({})
 export class ReadModelsModule {
   static forRoot(): DynamicModule {
@@ -30,9 +34,14 @@ export class ReadModelsModule {
             return store;
           },
         },
+        {
+          provide: READ_MODEL_GROUP,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<ReadModelEnv, true>) => readModelGroup(config.get('READ_MODEL_GROUP', { infer: true })),
+        },
         ReadModelsClose,
       ],
-      exports: [READ_MODEL_STORE],
+      exports: [READ_MODEL_STORE, READ_MODEL_GROUP],
     };
   }
 }
