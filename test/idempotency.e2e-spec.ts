@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { eventSubject } from '#contracts';
+import { successorMsgId } from '#nats';
 import { McpTestClient } from './harness/mcp-client.js';
 import { useSystem } from './harness/use-system.js';
 
@@ -84,9 +85,9 @@ describe('a retried call is counted once', () => {
     await suite.client.ok('record_session_start', { session_id, environment });
     const [stored] = await suite.system.probe.events(session_id);
     const before = await suite.system.probe.eventCount();
-    const ack = await jetstream(suite.system.probe.nc).publish(eventSubject({ owner: 'local', sessionId: session_id }), JSON.stringify(stored!.event), {
-      msgID: stored!.event.id,
-    });
+    const subject = eventSubject({ owner: 'local', sessionId: session_id });
+    // The id of the change that follows nothing: the session's first event.
+    const ack = await jetstream(suite.system.probe.nc).publish(subject, JSON.stringify(stored!.event), { msgID: successorMsgId(subject, 0) });
     expect(ack).toMatchObject({ duplicate: true, seq: stored!.seq });
     expect(await suite.system.probe.eventCount()).toBe(before);
   });

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVALS_STREAM, AUDIT_STREAM, CHANGES_STREAM, COUNTERS_BUCKET, EVENTS_STREAM, readModelGroup, SESSIONS_BUCKET } from '#contracts';
-import { ensureEventStream, ensureProjectorConsumers, openSessionsBucket } from '#nats';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { ensureEventStream, ensureProjectorConsumers, kvCompareAndSet, openSessionsBucket } from '#nats';
 import { App } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { NatsCluster } from './harness/nats-cluster.js';
@@ -97,5 +99,30 @@ describe('the apps on a 3-node NATS cluster', () => {
     );
     expect(view).toMatchObject({ status: 'finished', counts: { passed: 10, total: 10 }, summary_matches: true });
     expect(await probe.results(session_id)).toHaveLength(10);
+  });
+
+  it('keeps compare-and-set exact when writers on every node change one key at once (nats-server 2.9.10 alone lets some through twice)', async () => {
+    const PER_WRITER = 100;
+    const writers = await Promise.all(cluster.nodes.map((node) => NatsProbe.connect(node.url)));
+    const key = 'cluster-spec.increments';
+    try {
+      const kv = await new Kvm(probe.nc).open(COUNTERS_BUCKET, { bindOnly: true });
+      let conflicts = 0;
+      await Promise.all(
+        writers.map(async (writer) => {
+          const js = jetstream(writer.nc);
+          for (let done = 0; done < PER_WRITER;) {
+            const entry = await kv.get(key);
+            const next = Number(entry?.string() ?? 0) + 1;
+            if ((await kvCompareAndSet(js, COUNTERS_BUCKET, key, String(next), entry?.revision ?? 0)) === undefined) conflicts++;
+            else done++;
+          }
+        }),
+      );
+      expect(Number((await kv.get(key))?.string())).toBe(writers.length * PER_WRITER);
+      expect(conflicts).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(writers.map((writer) => writer.close()));
+    }
   });
 });

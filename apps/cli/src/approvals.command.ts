@@ -1,7 +1,7 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Command } from 'commander';
 import { ZodError } from 'zod';
-import { APPROVALS_STREAM, ApprovalDecided, ApprovalEvent, ApprovalId, approvalSubject, type ApprovalRequested } from '#contracts';
+import { APPROVALS_STREAM, ApprovalDecided, ApprovalEvent, ApprovalId, approvalDecisionMsgId, approvalSubject, type ApprovalRequested } from '#contracts';
 import { lastApprovalEvent, type StoredApprovalEvent } from '#nats/approvals';
 import { isWrongLastSequence } from '#nats/jetstream-errors';
 import { ensureApprovalsStream } from '#nats/provision';
@@ -97,9 +97,8 @@ async function decide(nats: Nats, { id, decision, by, reason }: Decision): Promi
   const event: ApprovalDecided = { type: 'ApprovalDecided', v: 1, id, at: new Date().toISOString(), decision, by, ...(reason ? { reason } : {}) };
   let stored: boolean;
   try {
-    // The expected sequence makes the first decision win; the msgID makes a second one with the same id a no-op.
     const ack = await nats.js.publish(approvalSubject(id), JSON.stringify(event), {
-      msgID: `${id}-decided`,
+      msgID: approvalDecisionMsgId(id),
       expect: { lastSubjectSequence: last.seq },
     });
     stored = !ack.duplicate;

@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LRUCache } from 'lru-cache';
-import type { ReadModelGroup, SessionRef, StoredSession } from '#contracts';
-import { isWrongLastSequence, NATS_CONNECTION, NATS_STORE, openSessionsBucket, type StoreOptions } from '#nats';
+import { SESSIONS_BUCKET, type ReadModelGroup, type SessionRef, type StoredSession } from '#contracts';
+import { JETSTREAM, kvCompareAndSet, NATS_CONNECTION, NATS_STORE, openSessionsBucket, type StoreOptions } from '#nats';
 import { READ_MODEL_GROUP } from '#read-models';
 import type { ProjectorEnv } from './projector.env.js';
 
@@ -29,6 +30,7 @@ export class SessionViewStore implements OnModuleInit {
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(NATS_STORE) private readonly store: StoreOptions,
     @Inject(READ_MODEL_GROUP) private readonly group: ReadModelGroup,
     config: ConfigService<ProjectorEnv, true>,
@@ -54,15 +56,15 @@ export class SessionViewStore implements OnModuleInit {
   /** Stores `view` if the bucket still holds `expected`; throws {@link ViewConflict} otherwise. */
   async save(ref: SessionRef, view: StoredSession, expected: StoredView): Promise<void> {
     const key = this.group.viewKey(ref);
-    const data = JSON.stringify(view);
-    try {
-      const revision = expected.revision === 0 ? await this.kv.create(key, data) : await this.kv.update(key, data, expected.revision);
-      this.cache?.set(key, { view, revision });
-    } catch (error) {
+    const revision = await kvCompareAndSet(this.js, SESSIONS_BUCKET, key, JSON.stringify(view), expected.revision).catch((error: unknown) => {
       this.cache?.delete(key);
-      if (isWrongLastSequence(error)) throw new ViewConflict(error.message);
       throw error;
+    });
+    if (revision === undefined) {
+      this.cache?.delete(key);
+      throw new ViewConflict(`view ${key} changed since revision ${expected.revision}`);
     }
+    this.cache?.set(key, { view, revision });
   }
 
   /** Forgets what is cached, e.g. after a conflict, so the next load reads the bucket. */

@@ -173,6 +173,12 @@ export const auditSubject = (decision: '*' | 'allowed' | 'denied', agent: string
 export const APPROVALS_STREAM = 'PYTEST_APPROVALS';
 export const APPROVALS_SUBJECT_PREFIX = 'pytest.approvals';
 export const approvalSubject = (id: string): string => `${APPROVALS_SUBJECT_PREFIX}.${id}`;
+/**
+ * The `Nats-Msg-Id` of an approval's decision, whoever decides: the expected last sequence lets the
+ * first decision win, and the one message id keeps a second from being stored beside it (nats-server
+ * before 2.9.21 in a cluster lets two such publishes from different connections through at once).
+ */
+export const approvalDecisionMsgId = (id: string): string => `${id}-decided`;
 
 /** KV bucket of policy limit counters, one key per counter, scope and window. */
 export const COUNTERS_BUCKET = 'pytest_policy_counters';

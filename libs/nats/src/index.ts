@@ -7,3 +7,4 @@ export * from './nats.module.js';
 export * from './read-subject.js';
 export * from './jetstream-errors.js';
 export * from './approvals.js';
+export * from './compare-and-set.js';

@@ -4,7 +4,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { approvalSubject, type ApprovalDecided, type ApprovalRequested } from '#contracts';
+import { approvalDecisionMsgId, approvalSubject, type ApprovalDecided, type ApprovalRequested } from '#contracts';
 import {
   ensureApprovalsStream,
   isWrongLastSequence,
@@ -101,15 +101,21 @@ export class ApprovalDesk implements OnModuleInit {
   /** Decides on the gateway's side, unless someone decided first: then that decision stands. */
   private async close(id: string, requestSeq: number, decision: 'expired' | 'withdrawn', by: string, reason: string): Promise<ApprovalDecided> {
     const event: ApprovalDecided = { type: 'ApprovalDecided', v: 1, id, at: new Date().toISOString(), decision, by, reason };
+    let error: unknown;
     try {
-      await this.js.publish(approvalSubject(id), JSON.stringify(event), { expect: { lastSubjectSequence: requestSeq } });
-      return event;
-    } catch (error) {
-      if (!isWrongLastSequence(error)) throw error;
-      const stored = await this.decision(id);
-      if (!stored) throw error;
-      return stored;
+      const ack = await this.js.publish(approvalSubject(id), JSON.stringify(event), {
+        msgID: approvalDecisionMsgId(id),
+        expect: { lastSubjectSequence: requestSeq },
+      });
+      if (!ack.duplicate) return event;
+      error = new Error(`approval ${id} was decided meanwhile`);
+    } catch (refused) {
+      if (!isWrongLastSequence(refused)) throw refused;
+      error = refused;
     }
+    const stored = await this.decision(id);
+    if (!stored) throw error;
+    return stored;
   }
 
   /** The stored decision on an approval, if there is one. */

@@ -1,8 +1,10 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { COUNTERS_BUCKET } from '#contracts';
 import { windowAt, type AppliedLimit } from '#domain';
-import { isWrongLastSequence, NATS_CONNECTION, NATS_STORE, openCountersBucket, type StoreOptions } from '#nats';
+import { JETSTREAM, kvCompareAndSet, NATS_CONNECTION, NATS_STORE, openCountersBucket, type StoreOptions } from '#nats';
 import { LRUCache } from 'lru-cache';
 
 /** Counts known from this gateway's own last write, so an uncontended take is one round trip. */
@@ -28,8 +30,9 @@ const REMEMBERED = 10_000;
 
 /**
  * Limit counts in NATS KV, one key per counter, holder and window, changed by compare-and-set on
- * the key's revision: every gateway sharing the NATS enforces one exact limit. Takes of one key are
- * queued in this process, so only other gateways cause retries.
+ * the key's revision (kvCompareAndSet: exact on a cluster too): every gateway sharing the NATS
+ * enforces one exact limit. Takes of one key are queued in this process, so only other gateways
+ * cause retries.
  */
 @Injectable()
 export class LimitCounters implements OnModuleInit {
@@ -39,6 +42,7 @@ export class LimitCounters implements OnModuleInit {
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(NATS_STORE) private readonly store: StoreOptions,
   ) {}
 
@@ -104,14 +108,12 @@ export class LimitCounters implements OnModuleInit {
         count = undefined;
         continue;
       }
-      try {
-        const revision = count.revision === 0 ? await this.kv.create(key, String(next)) : await this.kv.update(key, String(next), count.revision);
+      const revision = await kvCompareAndSet(this.js, COUNTERS_BUCKET, key, String(next), count.revision);
+      if (revision !== undefined) {
         this.counts.set(key, { value: next, revision });
         return true;
-      } catch (error) {
-        if (!isWrongLastSequence(error) && !/wrong last sequence|exists/i.test(String(error))) throw error;
-        count = undefined;
       }
+      count = undefined;
     }
     throw new Error(`limit count ${key} is changing too fast to take (${MAX_ATTEMPTS} compare-and-set conflicts)`);
   }

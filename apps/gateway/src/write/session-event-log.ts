@@ -12,6 +12,7 @@ import {
   lastSeqOn,
   NATS_STORE,
   NatsHealth,
+  publishAfter,
   readSubject,
   UnreadableEvent,
   type StoreOptions,
@@ -42,19 +43,17 @@ export class SessionEventLog implements OnModuleInit {
 
   /**
    * Appends `event` to the session of `state` if its last event is still at `state.lastSeq` (0: the
-   * session has none). The event id is its `Nats-Msg-Id`: when an ack is lost while the connection
-   * stays up, the same event is published once more and stored once.
+   * session has none). Its `Nats-Msg-Id` names the event it follows (publishAfter), so one event
+   * only follows another, also on a cluster: when an ack is lost while the connection stays up, the
+   * same event is published once more and stored once; an event of another writer stored there
+   * first is a conflict.
    */
   async append(event: PytestEvent, { owner, sessionId, lastSeq }: SessionState): Promise<PubAck> {
     const subject = eventSubject({ owner, sessionId });
-    const publish = () =>
-      this.js.publish(subject, JSON.stringify(event), {
-        msgID: event.id,
-        expect: { lastSubjectSequence: lastSeq },
-        timeout: this.timeout,
-      });
+    const publish = () => publishAfter(this.js, subject, JSON.stringify(event), lastSeq, { timeout: this.timeout });
+    let ack: PubAck;
     try {
-      return await publish().catch((error: unknown) => {
+      ack = await publish().catch((error: unknown) => {
         if (!(error instanceof natsErrors.TimeoutError) || !this.health.isConnected) throw error;
         return publish();
       });
@@ -62,6 +61,17 @@ export class SessionEventLog implements OnModuleInit {
       if (isWrongLastSequence(error)) throw new WrongLastSequence(error.message);
       throw error;
     }
+    if (ack.duplicate && !(await this.holds(ack.seq, event))) {
+      throw new WrongLastSequence(`another writer's event follows stream sequence ${lastSeq} of ${subject}`);
+    }
+    return ack;
+  }
+
+  /** Whether the event stored at `seq` is `event` (0: a change still in flight at the stream's leader, not known yet). */
+  private async holds(seq: number, event: PytestEvent): Promise<boolean> {
+    if (seq === 0) return false;
+    const stored = await this.jsm.streams.getMessage(EVENTS_STREAM, { seq });
+    return stored?.json<{ id?: unknown }>().id === event.id;
   }
 
   /**
