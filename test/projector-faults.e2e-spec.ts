@@ -70,7 +70,7 @@ describe('the projector under faults', () => {
     }
   });
 
-  it('rebuilds the read models from the stream into a fresh bucket, giving the same views', async () => {
+  it('rebuilds the read models from the stream into fresh views, giving the same ones', async () => {
     const ids = Array.from({ length: SESSIONS }, (_, i) => `faults-${i}`);
     const before = await Promise.all(ids.map(async (id) => (await getSession(id)).response));
     const rebuild = () => Proc.spawn('rebuild', process.execPath, [distEntry('apps/projector/src/main.rebuild.js')], suite.system.env);

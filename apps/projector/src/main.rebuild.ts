@@ -30,12 +30,12 @@ if (running) {
 const jsm = await jetstreamManager(nc);
 const lastSeq = await lastEventSeq(jsm);
 await deleteProjectorConsumers(jsm, group);
-await purgeSessionViews(jsm, group);
+const purged = await purgeSessionViews(nc, group);
 const readModels = await openReadModelStore(env.READ_MODEL_URL);
 await readModels.reset();
 await readModels.close();
 const ofGroup = group.name ? ` of read-model group ${group.name}` : '';
-log.log(`dropped the session views${ofGroup} and the read models in ${readModels.location}; replaying ${EVENTS_STREAM} up to sequence ${lastSeq}`);
+log.log(`dropped the ${purged} session views${ofGroup} and the read models in ${readModels.location}; replaying ${EVENTS_STREAM} up to sequence ${lastSeq}`);
 
 const started = performance.now();
 const app = await runApp('Projector', () => NestFactory.createApplicationContext(ProjectorModule));

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { ReadModelGroup } from '#contracts';
-import { isNotFound, isWrongLastSequence, type ProjectorPartition } from '#nats';
+import { PROJECTOR_LEASES_BUCKET, type ReadModelGroup } from '#contracts';
+import { kvCompareAndSet, type ProjectorPartition } from '#nats';
 import { planLeases } from './lease-plan.js';
 
 /** A lease not renewed this long is free for another replica: how soon a dead replica's partitions move on. */
@@ -21,8 +22,9 @@ export interface PartitionWorker {
 
 /**
  * Which projector replica folds which partition: each partition has a lease in a KV bucket whose
- * entries expire unless renewed, taken with a create (only one replica can) and renewed with an
- * update at the revision it holds (fails once another replica took it). Each replica announces
+ * entries expire unless renewed, taken by compare-and-set on a free lease (only one replica can,
+ * also on a cluster: kvCompareAndSet) and renewed by compare-and-set at the revision it holds
+ * (fails once another replica took it). Each replica announces
  * itself the same way, so the replicas of its read-model group converge on an even share (see planLeases). A lease that could not be
  * renewed stops the folding of its partition; should two replicas ever fold one partition at once
  * (a replica paused past its lease), the views' compare-and-set and the read models' once-per-event
@@ -37,6 +39,7 @@ export class PartitionLeases {
 
   constructor(
     private readonly kv: KV,
+    private readonly js: JetStreamClient,
     private readonly group: ReadModelGroup,
     private readonly partitions: ProjectorPartition[],
     private readonly worker: PartitionWorker,
@@ -77,11 +80,10 @@ export class PartitionLeases {
     for (const partition of this.partitions) {
       const revision = this.held.get(partition.durable);
       if (revision === undefined) continue;
-      try {
-        this.held.set(partition.durable, await this.kv.update(leaseKey(partition), this.replica, revision));
-      } catch (error) {
-        // Anything else (a timeout, NATS away) may still leave the lease ours: the next round tells.
-        if (!isWrongLastSequence(error) && !isNotFound(error)) throw error;
+      // A timeout or NATS away throws, and may still leave the lease ours: the next round tells.
+      const renewed = await kvCompareAndSet(this.js, PROJECTOR_LEASES_BUCKET, leaseKey(partition), this.replica, revision);
+      if (renewed !== undefined) this.held.set(partition.durable, renewed);
+      else {
         this.held.delete(partition.durable);
         this.log.warn(`partition ${partition.durable}: lease lost (not renewed within ${LEASE_TTL_MS} ms); another replica folds it`);
         await this.worker.stop(partition);
@@ -108,12 +110,12 @@ export class PartitionLeases {
 
   /** Whether the lease was ours to take (another replica may have taken it first). */
   private async take(partition: ProjectorPartition): Promise<boolean> {
-    try {
-      this.held.set(partition.durable, await this.kv.create(leaseKey(partition), this.replica));
-    } catch (error) {
-      if (isWrongLastSequence(error)) return false;
-      throw error;
-    }
+    const lease = await this.kv.get(leaseKey(partition));
+    if (lease?.operation === 'PUT') return false;
+    // Free: never taken, expired, or released (a delete marker, taken at its revision).
+    const revision = await kvCompareAndSet(this.js, PROJECTOR_LEASES_BUCKET, leaseKey(partition), this.replica, lease?.revision ?? 0);
+    if (revision === undefined) return false;
+    this.held.set(partition.durable, revision);
     await this.worker.start(partition);
     return true;
   }

@@ -97,7 +97,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       callback: (_error, msg) => void msg.respond(JSON.stringify({ pid: process.pid })),
     });
     const leases = await openProjectorLeasesBucket(this.nc, this.store, LEASE_TTL_MS);
-    this.leases = new PartitionLeases(leases, this.group, partitions, this, this.log);
+    this.leases = new PartitionLeases(leases, this.js, this.group, partitions, this, this.log);
     await this.leases.start();
     const group = this.group.name ? ` of read-model group ${this.group.name}` : '';
     this.log.log(

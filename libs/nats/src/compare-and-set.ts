@@ -9,6 +9,8 @@ import { isWrongLastSequence } from './jetstream-errors.js';
  * connections (its issue #4320), but it does not let two in-flight publishes with one message id
  * both through: naming each change after its predecessor keeps compare-and-set exact there
  * (measured: 900 of 900 increments from three connections on an R3 stream, against 629 without).
+ * A subject emptied outright (a stream purge) and written again within the stream's duplicate
+ * window would have its first write taken for a repeat: empty a KV key with a purge marker instead.
  */
 export const successorMsgId = (subject: string, previousSeq: number): string => `${subject}#${previousSeq}`;
 

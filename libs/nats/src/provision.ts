@@ -65,9 +65,18 @@ export function openSessionsBucket(nc: NatsConnection, store: StoreOptions): Pro
   return openBucket(nc, SESSIONS_BUCKET, { history: 1 }, store);
 }
 
-/** Drops the group's session views (and only its: groups share the bucket), for a rebuild into fresh ones. */
-export async function purgeSessionViews(jsm: JetStreamManager, group: ReadModelGroup): Promise<void> {
-  await deleteIfPresent(() => jsm.streams.purge(`KV_${SESSIONS_BUCKET}`, { filter: `$KV.${SESSIONS_BUCKET}.${group.viewKeys}` }));
+/**
+ * Drops the group's session views (and only its: groups share the bucket), for a rebuild into fresh
+ * ones: each is replaced by a purge marker, so the view written next follows the marker's revision
+ * (a key emptied outright would have its next writes taken for repeats of the first ones within
+ * the bucket's duplicate window: see successorMsgId).
+ */
+export async function purgeSessionViews(nc: NatsConnection, group: ReadModelGroup): Promise<number> {
+  const kv = await new Kvm(nc).open(SESSIONS_BUCKET);
+  const keys: string[] = [];
+  for await (const key of await kv.keys(group.viewKeys)) keys.push(key);
+  for (const key of keys) await kv.purge(key);
+  return keys.length;
 }
 
 /** A part of the event stream one projector replica folds at a time: its durable consumer and the subjects it takes. */

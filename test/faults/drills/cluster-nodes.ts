@@ -314,10 +314,7 @@ async function checkLimit(system: System, limited: LimitedAgent, day: number, pr
   if (limited.accepted.size !== LIMIT && !limited.unwritable) problems.push(`${found}: accepted ≠ the limit`);
   if (stored.length !== limited.accepted.size || new Set(stored.map((r) => r.nodeid)).size !== stored.length)
     problems.push(`${found}: stored ≠ accepted (or stored twice)`);
-  if (counted < limited.accepted.size)
-    problems.push(
-      `${found}: the count is below the calls accepted — a compare-and-set lost against another gateway's`,
-    );
+  if (counted < limited.accepted.size) problems.push(`${found}: the count is below the calls accepted — a compare-and-set lost against another gateway's`);
   else if (counted > limited.accepted.size) problems.push(`${found}: the count is above the calls accepted (a quota taken and never given back)`);
   return [found];
 }
