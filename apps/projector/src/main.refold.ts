@@ -10,11 +10,12 @@ import {
   NAME_PATTERN,
   readModelGroup,
   SESSION_ID_PATTERN,
+  SESSIONS_BUCKET,
   sessionKey,
   type SessionRef,
   type StoredSession,
 } from '#contracts';
-import { connectNats, natsAuth, isWrongLastSequence, lastSeqOn, openSessionsBucket, resolveReplicas } from '#nats';
+import { connectNats, natsAuth, kvCompareAndSet, lastSeqOn, openSessionsBucket, resolveReplicas } from '#nats';
 import { loadDotEnv, parseEnv, setUpLogging } from '#platform';
 import { publishChange } from './change-notices.js';
 import { foldFromStream } from './fold-from-stream.js';
@@ -87,14 +88,8 @@ async function refold(ref: SessionRef): Promise<boolean> {
       log.warn(`${key}: no events on ${subject} in ${EVENTS_STREAM}${stored?.stuck ? '; its view stays stuck' : ''}`);
       return !stored?.stuck;
     }
-    const data = JSON.stringify(view);
-    try {
-      if (!entry || entry.operation !== 'PUT') await kv.create(viewKey, data);
-      else await kv.update(viewKey, data, entry.revision);
-    } catch (error) {
-      if (isWrongLastSequence(error)) continue; // the projector wrote meanwhile: fold again
-      throw error;
-    }
+    // Undefined: the projector wrote meanwhile; fold again.
+    if ((await kvCompareAndSet(js, SESSIONS_BUCKET, viewKey, JSON.stringify(view), entry?.revision ?? 0)) === undefined) continue;
     publishChange(nc, ref, view);
     if (isStuckStub(view) || view.stuck) {
       log.error(`${key}: still stuck at stream sequence ${view.stuck!.seq}: ${view.stuck!.reason}`);

@@ -24,11 +24,11 @@ export interface PartitionWorker {
  * Which projector replica folds which partition: each partition has a lease in a KV bucket whose
  * entries expire unless renewed, taken by compare-and-set on a free lease (only one replica can,
  * also on a cluster: kvCompareAndSet) and renewed by compare-and-set at the revision it holds
- * (fails once another replica took it). Each replica announces
- * itself the same way, so the replicas of its read-model group converge on an even share (see planLeases). A lease that could not be
- * renewed stops the folding of its partition; should two replicas ever fold one partition at once
- * (a replica paused past its lease), the views' compare-and-set and the read models' once-per-event
- * writes keep every event folded once.
+ * (fails once another replica took it). Each replica announces itself the same way, so the
+ * replicas of its read-model group converge on an even share (see planLeases). A lease that could
+ * not be renewed stops the folding of its partition; should two replicas ever fold one partition
+ * at once (a replica paused past its lease), the views' compare-and-set and the read models'
+ * once-per-event writes keep every event folded once.
  */
 export class PartitionLeases {
   readonly replica = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
