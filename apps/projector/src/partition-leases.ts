@@ -34,6 +34,8 @@ export class PartitionLeases {
   readonly replica = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   /** Lease revision of each partition held, by durable name. */
   private readonly held = new Map<string, number>();
+  /** Partitions being let go, until their last fetch ended: their leases are renewed meanwhile. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
   private renewing?: Promise<void>;
 
@@ -62,6 +64,7 @@ export class PartitionLeases {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.renewing;
+    await Promise.all(this.releasing.values());
     await Promise.all(this.partitions.filter((partition) => this.held.has(partition.durable)).map((partition) => this.release(partition)));
     await this.kv.delete(this.replicaKey).catch(() => undefined);
   }
@@ -98,9 +101,15 @@ export class PartitionLeases {
       free: new Set(this.partitions.filter((partition) => !leased.has(leaseKey(partition))).map((partition) => partition.durable)),
       replicas: keys.filter((key) => key.startsWith(this.group.replicaKeyPrefix)).length,
     });
-    // At once: a partition let go waits for its last fetch to end (up to a second).
-    const released = this.partitions.filter((partition) => plan.release.includes(partition.durable));
-    await Promise.all(released.map((partition) => this.release(partition)));
+    // In the background: a partition let go waits for its last fetch to end (up to 5 s), while the
+    // rounds go on renewing every lease held, that one's too until it is handed back.
+    const released = this.partitions.filter((partition) => plan.release.includes(partition.durable) && !this.releasing.has(partition.durable));
+    for (const partition of released) {
+      this.releasing.set(
+        partition.durable,
+        this.release(partition).finally(() => this.releasing.delete(partition.durable)),
+      );
+    }
     const wanted = this.partitions.filter((partition) => plan.take.includes(partition.durable));
     const tookEach = await Promise.all(wanted.map((partition) => this.take(partition)));
     const taken = wanted.filter((_, i) => tookEach[i]);
@@ -121,10 +130,10 @@ export class PartitionLeases {
   }
 
   private async release(partition: ProjectorPartition): Promise<void> {
-    const revision = this.held.get(partition.durable)!;
     await this.worker.stop(partition);
+    const revision = this.held.get(partition.durable);
     this.held.delete(partition.durable);
     // Deleted only if still ours; otherwise it expires, or is another's already.
-    await this.kv.delete(leaseKey(partition), { previousSeq: revision }).catch(() => undefined);
+    if (revision !== undefined) await this.kv.delete(leaseKey(partition), { previousSeq: revision }).catch(() => undefined);
   }
 }

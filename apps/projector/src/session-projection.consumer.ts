@@ -44,8 +44,17 @@ const GAP_RETRY_MS = 500;
 const GAP_DELIVERIES = 5;
 /** Reload-and-refold rounds when another writer changed a view meanwhile. */
 const CONFLICT_ROUNDS = 5;
-/** How long a fetch waits for events before the next is asked for: bounds a partition's hand-over. */
-const FETCH_EXPIRES_MS = 1_000;
+/**
+ * How long a fetch waits for events before the next is asked for: bounds a partition's hand-over.
+ * Its heartbeats come every half of it and a fetch ends after two are missed, so it is also how
+ * long folding may keep the event loop busy before a fetch fails (and the events the server sent it
+ * wait out the ack wait): 1 s failed fetches in a backlog of many sessions.
+ */
+const FETCH_EXPIRES_MS = 5_000;
+/** A failed fetch (NATS away, a cluster node lost) is asked again after this. */
+const FETCH_RETRY_MS = 1_000;
+/** While a backlog is being fetched (more events pending), events are gathered this long into one fold. */
+const BACKLOG_GATHER_MS = 5;
 
 /** A partition being fetched, until `stopping`; `done` once its last fetch ended. */
 interface Pulling {
@@ -125,15 +134,19 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       } catch (error) {
         if (pulling.stopping) return;
         this.log.warn(`partition ${durable}: fetch failed (${(error as Error).message}); fetching again`);
-        await sleep(FETCH_EXPIRES_MS);
+        await sleep(FETCH_RETRY_MS);
       }
     }
   }
 
-  /** Only buffers; a flush scheduled after the current I/O turn folds all that arrived. */
+  /**
+   * Only buffers; a flush folds all that arrived: after the current I/O turn when the consumer has
+   * nothing more pending (live events, folded at once), a little later in a backlog, so that one
+   * fold (one SQL transaction, one view write per session) takes many events rather than a few.
+   */
   private receive(msg: JsMsg): void {
     this.buffer.push(msg);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
+    this.flushing ??= new Promise<void>((resolve) => (msg.info.pending > 0 ? setTimeout(resolve, BACKLOG_GATHER_MS) : setImmediate(resolve)))
       .then(() => this.flush())
       .catch((error: unknown) => {
         // Unacked, the batch comes back after the ack wait; later messages must not wait behind it.
