@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { LEASE_TTL_MS } from '../apps/projector/src/partition-leases.js';
 import { distEntry } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
 import { eventually, Proc } from './harness/processes.js';
@@ -62,11 +64,29 @@ describe('the projector under faults', () => {
         30_000,
         `the view of ${session_id} to reach ${seq}`,
       );
-      expect(view, suite.system.logs).toMatchObject({
+      expect(view, suite.system.logs()).toMatchObject({
         status: 'finished',
         counts: { passed: OUTCOMES / 3, failed: OUTCOMES / 3, skipped: OUTCOMES / 3, total: OUTCOMES },
         summary_matches: true,
       });
+    }
+  });
+
+  it('folds on at once after it was paused past its leases (CPU starved, a long GC), nobody else having taken them', async () => {
+    const client = await McpTestClient.http(suite.system.gateway.mcpUrl);
+    try {
+      suite.system.projector.proc.child.kill('SIGSTOP');
+      await sleep(LEASE_TTL_MS + 1_500);
+      suite.system.projector.proc.child.kill('SIGCONT');
+      // Sessions enough to fall in every partition; each read waits (READ_WAIT_MS) for its own write.
+      for (let i = 0; i < 3 * SESSIONS; i++) {
+        const session_id = `paused-${i}`;
+        await client.ok('record_session_start', { session_id, environment: { os: 'Linux', python_version: '3.13.1' } });
+        expect(await client.ok('get_session', { session_id }), suite.system.logs(20)).toMatchObject({ session_id, status: 'running' });
+      }
+      expect(suite.system.projector.proc.logs).toMatch(/lease .*expired.* taken again/);
+    } finally {
+      await client.close();
     }
   });
 

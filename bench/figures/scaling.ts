@@ -59,7 +59,7 @@ const describeWarnings = ({ count, first }: Warnings) => (count > 0 ? `; the pro
 export async function scalingFigure(): Promise<ScalingRun[]> {
   out('9. Scaling: one nats-server with 1 replica of each app, then the 3-node cluster with 1…n replicas of each app');
   const configurations = [{ cluster: false, replicas: 1 }, ...Array.from({ length: cfg.scaling.replicas }, (_, i) => ({ cluster: true, replicas: i + 1 }))];
-  onError(() => (current ? `--- scaling system logs (tail)\n${current.logs.slice(-6000)}` : ''));
+  onError(() => (current ? `--- scaling system logs (tail)\n${current.logs(40)}` : ''));
   const runs: ScalingRun[] = [];
   for (const configuration of configurations) runs.push(await scalingRun(configuration.cluster, configuration.replicas));
   describeCpu(runs);

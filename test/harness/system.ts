@@ -100,9 +100,10 @@ export class System {
     return { NATS_URL: this.natsUrl, READ_MODEL_URL: this.readModelUrl };
   }
 
-  /** Logs of every app, for a failing test's message. */
-  get logs(): string {
-    return [...this.projectors, ...this.queries, ...this.gateways].map((a) => `--- ${a.name}\n${a.proc.logs}`).join('\n');
+  /** What the apps logged: each app's last `lines` lines (all of them by default). */
+  logs(lines = Infinity): string {
+    const tail = (text: string) => text.split('\n').slice(-lines).join('\n');
+    return [...this.projectors, ...this.queries, ...this.gateways].map((a) => `--- ${a.name}\n${tail(a.proc.logs)}`).join('\n');
   }
 
   async stop(): Promise<void> {

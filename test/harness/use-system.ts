@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { McpTestClient } from './mcp-client.js';
 import { System } from './system.js';
 
@@ -15,9 +15,16 @@ export function useSystem(options: Parameters<typeof System.start>[0] = {}): Sui
     context.system = await System.start(options);
     context.client = await McpTestClient.http(context.system.gateway.mcpUrl);
   });
+  // A failure in CI is often explained by what the apps logged; their output is gone once the suite stops.
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail' && context.system) console.error(`logs of the apps, at "${task.name}":\n${context.system.logs(LOG_LINES)}`);
+  });
   afterAll(async () => {
     await context.client?.close();
     await context.system?.stop();
   });
   return context;
 }
+
+/** Each app's last lines shown with a failed test. */
+const LOG_LINES = 60;

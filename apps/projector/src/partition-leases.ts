@@ -80,18 +80,7 @@ export class PartitionLeases {
 
   private async renew(): Promise<void> {
     await this.kv.put(this.replicaKey, '');
-    for (const partition of this.partitions) {
-      const revision = this.held.get(partition.durable);
-      if (revision === undefined) continue;
-      // A timeout or NATS away throws, and may still leave the lease ours: the next round tells.
-      const renewed = await kvCompareAndSet(this.js, PROJECTOR_LEASES_BUCKET, leaseKey(partition), this.replica, revision);
-      if (renewed !== undefined) this.held.set(partition.durable, renewed);
-      else {
-        this.held.delete(partition.durable);
-        this.log.warn(`partition ${partition.durable}: lease lost (not renewed within ${LEASE_TTL_MS} ms); another replica folds it`);
-        await this.worker.stop(partition);
-      }
-    }
+    await Promise.all(this.partitions.filter((partition) => this.held.has(partition.durable)).map((partition) => this.renewLease(partition)));
     const keys: string[] = [];
     for await (const key of await this.kv.keys()) keys.push(key);
     const leased = new Set(keys.filter((key) => key.startsWith('partition.')));
@@ -101,32 +90,62 @@ export class PartitionLeases {
       free: new Set(this.partitions.filter((partition) => !leased.has(leaseKey(partition))).map((partition) => partition.durable)),
       replicas: keys.filter((key) => key.startsWith(this.group.replicaKeyPrefix)).length,
     });
-    // In the background: a partition let go waits for its last fetch to end (up to 5 s), while the
-    // rounds go on renewing every lease held, that one's too until it is handed back.
     const released = this.partitions.filter((partition) => plan.release.includes(partition.durable) && !this.releasing.has(partition.durable));
-    for (const partition of released) {
-      this.releasing.set(
-        partition.durable,
-        this.release(partition).finally(() => this.releasing.delete(partition.durable)),
-      );
-    }
-    const wanted = this.partitions.filter((partition) => plan.take.includes(partition.durable));
+    for (const partition of released) this.letGo(partition);
+    // One still being let go is not taken again until its last fetch ended.
+    const wanted = this.partitions.filter((partition) => plan.take.includes(partition.durable) && !this.releasing.has(partition.durable));
     const tookEach = await Promise.all(wanted.map((partition) => this.take(partition)));
     const taken = wanted.filter((_, i) => tookEach[i]);
     const changed = [...released.map(({ durable }) => `-${durable}`), ...taken.map(({ durable }) => `+${durable}`)];
     if (changed.length) this.log.log(`partitions ${changed.join(' ')}: ${this.held.size} of ${this.partitions.length} folded by ${this.replica}`);
   }
 
+  /**
+   * Renews a lease held. One that expired meanwhile (this replica paused past LEASE_TTL_MS: CPU
+   * starved, a long GC) and that no other replica took is taken again at once, the partition
+   * folded on; one another replica holds now is let go.
+   */
+  private async renewLease(partition: ProjectorPartition): Promise<void> {
+    // A timeout or NATS away throws, and may still leave the lease ours: the next round tells.
+    const renewed = await kvCompareAndSet(this.js, PROJECTOR_LEASES_BUCKET, leaseKey(partition), this.replica, this.held.get(partition.durable)!);
+    if (renewed !== undefined) return void this.held.set(partition.durable, renewed);
+    const retaken = await this.claim(partition);
+    if (retaken !== undefined) {
+      this.held.set(partition.durable, retaken);
+      this.log.warn(`partition ${partition.durable}: lease expired (not renewed within ${LEASE_TTL_MS} ms), free: taken again`);
+      return;
+    }
+    this.held.delete(partition.durable);
+    this.log.warn(`partition ${partition.durable}: lease lost (not renewed within ${LEASE_TTL_MS} ms); another replica folds it`);
+    this.letGo(partition);
+  }
+
   /** Whether the lease was ours to take (another replica may have taken it first). */
   private async take(partition: ProjectorPartition): Promise<boolean> {
-    const lease = await this.kv.get(leaseKey(partition));
-    if (lease?.operation === 'PUT') return false;
-    // Free: never taken, expired, or released (a delete marker, taken at its revision).
-    const revision = await kvCompareAndSet(this.js, PROJECTOR_LEASES_BUCKET, leaseKey(partition), this.replica, lease?.revision ?? 0);
+    const revision = await this.claim(partition);
     if (revision === undefined) return false;
     this.held.set(partition.durable, revision);
     await this.worker.start(partition);
     return true;
+  }
+
+  /** Takes a free lease (never taken, expired, or released: a delete marker, taken at its revision); its revision, or undefined if another holds it. */
+  private async claim(partition: ProjectorPartition): Promise<number | undefined> {
+    const lease = await this.kv.get(leaseKey(partition));
+    if (lease?.operation === 'PUT') return undefined;
+    return kvCompareAndSet(this.js, PROJECTOR_LEASES_BUCKET, leaseKey(partition), this.replica, lease?.revision ?? 0);
+  }
+
+  /**
+   * Stops folding the partition in the background: its last fetch may take up to 5 s to end, and
+   * meanwhile the rounds go on renewing every other lease (and this one's, while still held).
+   */
+  private letGo(partition: ProjectorPartition): void {
+    if (this.releasing.has(partition.durable)) return;
+    this.releasing.set(
+      partition.durable,
+      this.release(partition).finally(() => this.releasing.delete(partition.durable)),
+    );
   }
 
   private async release(partition: ProjectorPartition): Promise<void> {
