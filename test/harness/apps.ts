@@ -21,6 +21,8 @@ const READY: Record<AppName, RegExp> = {
 };
 /** The query app's log line naming where its dashboard and HTTP API listen. */
 const DASHBOARD_AT = /Dashboard and HTTP API at (http:\/\/\S+\/)/;
+/** The projector's log line naming where its metrics are. */
+const PROJECTOR_METRICS_AT = /metrics at (http:\/\/\S+\/metrics)/;
 const ENTRY: Record<AppName, string> = {
   gateway: 'apps/gateway/src/main.js',
   projector: 'apps/projector/src/main.js',
@@ -39,6 +41,7 @@ export class App {
   ) {}
 
   private servedAt?: URL;
+  private metricsAt?: URL;
 
   /** `nodeArgs` go to node before the entry (e.g. `--cpu-prof` for the benchmark's profiles). */
   static async start(name: AppName, env: Record<string, string>, nodeArgs: string[] = []): Promise<App> {
@@ -47,7 +50,9 @@ export class App {
         ? { ...env, GATEWAY_PORT: String(await freePort()) }
         : name === 'query' && !env.QUERY_HTTP_PORT
           ? { ...env, QUERY_HTTP_PORT: '0' }
-          : env;
+          : name === 'projector' && !env.PROJECTOR_METRICS_PORT
+            ? { ...env, PROJECTOR_METRICS_PORT: '0' }
+            : env;
     const app = new App(name, fullEnv, nodeArgs, launch(name, fullEnv, nodeArgs));
     try {
       await app.ready();
@@ -62,6 +67,14 @@ export class App {
   get httpUrl(): URL {
     if (!this.servedAt) throw new Error(`${this.name} serves no dashboard`);
     return this.servedAt;
+  }
+
+  /** Where the app answers GET /metrics, as it logged it. */
+  get metricsUrl(): URL {
+    if (this.name === 'gateway') return new URL(`http://127.0.0.1:${this.env.GATEWAY_PORT}/metrics`);
+    if (this.name === 'query') return new URL('metrics', this.httpUrl);
+    if (!this.metricsAt) throw new Error('the projector logged no metrics address');
+    return this.metricsAt;
   }
 
   get pid(): number {
@@ -83,6 +96,7 @@ export class App {
   private async ready(): Promise<void> {
     await this.proc.waitFor(READY[this.name]);
     if (this.name === 'query') this.servedAt = new URL((await this.proc.waitFor(DASHBOARD_AT))[1]!);
+    if (this.name === 'projector') this.metricsAt = new URL((await this.proc.waitFor(PROJECTOR_METRICS_AT))[1]!);
   }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

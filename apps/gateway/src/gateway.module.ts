@@ -4,6 +4,7 @@ import { configModule } from '#platform';
 import { GatewayEnv } from './gateway.env.js';
 import { HttpModule } from './http/http.module.js';
 import { McpModule } from './mcp/mcp.module.js';
+import { GatewayMetricsModule } from './metrics/gateway-metrics.js';
 import { PolicyModule } from './policy/policy.module.js';
 import { ReadModule } from './read/read.module.js';
 import { StdioModule } from './stdio/stdio.module.js';
@@ -22,6 +23,7 @@ export class GatewayModule {
       imports: [
         configModule(GatewayEnv),
         NatsModule.forRoot(`mcp-pytest-gateway-${transport}`),
+        GatewayMetricsModule,
         WriteModule,
         ReadModule,
         PolicyModule,

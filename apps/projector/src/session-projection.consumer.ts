@@ -35,6 +35,7 @@ import {
 import { publishChange } from './change-notices.js';
 import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
 import { LEASE_TTL_MS, PartitionLeases, type PartitionWorker } from './partition-leases.js';
+import { ProjectorMetrics } from './projector-metrics.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
 
@@ -87,6 +88,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     private readonly views: SessionViewStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(READ_MODEL_GROUP) private readonly group: ReadModelGroup,
+    private readonly metrics: ProjectorMetrics,
     config: ConfigService<ProjectorEnv, true>,
   ) {
     this.batch = config.get('PROJECTOR_BATCH', { infer: true });
@@ -190,6 +192,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     while (this.buffer.length > 0) {
       const batch = this.buffer;
       this.buffer = [];
+      const startedAt = performance.now();
       // The subject names one session (`pytest.events.<owner>.<id>`, or a bare id from before owners).
       const bySubject = new Map<string, JsMsg[]>();
       for (const msg of batch) {
@@ -204,6 +207,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       const stored = await Promise.all(sessions.map((session) => this.storeView(session)));
       for (const session of stored) if (session && session.view !== session.stored.view) publishChange(this.nc, session.ref, session.view!);
       for (const session of stored) if (session) this.ack(session);
+      this.metrics.batchFolded(sum(stored.map((session) => (session ? session.msgs.length - session.gaps.size : 0))), startedAt);
     }
     this.flushing = undefined;
   }
@@ -225,7 +229,9 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     const projected = sessions.map(projectedSession).filter((session) => session !== undefined);
     if (projected.length === 0) return true;
     try {
+      const startedAt = performance.now();
       await this.readModels.apply(projected);
+      this.metrics.readModelsWritten(startedAt);
       return true;
     } catch (error) {
       for (const session of sessions) this.views.forget(session.ref);
@@ -348,3 +354,5 @@ function projectedSession({ ref, view, applied }: FoldedSession): ProjectedSessi
   );
   return { ref, view, startSeq: started?.seq, results };
 }
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { KeysFile, type Identity } from '#contracts';
-import type { AuthEnv } from './auth.env.js';
+import type { OperatorHttpEnv } from './auth.env.js';
 import { WatchedJsonFile } from './watched-json-file.js';
 
 interface KnownKey {
@@ -33,7 +33,7 @@ export class KeyRing implements OnModuleDestroy {
   private proven = new Set<Identity>();
   private readonly changed = new Set<() => void>();
 
-  constructor(config: ConfigService<AuthEnv, true>) {
+  constructor(config: ConfigService<OperatorHttpEnv, true>) {
     const path = config.get('KEYS_FILE', { infer: true });
     if (!path) return;
     this.file = new WatchedJsonFile(path, KeysFile, this.log, { keys: [] });

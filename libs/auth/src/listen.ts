@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
-import { isLoopback, localIdentity, type AuthEnv } from './auth.env.js';
+import { isLoopback, localIdentity, type OperatorHttpEnv } from './auth.env.js';
 import type { KeyRing } from './key-ring.js';
 
 /** Where an HTTP server listens, as a URL origin (`http://host:port`), and the Host headers that name this machine there. */
@@ -19,7 +19,7 @@ export async function listenGuarded(
   server: Server,
   { host, port, hostSetting }: { host: string; port: number; hostSetting: string },
   keys: KeyRing,
-  config: ConfigService<AuthEnv, true>,
+  config: ConfigService<OperatorHttpEnv, true>,
   log: Logger,
 ): Promise<Listening> {
   const { agent } = localIdentity(config);

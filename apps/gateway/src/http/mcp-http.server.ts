@@ -4,6 +4,8 @@ import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { KeyRing, listenGuarded, localIdentity, Unauthenticated, UNKNOWN_KEY } from '#auth';
+import { answerMetrics, METRICS, type MetricsAccess } from '#metrics';
+import type { Registry } from 'prom-client';
 import { NatsHealth } from '#nats';
 import type { Identity } from '#contracts';
 import type { GatewayEnv } from '../gateway.env.js';
@@ -12,6 +14,7 @@ import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
 import { PolicyGate } from '../policy/policy-gate.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { JsonResponseTransport } from './json-response.transport.js';
 import { McpSessions } from './mcp-sessions.js';
 import { sendJson, sendRpcError, sendWebResponse, toWebRequest } from './node-web.js';
@@ -32,7 +35,7 @@ interface McpHttpSession {
  * MCP over Streamable HTTP (stateful: one McpServer per `Mcp-Session-Id`) on bare node:http, with
  * the SDK's web-standard transport answering JSON (SSE only for a request that asks for progress):
  * the lean path measured fastest on this stack. Callers are authenticated by bearer key, and each
- * MCP session belongs to the identity that opened it. Also serves `GET /health`.
+ * MCP session belongs to the identity that opened it. Also serves `GET /health` and `GET /metrics`.
  */
 @Injectable()
 export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -42,6 +45,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   private readonly server: Server = createServer((req, res) => void this.route(req, res));
   private origin = '';
   private allowedHosts = new Set<string>();
+  private loopbackHosts = new Set<string>();
   private allowedOrigins = new Set<string>();
   private sweeper?: NodeJS.Timeout;
   private unwatchKeys?: () => void;
@@ -52,9 +56,12 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(TOOL_DEPS) private readonly deps: ToolDeps,
     private readonly keys: KeyRing,
     private readonly gate: PolicyGate,
+    @Inject(METRICS) private readonly registry: Registry,
+    metrics: GatewayMetrics,
   ) {
     this.sessions = new McpSessions(config.get('MCP_MAX_SESSIONS', { infer: true }), config.get('MCP_MAX_SESSIONS_PER_AGENT', { infer: true }));
     this.bodies = new RequestBodies(MAX_BODY_BYTES, config.get('MCP_BODY_BUDGET_MB', { infer: true }) * MiB);
+    metrics.countSessions('http', () => this.sessions.size);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -68,6 +75,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
         .split(',')
         .map((entry) => entry.trim())
         .filter(Boolean);
+    this.loopbackHosts = new Set(loopbackHosts);
     this.allowedHosts = new Set([...loopbackHosts, ...listed('GATEWAY_ALLOWED_HOSTS')]);
     this.allowedOrigins = new Set([...loopbackHosts.map((h) => `http://${h}`), ...listed('GATEWAY_ALLOWED_ORIGINS')]);
     this.log.log(`MCP Streamable HTTP at ${this.origin}/mcp`);
@@ -88,6 +96,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const path = (req.url ?? '/').split('?', 1)[0];
     try {
       if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return this.sendHealth(res);
+      if (path === '/metrics') return await answerMetrics(this.registry, this.metricsAccess, req, res);
       if (path !== '/mcp') return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${path}; MCP is at /mcp` });
       // An answer below may leave the body unread; Node would drain these (chunked, or over the limit) without bound.
       if (this.bodies.undrainable(req)) res.once('finish', () => this.bodies.linger(req));
@@ -117,6 +126,10 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     if (host === undefined || !this.allowedHosts.has(host)) return `Host "${host ?? ''}" is not allowed (GATEWAY_ALLOWED_HOSTS)`;
     if (origin !== undefined && !this.allowedOrigins.has(origin)) return `Origin "${origin}" is not allowed (GATEWAY_ALLOWED_ORIGINS)`;
     return undefined;
+  }
+
+  private get metricsAccess(): MetricsAccess {
+    return { keys: this.keys, grants: this.config.get('METRICS_GRANTS', { infer: true }), loopbackHosts: this.loopbackHosts };
   }
 
   private sendHealth(res: ServerResponse): void {

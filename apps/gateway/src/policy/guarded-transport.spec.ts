@@ -3,7 +3,9 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import type { JSONRPCMessage, JSONRPCResultResponse, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { PolicyFile, REFUSAL_META_KEY, TOOLS, type ApprovalDecided, type AuditRecord } from '#contracts';
 import { windowAt, type AppliedLimit } from '#domain';
+import { Registry } from 'prom-client';
 import { McpConnection } from '../mcp/mcp-connection.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { refusalResult } from '../mcp/refusal-result.js';
 import type { ApprovalRequest } from './approval-desk.js';
 import { GuardedTransport, type GateDeps } from './guarded-transport.js';
@@ -127,6 +129,7 @@ describe('GuardedTransport: policy between the client and the MCP server', () =>
   let approvals: FakeApprovals;
   let audited: AuditRecord[];
   let deps: GateDeps;
+  let registry: Registry;
   /** What reached the McpServer. */
   let reached: JSONRPCMessage[];
   let guarded: GuardedTransport;
@@ -134,7 +137,14 @@ describe('GuardedTransport: policy between the client and the MCP server', () =>
 
   const open = async (policy: unknown) => {
     policies = new FakePolicies(PolicyFile.parse(policy));
-    deps = { policies, counters, approvals, audit: { record: (record) => audited.push(record) }, log: { warn: vi.fn() } };
+    deps = {
+      policies,
+      counters,
+      approvals,
+      audit: { record: (record) => audited.push(record) },
+      metrics: new GatewayMetrics(registry),
+      log: { warn: vi.fn() },
+    };
     guarded = new GuardedTransport(inner, new McpConnection({ agent: 'ci-1', grant: 'ci' }, 'http'), deps);
     guarded.onmessage = (message) => reached.push(message);
     await guarded.start();
@@ -147,6 +157,7 @@ describe('GuardedTransport: policy between the client and the MCP server', () =>
     counters = new FakeCounters();
     approvals = new FakeApprovals();
     audited = [];
+    registry = new Registry();
     reached = [];
     now = 1_000;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
@@ -179,6 +190,24 @@ describe('GuardedTransport: policy between the client and the MCP server', () =>
         session_id: 's-1',
         latency_ms: 12.346,
       },
+    ]);
+  });
+
+  it('counts each call in its metrics by tool and result, a made-up tool name as unknown', async () => {
+    await open({ version: '1', default: 'deny', tools: { record_session_start: {}, get_session: {} } });
+    inner.deliver(call(1, 'record_session_start'));
+    inner.deliver(call(2, 'get_session', { session_id: 's-1' }));
+    inner.deliver(call(3, 'record_session_finish', { summary: {} }));
+    inner.deliver(call(4, 'no_such_tool_\u001b[31m'));
+    await settle();
+    await guarded.send(ok(1, { session_id: 's-1', seq: 1 }));
+    await guarded.send(failed(2));
+    const counted = (await registry.getSingleMetric('mcp_pytest_tool_calls_total')!.get()).values;
+    expect(counted.map(({ labels, value }) => [labels.tool, labels.result, value])).toEqual([
+      ['record_session_finish', 'denied', 1],
+      ['unknown', 'denied', 1],
+      ['record_session_start', 'ok', 1],
+      ['get_session', 'SESSION_NOT_FOUND', 1],
     ]);
   });
 

@@ -5,18 +5,20 @@ import type { PolicySource } from '#auth';
 import { isToolName, toolArgumentsProblems, type PolicyFile, type Refusal } from '#contracts';
 import { checkCall, visibleTools, type AppliedLimit } from '#domain';
 import type { McpConnection } from '../mcp/mcp-connection.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { refusalResult } from '../mcp/refusal-result.js';
 import type { ApprovalDesk, Waiting } from './approval-desk.js';
 import type { AuditLog } from './audit-log.js';
 import { answerEnding, closedRecord, openRecord, type Ending, type OpenRecord } from './audit-record.js';
 import type { LimitCounters, Taken } from './limit-counters.js';
 
-/** What the guarded transport uses: the policy in force, limit counts, approvals, the audit log, and a log for failures. */
+/** What the guarded transport uses: the policy in force, limit counts, approvals, the audit log, metrics, and a log for failures. */
 export interface GateDeps {
   policies: Pick<PolicySource, 'current' | 'onChange'>;
   counters: Pick<LimitCounters, 'take' | 'giveBack'>;
   approvals: Pick<ApprovalDesk, 'decide'>;
   audit: Pick<AuditLog, 'record'>;
+  metrics: Pick<GatewayMetrics, 'callEnded' | 'stage'>;
   log: Pick<LoggerService, 'warn'>;
 }
 
@@ -144,6 +146,7 @@ export class GuardedTransport implements Transport {
     if (refusal) return this.refuse(message.id, call, refusal);
     if (call.gone) return this.finish(message.id, call, { outcome: 'cancelled', reason: 'cancelled before it reached the tool' });
     call.admitted = true;
+    this.deps.metrics.stage('policy', call.started);
     this.onmessage?.(message, extra);
   }
 
@@ -245,7 +248,9 @@ export class GuardedTransport implements Transport {
     this.calls.delete(id);
     if (call.taken.length > 0) void this.deps.counters.giveBack(call.taken);
     call.taken = [];
-    this.deps.audit.record(closedRecord(call.record, ending, performance.now() - call.started));
+    const record = closedRecord(call.record, ending, performance.now() - call.started);
+    this.deps.audit.record(record);
+    this.deps.metrics.callEnded(record);
   }
 
   private answer(message: JSONRPCMessage): void {

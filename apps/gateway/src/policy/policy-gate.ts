@@ -5,6 +5,7 @@ import { ApprovalDesk } from './approval-desk.js';
 import { AuditLog } from './audit-log.js';
 import { GuardedTransport, type GateDeps, type GuardedConnection } from './guarded-transport.js';
 import { LimitCounters } from './limit-counters.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 /**
  * Policy in front of the MCP server, as an MCP gateway puts it: each connection's McpServer connects
@@ -14,8 +15,8 @@ import { LimitCounters } from './limit-counters.js';
 export class PolicyGate {
   private readonly deps: GateDeps;
 
-  constructor(policies: PolicySource, counters: LimitCounters, approvals: ApprovalDesk, audit: AuditLog) {
-    this.deps = { policies, counters, approvals, audit, log: new Logger('PolicyGate') };
+  constructor(policies: PolicySource, counters: LimitCounters, approvals: ApprovalDesk, audit: AuditLog, metrics: GatewayMetrics) {
+    this.deps = { policies, counters, approvals, audit, metrics, log: new Logger('PolicyGate') };
   }
 
   /** The transport the connection's McpServer connects to: `transport`, with policy applied. */

@@ -18,6 +18,7 @@ import {
   type StoreOptions,
 } from '#nats';
 import { Refused } from '../mcp/refusal-result.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { GatewayEnv } from '../gateway.env.js';
 
 export class WrongLastSequence extends Error {}
@@ -32,6 +33,7 @@ export class SessionEventLog implements OnModuleInit {
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly health: NatsHealth,
+    private readonly metrics: GatewayMetrics,
     config: ConfigService<GatewayEnv, true>,
   ) {
     this.timeout = config.get('WRITE_TIMEOUT_MS', { infer: true });
@@ -52,6 +54,7 @@ export class SessionEventLog implements OnModuleInit {
     const subject = eventSubject({ owner, sessionId });
     const publish = () => publishAfter(this.js, subject, JSON.stringify(event), lastSeq, { timeout: this.timeout });
     let ack: PubAck;
+    const publishedAt = performance.now();
     try {
       ack = await publish().catch((error: unknown) => {
         if (!(error instanceof natsErrors.TimeoutError) || !this.health.isConnected) throw error;
@@ -61,6 +64,7 @@ export class SessionEventLog implements OnModuleInit {
       if (isWrongLastSequence(error)) throw new WrongLastSequence(error.message);
       throw error;
     }
+    this.metrics.stage('publish', publishedAt);
     if (ack.duplicate && !(await this.holds(ack.seq, event))) {
       throw new WrongLastSequence(`another writer's event follows stream sequence ${lastSeq} of ${subject}`);
     }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { LIMITS, type PytestEvent } from '#contracts';
 import { decide, evolve, type OutcomeInput, type SessionCommand, type SessionState } from '#domain';
 import type { GatewayEnv } from '../gateway.env.js';
+import { Registry } from 'prom-client';
 import { Refused } from '../mcp/refusal-result.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { WrongLastSequence, type SessionEventLog } from './session-event-log.js';
 import { MAX_CONFLICT_ROUNDS, SessionWriter } from './session-writer.js';
 
@@ -85,7 +87,7 @@ const batch = (count: number): SessionCommand => ({ ...base, type: 'RecordOutcom
 async function setUp() {
   const log = new MemoryLog();
   log.write({ ...base, type: 'StartSession', actor: us, data: { environment: { os: 'Linux', python_version: '3.12' } } });
-  return { log, writer: new SessionWriter(log as unknown as SessionEventLog, config) };
+  return { log, writer: new SessionWriter(log as unknown as SessionEventLog, new GatewayMetrics(new Registry()), config) };
 }
 
 describe('SessionWriter: a batch spread over several events while another writer changes the session', () => {
@@ -138,7 +140,11 @@ describe('SessionWriter: the write cache', () => {
       [25, 2],
     ] as const) {
       const { log } = await setUp();
-      const writer = new SessionWriter(log as unknown as SessionEventLog, configOf({ WRITE_CACHE_RESULTS: 10, WRITE_CACHE_KEEP_SECONDS: 60 }));
+      const writer = new SessionWriter(
+        log as unknown as SessionEventLog,
+        new GatewayMetrics(new Registry()),
+        configOf({ WRITE_CACHE_RESULTS: 10, WRITE_CACHE_KEEP_SECONDS: 60 }),
+      );
       await writer.execute(small(results));
       await new Promise((drained) => setImmediate(drained)); // the writer settles calls before it trims its cache
       await writer.execute({ ...base, type: 'RecordOutcome', actor: us, outcome: passed(0) });
@@ -182,7 +188,7 @@ describe('SessionWriter: other writers and lagging replicas', () => {
     const log = new MemoryLog();
     log.write({ ...base, type: 'StartSession', actor: us, data: { environment: { os: 'Linux', python_version: '3.12' } } });
     log.laggingLoads = 1;
-    const writer = new SessionWriter(log as unknown as SessionEventLog, config);
+    const writer = new SessionWriter(log as unknown as SessionEventLog, new GatewayMetrics(new Registry()), config);
     expect(await writer.execute(outcome('t::after-failover'))).toMatchObject({ seq: 2, duplicate: false });
     expect(log.catchUps).toBe(2);
   });

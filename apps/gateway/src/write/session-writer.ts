@@ -6,6 +6,7 @@ import { decide, evolve, initialState, SessionNotFound, type SessionCommand, typ
 import { UnreadableEvent } from '#nats';
 import type { GatewayEnv } from '../gateway.env.js';
 import { Refused } from '../mcp/refusal-result.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { SessionEventLog, WrongLastSequence } from './session-event-log.js';
 
 export interface WriteResult {
@@ -24,6 +25,8 @@ interface Pending {
   command: SessionCommand;
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
+  /** When it was queued (performance.now()). */
+  queuedAt: number;
   /**
    * Items of a RecordOutcomes command stored by an earlier round: a command spread over several events
    * can see its first ones stored and the rest decided again after another writer moved the session on.
@@ -67,6 +70,7 @@ export class SessionWriter {
 
   constructor(
     private readonly events: SessionEventLog,
+    private readonly metrics: GatewayMetrics,
     config: ConfigService<GatewayEnv, true>,
   ) {
     this.cacheBudget = config.get('WRITE_CACHE_RESULTS', { infer: true });
@@ -76,7 +80,7 @@ export class SessionWriter {
   execute(command: SessionCommand): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       const slot = this.touch(sessionKey(command));
-      slot.queue.push({ command, resolve, reject });
+      slot.queue.push({ command, resolve, reject, queuedAt: performance.now() });
       if (!slot.draining) void this.drain(slot);
     });
   }
@@ -94,6 +98,7 @@ export class SessionWriter {
     while (slot.queue.length > 0) {
       const before = slot.state?.results.size ?? 0;
       const batch = slot.queue.splice(0);
+      for (const pending of batch) this.metrics.stage('queue', pending.queuedAt);
       await this.commit(slot, batch).catch((error: unknown) => this.fail(slot, batch, error, 'gateway'));
       // A session with no events is never cached: another gateway may start it at any moment.
       if (slot.state?.status === 'none') slot.state = undefined;
@@ -108,16 +113,20 @@ export class SessionWriter {
     for (let round = 1; todo.length > 0; round++) {
       const { owner, sessionId } = todo[0]!.command;
       let state: SessionState;
+      const loadedAt = performance.now();
       try {
         state = slot.state ?? (await this.events.catchUp(initialState({ owner, sessionId })));
       } catch (error) {
         return this.fail(slot, todo, error, 'nats');
       }
+      if (!slot.state) this.metrics.stage('load', loadedAt);
+      const decidedAt = performance.now();
       const { events, verdicts } = decide(
         state,
         todo.map((p) => p.command),
         deps,
       );
+      this.metrics.stage('decide', decidedAt);
       const unknown = state.status === 'none' && round < MAX_CONFLICT_ROUNDS && verdicts.some(refusedAsUnknown);
       if (unknown && (await this.events.leaderHasMore(state).catch(() => false))) {
         // A lagging replica answered the load: the session exists; load it again.

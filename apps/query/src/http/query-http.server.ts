@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { KeyRing, listenGuarded, localIdentity, PolicySource, Unauthenticated } from '#auth';
 import { ChangeFeedInput, type Identity } from '#contracts';
 import { readOwner } from '#domain';
+import { answerMetrics, METRICS } from '#metrics';
 import { NatsHealth } from '#nats';
+import type { Registry } from 'prom-client';
 import type { QueryEnv } from '../query.env.js';
 import { allow, ApiReads, READ_ROUTES } from './api-reads.js';
 import { ChangeFeed } from './change-feed.js';
@@ -32,6 +34,7 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
     private readonly policies: PolicySource,
     private readonly reads: ApiReads,
     private readonly feed: ChangeFeed,
+    @Inject(METRICS) private readonly registry: Registry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -62,6 +65,10 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
           'HOST_NOT_ALLOWED',
           `Host "${req.headers.host ?? ''}" is not this machine's (without KEYS_FILE, only 127.0.0.1, localhost and [::1] at the port)`,
         );
+      }
+      if (path === '/metrics') {
+        const grants = this.config.get('METRICS_GRANTS', { infer: true });
+        return await answerMetrics(this.registry, { keys: this.keys, grants, loopbackHosts: this.loopbackHosts }, req, res);
       }
       if (!path.startsWith('/api/')) {
         if ((req.method === 'GET' || req.method === 'HEAD') && (await serveDashboardFile(path, req, res))) return;

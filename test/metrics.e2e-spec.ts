@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from './harness/apps.js';
+import { environment } from './harness/fixtures.js';
+import { McpTestClient } from './harness/mcp-client.js';
+import { PolicyFiles } from './harness/policy-files.js';
+import { eventually } from './harness/processes.js';
+import { System } from './harness/system.js';
+
+/**
+ * The value of the series `name` whose labels include `labels`, from a Prometheus text exposition;
+ * undefined when no series matches, and an error when several do.
+ */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const found: number[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const has = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => has[key] === value)) found.push(Number(match[3]));
+  }
+  if (found.length > 1) throw new Error(`${found.length} series of ${name} match ${JSON.stringify(labels)}`);
+  return found[0];
+}
+
+describe('GET /metrics on the gateway, the query app and the projector', () => {
+  const files = PolicyFiles.create();
+  let system: System;
+  let opsKey: string;
+  let ciKey: string;
+  const scrape = (app: App, key?: string, init: RequestInit = {}) =>
+    fetch(app.metricsUrl, { ...init, headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
+  const metricsOf = async (app: App) => {
+    const answer = await scrape(app, opsKey);
+    expect(answer.status, await answer.clone().text()).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return answer.text();
+  };
+
+  beforeAll(async () => {
+    opsKey = await files.addKey('prometheus', 'ops');
+    ciKey = await files.addKey('ci-runner-1', 'ci');
+    system = await System.start({ env: { KEYS_FILE: files.keys, METRICS_GRANTS: 'ops' } });
+  });
+  afterAll(async () => {
+    await system?.stop();
+    files.dispose();
+  });
+
+  it('counts known calls by tool and result, with their stages, the reads by pattern and the events folded', async () => {
+    const client = await McpTestClient.http(system.gateway.mcpUrl, { key: ciKey });
+    try {
+      const { session_id } = await client.ok('record_session_start', { environment });
+      for (let i = 0; i < 3; i++) await client.ok('record_test_outcome', { nodeid: `t.py::test_${i}`, outcome: i ? 'passed' : 'failed', duration: 0.1 });
+      expect((await client.call('record_test_outcome', { nodeid: 't.py::x', outcome: 'maybe', duration: 0 })).isError).toBe(true);
+      await client.ok('get_session', { session_id });
+      expect((await client.call('get_session', { session_id: 'no-such-session' })).isError).toBe(true);
+
+      const gateway = await metricsOf(system.gateway);
+      const calls = (tool: string, result: string) => sample(gateway, 'mcp_pytest_tool_calls_total', { app: 'gateway', tool, result });
+      expect(calls('record_session_start', 'ok')).toBe(1);
+      expect(calls('record_test_outcome', 'ok')).toBe(3);
+      expect(calls('record_test_outcome', 'INVALID_ARGUMENTS')).toBe(1);
+      expect(calls('get_session', 'ok')).toBe(1);
+      expect(calls('get_session', 'SESSION_NOT_FOUND')).toBe(1);
+      expect(sample(gateway, 'mcp_pytest_tool_call_duration_seconds_count', { tool: 'record_test_outcome' })).toBe(4);
+      expect(sample(gateway, 'mcp_pytest_policy_decisions_total', { decision: 'allowed' })).toBe(7);
+      // Every call but the invalid one passed the policy stage; the four writes were each published once.
+      expect(sample(gateway, 'mcp_pytest_call_stage_duration_seconds_count', { stage: 'policy' })).toBe(6);
+      expect(sample(gateway, 'mcp_pytest_call_stage_duration_seconds_count', { stage: 'publish' })).toBe(4);
+      expect(sample(gateway, 'mcp_pytest_call_stage_duration_seconds_count', { stage: 'decide' })).toBe(4);
+      expect(sample(gateway, 'mcp_pytest_mcp_sessions_open', { transport: 'http' })).toBe(1);
+      expect(sample(gateway, 'process_resident_memory_bytes', { app: 'gateway' })).toBeGreaterThan(0);
+
+      const query = await metricsOf(system.query);
+      const reads = (result: string) => sample(query, 'mcp_pytest_query_duration_seconds_count', { app: 'query', pattern: 'get-session', result });
+      expect(reads('ok')).toBe(1);
+      expect(reads('SESSION_NOT_FOUND')).toBe(1);
+
+      const projector = await eventually(
+        async () => {
+          const text = await metricsOf(system.projector);
+          return sample(text, 'mcp_pytest_projector_events_folded_total') === 4 && text;
+        },
+        10_000,
+        'the four events folded',
+      );
+      expect(sample(projector, 'mcp_pytest_events_stream_last_sequence', { app: 'projector' })).toBe(4);
+      const consumers = projector.split('\n').filter((line) => line.startsWith('mcp_pytest_projector_pending_events{'));
+      expect(consumers.length).toBeGreaterThanOrEqual(8);
+      expect(consumers.every((line) => line.endsWith(' 0'))).toBe(true);
+      expect(sample(projector, 'mcp_pytest_read_model_write_duration_seconds_count')).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("answers only keys of the grants in METRICS_GRANTS: another grant's key, a missing one, a write are refused and see nothing", async () => {
+    for (const app of [system.gateway, system.query, system.projector]) {
+      const missing = await scrape(app);
+      expect(missing.status, `${app.name} without a key`).toBe(401);
+      const other = await scrape(app, ciKey);
+      expect(other.status, `${app.name} with the ci grant's key`).toBe(403);
+      const refusal = await other.text();
+      expect(refusal).toMatch(/grant "ci" may not read metrics \(METRICS_GRANTS/);
+      expect(refusal).not.toMatch(/mcp_pytest_|process_/);
+      const wrong = await scrape(app, 'not-a-key');
+      expect(wrong.status).toBe(401);
+      const post = await scrape(app, opsKey, { method: 'POST' });
+      expect(post.status, `${app.name}: POST`).toBe(405);
+    }
+  });
+});
