@@ -2,12 +2,13 @@
 // Starts its own nats-server and apps, stops them at the end (also on failure or Ctrl-C), runs the
 // figures (bench/figures/, one file each), prints a table, and writes it as markdown to
 // bench/results.md (or BENCH_REPORT). Knobs: the BENCH_* variables in bench/lib/config.ts; BENCH_ONLY
-// runs some figure groups only (main, scaling).
+// runs some figure groups only (main, calls, scaling).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { root } from '../test/harness/apps.js';
 import { batchIngestFigure, batchIngestNote, batchIngestRows } from './figures/batch-ingest.js';
+import { callBreakdownFigure, callBreakdownRows } from './figures/call-breakdown.js';
 import { getSessionFigure, getSessionNote, getSessionRows } from './figures/get-session.js';
 import { httpIngestFigure, httpIngestRows } from './figures/http-ingest.js';
 import { junitImportFigure, junitImportNote, junitImportRows } from './figures/junit-import.js';
@@ -34,18 +35,21 @@ await runBench(async () => {
   out(`load: ${cfg.clients} MCP clients / calls in flight, ${cfg.warmupMs / 1000} s warm-up + ${cfg.measureMs / 1000} s measured per ingest run`);
   out();
 
-  // The figure groups: main (figures 1–8, sharing one system and each other's results) and scaling
-  // (figure 9, systems of its own: run first, while nothing else of the benchmark's runs).
-  const groups = ['main', 'scaling'];
+  // The figure groups: main (figures 1–8, sharing one system and each other's results), calls
+  // (figure 10, a fresh system of its own) and scaling (figure 9, systems of its own: run first,
+  // while nothing else of the benchmark's runs).
+  const groups = ['main', 'calls', 'scaling'];
   const unknown = cfg.only.filter((name) => !groups.includes(name));
   if (unknown.length > 0) throw new Error(`BENCH_ONLY: no figure group ${unknown.join(', ')} (the groups: ${groups.join(', ')})`);
   const selected = (group: string) => cfg.only.length === 0 || cfg.only.includes(group);
 
   const scaling = selected('scaling') ? await scalingFigure() : undefined;
   const main = selected('main') ? await mainFigures() : undefined;
+  const calls = selected('calls') ? await callBreakdownFigure(await System.start()) : undefined;
 
   const report = new Report();
   if (main) main.rows(report);
+  if (calls) callBreakdownRows(report, calls);
   if (scaling) scalingRows(report, scaling);
   out(report.text());
 

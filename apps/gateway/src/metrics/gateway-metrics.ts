@@ -8,10 +8,11 @@ export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 
 /**
  * Where a tool call's time goes: `policy` (arrival until admitted: policy, validation, limit counts,
- * approval), `queue` (waiting behind the session's write in flight), `load` (reading the session's
- * events when not cached), `decide`, `publish` (each event to its PubAck).
+ * approval), then `handler` (admitted until answered: the MCP server and the tool), within which a
+ * write spends `queue` (behind the session's write in flight), `load` (reading the session's events
+ * when not cached), `decide` and `publish` (each event to its PubAck).
  */
-export type CallStage = 'policy' | 'queue' | 'load' | 'decide' | 'publish';
+export type CallStage = 'policy' | 'handler' | 'queue' | 'load' | 'decide' | 'publish';
 
 /** The gateway's metrics: calls by tool and result, their latency and its stages, policy decisions, MCP sessions open. */
 @Injectable()
@@ -40,7 +41,7 @@ export class GatewayMetrics {
     this.decisions = new Counter({ name: 'mcp_pytest_policy_decisions_total', help: 'Policy decisions on tool calls.', labelNames: ['decision'], registers });
     this.stageSeconds = new Histogram({
       name: 'mcp_pytest_call_stage_duration_seconds',
-      help: 'Time in each stage of a tool call: policy, queue, load, decide, publish (to the PubAck).',
+      help: 'Time in each stage of a tool call: policy, then handler (within it, for a write: queue, load, decide, publish to the PubAck).',
       labelNames: ['stage'],
       buckets: LATENCY_BUCKETS,
       registers,

@@ -41,8 +41,8 @@ interface Call {
   started: number;
   /** Quotas it took. */
   taken: Taken[];
-  /** Passed to the McpServer. */
-  admitted?: true;
+  /** Passed to the McpServer, at this time (performance.now()). */
+  admittedAt?: number;
   /** The client cancelled it, or its MCP session closed: its answer would reach nobody. */
   gone?: true;
   approval?: AbortController;
@@ -101,7 +101,7 @@ export class GuardedTransport implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (isResponse(message)) {
       const call = this.calls.get(message.id);
-      if (call?.admitted) this.answered(message.id, call, message);
+      if (call?.admittedAt !== undefined) this.answered(message.id, call, message);
       if (this.lists.delete(message.id) && isResult(message)) message = this.listed(message);
     }
     return this.inner.send(message, options);
@@ -145,7 +145,7 @@ export class GuardedTransport implements Transport {
     }
     if (refusal) return this.refuse(message.id, call, refusal);
     if (call.gone) return this.finish(message.id, call, { outcome: 'cancelled', reason: 'cancelled before it reached the tool' });
-    call.admitted = true;
+    call.admittedAt = performance.now();
     this.deps.metrics.stage('policy', call.started);
     this.onmessage?.(message, extra);
   }
@@ -224,6 +224,7 @@ export class GuardedTransport implements Transport {
 
   /** An admitted call was answered: its quota goes back if it failed. */
   private answered(id: RequestId, call: Call, answer: { result: unknown } | { error: unknown }): void {
+    this.deps.metrics.stage('handler', call.admittedAt!);
     const ending = answerEnding(answer);
     if (ending.outcome === 'ok') call.taken = [];
     this.finish(id, call, ending);
@@ -238,7 +239,7 @@ export class GuardedTransport implements Transport {
     if (!call) return;
     call.gone = true;
     call.approval?.abort();
-    if (!call.admitted) return;
+    if (call.admittedAt === undefined) return;
     call.taken = [];
     this.finish(id, call, { outcome: 'cancelled', reason });
   }
