@@ -2,10 +2,7 @@ import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestI
 import { RpcException, type NatsContext } from '@nestjs/microservices';
 import { Histogram, type Registry } from 'prom-client';
 import { tap, type Observable } from 'rxjs';
-import { METRICS } from '#metrics';
-
-/** From a request's arrival to its answer: 0.1 ms to 10 s (a read with min_seq may wait READ_WAIT_MS). */
-const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+import { LATENCY_BUCKETS, METRICS } from '#metrics';
 
 /** Times every read answered over NATS, by message pattern and result (ok, or the refusal's code). */
 @Injectable()
@@ -17,7 +14,7 @@ export class QueryMetricsInterceptor implements NestInterceptor {
       name: 'mcp_pytest_query_duration_seconds',
       help: 'Reads answered over NATS request/reply, by pattern and result (ok, or the refusal code).',
       labelNames: ['pattern', 'result'],
-      buckets: BUCKETS,
+      buckets: LATENCY_BUCKETS,
       registers: [registry],
     });
   }

@@ -1,10 +1,7 @@
 import { Inject, Injectable, Module, Global } from '@nestjs/common';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { isToolName, type AuditRecord } from '#contracts';
-import { METRICS, MetricsModule } from '#metrics';
-
-/** From a tool call's arrival to its answer: 0.1 ms to 10 s. */
-export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+import { LATENCY_BUCKETS, METRICS, MetricsModule } from '#metrics';
 
 /**
  * Where a tool call's time goes: `policy` (arrival until admitted: policy, validation, limit counts,
