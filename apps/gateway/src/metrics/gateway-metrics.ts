@@ -24,7 +24,7 @@ export class GatewayMetrics {
     const registers = [registry];
     this.calls = new Counter({
       name: 'mcp_pytest_tool_calls_total',
-      help: 'Tool calls answered, by tool and result: ok, denied (policy), cancelled, or the error code.',
+      help: 'Tool calls answered, by tool and result: ok, cancelled, or the code of the refusal or error (POLICY_DENIED, INVALID_ARGUMENTS, …).',
       labelNames: ['tool', 'result'],
       registers,
     });
@@ -58,7 +58,8 @@ export class GatewayMetrics {
   /** A call's audit record, once it ended. A tool name the caller made up counts as `unknown`: labels stay few. */
   callEnded(record: AuditRecord): void {
     const tool = isToolName(record.tool) ? record.tool : 'unknown';
-    const result = record.decision === 'denied' ? 'denied' : record.outcome === 'error' ? (record.error_code ?? 'error') : (record.outcome ?? 'ok');
+    const result =
+      record.decision === 'denied' ? policyRefusal(record) : record.outcome === 'error' ? (record.error_code ?? 'error') : (record.outcome ?? 'ok');
     this.calls.inc({ tool, result });
     this.callSeconds.observe({ tool }, record.latency_ms / 1000);
     this.decisions.inc({ decision: record.decision });
@@ -74,6 +75,9 @@ export class GatewayMetrics {
     this.sessionCounts.set(transport, count);
   }
 }
+
+/** The code a call denied by the gate was answered with: its limits or approvals could not be checked, or the policy said no. */
+const policyRefusal = (record: AuditRecord) => (record.rule === 'unavailable' ? 'POLICY_UNAVAILABLE' : 'POLICY_DENIED');
 
 /** The gateway's metrics, for every module of it. */
 @Global()

@@ -204,8 +204,8 @@ describe('GuardedTransport: policy between the client and the MCP server', () =>
     await guarded.send(failed(2));
     const counted = (await registry.getSingleMetric('mcp_pytest_tool_calls_total')!.get()).values;
     expect(counted.map(({ labels, value }) => [labels.tool, labels.result, value])).toEqual([
-      ['record_session_finish', 'denied', 1],
-      ['unknown', 'denied', 1],
+      ['record_session_finish', 'POLICY_DENIED', 1],
+      ['unknown', 'POLICY_DENIED', 1],
       ['record_session_start', 'ok', 1],
       ['get_session', 'SESSION_NOT_FOUND', 1],
     ]);
