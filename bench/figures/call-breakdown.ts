@@ -2,6 +2,7 @@
 // beside its floor: a do-nothing MCP SDK stdio server's round trip plus one JetStream publish awaited.
 // Over Streamable HTTP, split into the gateway's stages as its GET /metrics counts them.
 import { distEntry } from '../../test/harness/apps.js';
+import { sample } from '../../test/harness/prometheus.js';
 import { recordOutcome, startSession } from '../lib/ingest.js';
 import { closeHttpClient, httpClient, stdioClient } from '../lib/load.js';
 import { rawPublish } from '../lib/raw-jetstream.js';
@@ -124,13 +125,8 @@ async function scrape(sys: System) {
   const answer = await fetch(sys.apps.gateway.metricsUrl);
   if (!answer.ok) throw new Error(`GET ${sys.apps.gateway.metricsUrl.href}: ${answer.status} ${await answer.text()}`);
   const text = await answer.text();
-  const value = (series: string, labels: Record<string, string>) => {
-    const wanted = Object.entries(labels).map(([key, v]) => `${key}="${v}"`);
-    const line = text.split('\n').find((l) => l.startsWith(`${series}{`) && wanted.every((label) => l.includes(label)));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-  };
   return {
-    sum: (name: string, labels: Record<string, string>) => value(`${name}_sum`, labels),
-    count: (name: string, labels: Record<string, string>) => value(`${name}_count`, labels),
+    sum: (name: string, labels: Record<string, string>) => sample(text, `${name}_sum`, labels) ?? 0,
+    count: (name: string, labels: Record<string, string>) => sample(text, `${name}_count`, labels) ?? 0,
   };
 }

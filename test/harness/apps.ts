@@ -23,6 +23,12 @@ const READY: Record<AppName, RegExp> = {
 const DASHBOARD_AT = /Dashboard and HTTP API at (http:\/\/\S+\/)/;
 /** The projector's log line naming where its metrics are. */
 const PROJECTOR_METRICS_AT = /metrics at (http:\/\/\S+\/metrics)/;
+/** Each app's port setting, and what a test gives it unless set: a free port (the gateway's URL is built from the setting), or 0. */
+const PORT_SETTING: Record<AppName, [setting: string, anyPort: () => Promise<string>]> = {
+  gateway: ['GATEWAY_PORT', async () => String(await freePort())],
+  query: ['QUERY_HTTP_PORT', async () => '0'],
+  projector: ['PROJECTOR_METRICS_PORT', async () => '0'],
+};
 const ENTRY: Record<AppName, string> = {
   gateway: 'apps/gateway/src/main.js',
   projector: 'apps/projector/src/main.js',
@@ -45,14 +51,8 @@ export class App {
 
   /** `nodeArgs` go to node before the entry (e.g. `--cpu-prof` for the benchmark's profiles). */
   static async start(name: AppName, env: Record<string, string>, nodeArgs: string[] = []): Promise<App> {
-    const fullEnv =
-      name === 'gateway' && !env.GATEWAY_PORT
-        ? { ...env, GATEWAY_PORT: String(await freePort()) }
-        : name === 'query' && !env.QUERY_HTTP_PORT
-          ? { ...env, QUERY_HTTP_PORT: '0' }
-          : name === 'projector' && !env.PROJECTOR_METRICS_PORT
-            ? { ...env, PROJECTOR_METRICS_PORT: '0' }
-            : env;
+    const [setting, anyPort] = PORT_SETTING[name];
+    const fullEnv = env[setting] ? env : { ...env, [setting]: await anyPort() };
     const app = new App(name, fullEnv, nodeArgs, launch(name, fullEnv, nodeArgs));
     try {
       await app.ready();

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { ConfigService } from '@nestjs/config';
 import type { Registry } from 'prom-client';
 import { KeyRing, listenGuarded } from '#auth';
-import { answerMetrics, METRICS, type MetricsAccess } from '#metrics';
+import { answerMetrics, METRICS, metricsAccess, type MetricsAccess } from '#metrics';
 import type { ProjectorEnv } from './projector.env.js';
 
 /** The projector serves no callers; its metrics get a port of their own (PROJECTOR_METRICS_PORT), guarded as the other apps' HTTP. */
@@ -11,7 +11,8 @@ import type { ProjectorEnv } from './projector.env.js';
 export class MetricsHttpServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('Metrics');
   private readonly server: Server;
-  private access?: MetricsAccess;
+  /** Set once it listens: no request comes before. */
+  private access!: MetricsAccess;
 
   constructor(
     private readonly config: ConfigService<ProjectorEnv, true>,
@@ -20,8 +21,7 @@ export class MetricsHttpServer implements OnApplicationBootstrap, BeforeApplicat
   ) {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?', 1)[0];
-      if (path !== '/metrics' || !this.access)
-        return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such endpoint: ${path}; metrics are at /metrics\n`);
+      if (path !== '/metrics') return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such endpoint: ${path}; metrics are at /metrics\n`);
       answerMetrics(registry, this.access, req, res).catch((error: unknown) => {
         this.log.error(`/metrics failed: ${(error as Error).message}`);
         if (!res.headersSent) res.writeHead(500).end();
@@ -33,7 +33,7 @@ export class MetricsHttpServer implements OnApplicationBootstrap, BeforeApplicat
     const host = this.config.get('PROJECTOR_METRICS_HOST', { infer: true });
     const port = this.config.get('PROJECTOR_METRICS_PORT', { infer: true });
     const listening = await listenGuarded(this.server, { host, port, hostSetting: 'PROJECTOR_METRICS_HOST' }, this.keys, this.config, this.log);
-    this.access = { keys: this.keys, grants: this.config.get('METRICS_GRANTS', { infer: true }), loopbackHosts: new Set(listening.loopbackHosts) };
+    this.access = metricsAccess(this.keys, this.config, listening.loopbackHosts);
     this.log.log(`metrics at ${listening.origin}/metrics`);
   }
 

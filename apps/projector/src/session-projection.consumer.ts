@@ -206,8 +206,9 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       if (!(await this.applyReadModels(sessions))) continue;
       const stored = await Promise.all(sessions.map((session) => this.storeView(session)));
       for (const session of stored) if (session && session.view !== session.stored.view) publishChange(this.nc, session.ref, session.view!);
-      for (const session of stored) if (session) this.ack(session);
-      this.metrics.batchFolded(sum(stored.map((session) => (session ? session.msgs.length - session.gaps.size : 0))), startedAt);
+      let acked = 0;
+      for (const session of stored) if (session) acked += this.ack(session);
+      this.metrics.batchFolded(acked, startedAt);
     }
     this.flushing = undefined;
   }
@@ -266,12 +267,13 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     }
   }
 
-  /** Acks the session's messages, except those waiting for an earlier event (redelivered shortly). */
-  private ack({ msgs, gaps }: FoldedSession): void {
+  /** Acks the session's messages, except those waiting for an earlier event (redelivered shortly); how many it acked. */
+  private ack({ msgs, gaps }: FoldedSession): number {
     for (const msg of msgs) {
       if (gaps.has(msg)) msg.nak(GAP_RETRY_MS);
       else msg.ack();
     }
+    return msgs.length - gaps.size;
   }
 
   /** Not acked: JetStream redelivers these events after the consumer's ack wait. */
@@ -354,5 +356,3 @@ function projectedSession({ ref, view, applied }: FoldedSession): ProjectedSessi
   );
   return { ref, view, startSeq: started?.seq, results };
 }
-
-const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);

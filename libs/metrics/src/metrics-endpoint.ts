@@ -1,15 +1,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConfigService } from '@nestjs/config';
 import type { Registry } from 'prom-client';
-import { Unauthenticated, type KeyRing } from '#auth';
+import { Unauthenticated, type KeyRing, type OperatorHttpEnv } from '#auth';
 
 /** Who may read an app's `/metrics`: with keys, only keys of the grants listed; without, loopback callers (the only ones an app then serves). */
 export interface MetricsAccess {
   keys: Pick<KeyRing, 'enabled' | 'authenticate'>;
-  /** METRICS_GRANTS, comma-separated. */
-  grants: string;
+  /** The grants of METRICS_GRANTS. */
+  grants: ReadonlySet<string>;
   /** Host headers naming this machine at the port: without keys, no other is answered (DNS rebinding). */
   loopbackHosts: ReadonlySet<string>;
 }
+
+/** An app's MetricsAccess, once it listens (`loopbackHosts` as listenGuarded names them). */
+export const metricsAccess = (keys: MetricsAccess['keys'], config: ConfigService<OperatorHttpEnv, true>, loopbackHosts: Iterable<string>): MetricsAccess => ({
+  keys,
+  grants: new Set(
+    config
+      .get('METRICS_GRANTS', { infer: true })
+      .split(',')
+      .map((grant) => grant.trim())
+      .filter(Boolean),
+  ),
+  loopbackHosts: new Set(loopbackHosts),
+});
 
 /**
  * Answers `GET /metrics` in the Prometheus text format. Metrics span every grant's calls, so a key
@@ -37,8 +51,7 @@ function metricsRefusal({ keys, grants, loopbackHosts }: MetricsAccess, req: Inc
   }
   const identity = keys.authenticate(req.headers.authorization);
   if (identity instanceof Unauthenticated) return { status: 401, message: `/metrics: ${identity.message}` };
-  const allowed = grants.split(',').map((grant) => grant.trim());
-  if (!allowed.includes(identity.grant)) {
+  if (!grants.has(identity.grant)) {
     return { status: 403, message: `/metrics: grant "${identity.grant}" may not read metrics (METRICS_GRANTS lists the grants that may)` };
   }
   return undefined;

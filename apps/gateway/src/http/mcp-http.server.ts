@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { KeyRing, listenGuarded, localIdentity, Unauthenticated, UNKNOWN_KEY } from '#auth';
-import { answerMetrics, METRICS, type MetricsAccess } from '#metrics';
+import { answerMetrics, METRICS, metricsAccess, type MetricsAccess } from '#metrics';
 import type { Registry } from 'prom-client';
 import { NatsHealth } from '#nats';
 import type { Identity } from '#contracts';
@@ -45,7 +45,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   private readonly server: Server = createServer((req, res) => void this.route(req, res));
   private origin = '';
   private allowedHosts = new Set<string>();
-  private loopbackHosts = new Set<string>();
+  private metricsAccess!: MetricsAccess;
   private allowedOrigins = new Set<string>();
   private sweeper?: NodeJS.Timeout;
   private unwatchKeys?: () => void;
@@ -75,7 +75,7 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
         .split(',')
         .map((entry) => entry.trim())
         .filter(Boolean);
-    this.loopbackHosts = new Set(loopbackHosts);
+    this.metricsAccess = metricsAccess(this.keys, this.config, loopbackHosts);
     this.allowedHosts = new Set([...loopbackHosts, ...listed('GATEWAY_ALLOWED_HOSTS')]);
     this.allowedOrigins = new Set([...loopbackHosts.map((h) => `http://${h}`), ...listed('GATEWAY_ALLOWED_ORIGINS')]);
     this.log.log(`MCP Streamable HTTP at ${this.origin}/mcp`);
@@ -126,10 +126,6 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     if (host === undefined || !this.allowedHosts.has(host)) return `Host "${host ?? ''}" is not allowed (GATEWAY_ALLOWED_HOSTS)`;
     if (origin !== undefined && !this.allowedOrigins.has(origin)) return `Origin "${origin}" is not allowed (GATEWAY_ALLOWED_ORIGINS)`;
     return undefined;
-  }
-
-  private get metricsAccess(): MetricsAccess {
-    return { keys: this.keys, grants: this.config.get('METRICS_GRANTS', { infer: true }), loopbackHosts: this.loopbackHosts };
   }
 
   private sendHealth(res: ServerResponse): void {

@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { KeyRing, listenGuarded, localIdentity, PolicySource, Unauthenticated } from '#auth';
 import { ChangeFeedInput, type Identity } from '#contracts';
 import { readOwner } from '#domain';
-import { answerMetrics, METRICS } from '#metrics';
+import { answerMetrics, METRICS, metricsAccess, type MetricsAccess } from '#metrics';
 import { NatsHealth } from '#nats';
 import type { Registry } from 'prom-client';
 import type { QueryEnv } from '../query.env.js';
@@ -25,6 +25,7 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
   private readonly log = new Logger('QueryHttp');
   private readonly server: Server = createServer((req, res) => void this.route(req, res));
   private loopbackHosts = new Set<string>();
+  private metricsAccess!: MetricsAccess;
   private unwatchKeys?: () => void;
 
   constructor(
@@ -42,6 +43,7 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
     const port = this.config.get('QUERY_HTTP_PORT', { infer: true });
     const { origin, loopbackHosts } = await listenGuarded(this.server, { host, port, hostSetting: 'QUERY_HTTP_HOST' }, this.keys, this.config, this.log);
     this.loopbackHosts = new Set(loopbackHosts);
+    this.metricsAccess = metricsAccess(this.keys, this.config, loopbackHosts);
     this.log.log(`Dashboard and HTTP API at ${origin}/`);
     this.unwatchKeys = this.keys.onChange(() => this.feed.closeWhere((identity) => !this.keys.proves(identity)));
   }
@@ -66,10 +68,7 @@ export class QueryHttpServer implements OnApplicationBootstrap, BeforeApplicatio
           `Host "${req.headers.host ?? ''}" is not this machine's (without KEYS_FILE, only 127.0.0.1, localhost and [::1] at the port)`,
         );
       }
-      if (path === '/metrics') {
-        const grants = this.config.get('METRICS_GRANTS', { infer: true });
-        return await answerMetrics(this.registry, { keys: this.keys, grants, loopbackHosts: this.loopbackHosts }, req, res);
-      }
+      if (path === '/metrics') return await answerMetrics(this.registry, this.metricsAccess, req, res);
       if (!path.startsWith('/api/')) {
         if ((req.method === 'GET' || req.method === 'HEAD') && (await serveDashboardFile(path, req, res))) return;
         throw new HttpRefusal(404, 'NO_SUCH_ENDPOINT', `no such file: ${path}; the API is under /api/`);
