@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from './harness/apps.js';
 import { environment } from './harness/fixtures.js';
@@ -6,6 +7,7 @@ import { PolicyFiles } from './harness/policy-files.js';
 import { eventually } from './harness/processes.js';
 import { sample } from './harness/prometheus.js';
 import { System } from './harness/system.js';
+import { useSystem } from './harness/use-system.js';
 
 describe('GET /metrics on the gateway, the query app and the projector', () => {
   const files = PolicyFiles.create();
@@ -92,6 +94,32 @@ describe('GET /metrics on the gateway, the query app and the projector', () => {
       expect(wrong.status).toBe(401);
       const post = await scrape(app, opsKey, { method: 'POST' });
       expect(post.status, `${app.name}: POST`).toBe(405);
+    }
+  });
+});
+
+describe('GET /metrics without KEYS_FILE', () => {
+  const suite = useSystem();
+  /** A GET naming `host` in its Host header (fetch does not let a caller set it, a DNS-rebinding page's browser does). */
+  const getWithHost = (url: URL, host: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      request(url, { headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
+
+  it('answers loopback callers, and refuses a Host not naming this machine, showing it nothing', async () => {
+    for (const app of [suite.system.gateway, suite.system.query, suite.system.projector]) {
+      const local = await getWithHost(app.metricsUrl, app.metricsUrl.host);
+      expect(local.status, app.name).toBe(200);
+      expect(sample(local.body, 'process_resident_memory_bytes', { app: app.name })).toBeGreaterThan(0);
+      const foreign = await getWithHost(app.metricsUrl, `rebound.example:${app.metricsUrl.port}`);
+      expect(foreign.status, app.name).toBe(403);
+      expect(foreign.body).not.toMatch(/mcp_pytest_|process_/);
     }
   });
 });
