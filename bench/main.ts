@@ -2,7 +2,7 @@
 // Starts its own nats-server and apps, stops them at the end (also on failure or Ctrl-C), runs the
 // figures (bench/figures/, one file each), prints a table, and writes it as markdown to
 // bench/results.md (or BENCH_REPORT). Knobs: the BENCH_* variables in bench/lib/config.ts; BENCH_ONLY
-// runs some figure groups only (main, calls, scaling).
+// runs some figure groups only (main, calls, rebuild, scaling).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { liveFeedNote } from './figures/live-feed.js';
 import { projectionFigure, projectionNote, projectionRows } from './figures/projection.js';
 import { pytestSuiteFigure, pytestSuiteNote, pytestSuiteRows } from './figures/pytest-suite.js';
 import { rawPublishFigure, rawPublishRows } from './figures/raw-publish.js';
+import { rebuildFigure, rebuildNote, rebuildRows } from './figures/rebuild.js';
 import { readModelsFigure, readModelsNote, readModelsRows } from './figures/read-models.js';
 import { rssFigure, rssRows } from './figures/rss.js';
 import { scalingFigure, scalingNote, scalingRows } from './figures/scaling.js';
@@ -36,9 +37,9 @@ await runBench(async () => {
   out();
 
   // The figure groups: main (figures 1–8, sharing one system and each other's results), calls
-  // (figure 10, a fresh system of its own) and scaling (figure 9, systems of its own: run first,
-  // while nothing else of the benchmark's runs).
-  const groups = ['main', 'calls', 'scaling'];
+  // (figure 10) and rebuild (figure 11), each on a fresh system of its own, and scaling (figure 9,
+  // systems of its own: run first, while nothing else of the benchmark's runs).
+  const groups = ['main', 'calls', 'rebuild', 'scaling'];
   const unknown = cfg.only.filter((name) => !groups.includes(name));
   if (unknown.length > 0) throw new Error(`BENCH_ONLY: no figure group ${unknown.join(', ')} (the groups: ${groups.join(', ')})`);
   const selected = (group: string) => cfg.only.length === 0 || cfg.only.includes(group);
@@ -46,10 +47,12 @@ await runBench(async () => {
   const scaling = selected('scaling') ? await scalingFigure() : undefined;
   const main = selected('main') ? await mainFigures() : undefined;
   const calls = selected('calls') ? await callBreakdownFigure(await System.start()) : undefined;
+  const rebuild = selected('rebuild') ? await rebuildFigure(await System.start()) : undefined;
 
   const report = new Report();
   if (main) main.rows(report);
   if (calls) callBreakdownRows(report, calls);
+  if (rebuild) rebuildRows(report, rebuild);
   if (scaling) scalingRows(report, scaling);
   out(report.text());
 
@@ -66,6 +69,7 @@ await runBench(async () => {
     report.markdown(),
     '',
     ...(main?.notes ?? []),
+    ...(rebuild ? [rebuildNote()] : []),
     ...(scaling ? scalingNote(scaling) : []),
     '',
   ].join('\n');

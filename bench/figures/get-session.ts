@@ -47,9 +47,10 @@ export async function getSessionFigure(sys: System, sessionIds: string[]): Promi
 }
 
 export function getSessionRows(report: Report, { rtt, visible, feed }: GetSession): void {
-  report.compare('3 get-session p50', rtt.latency.p50, rtt.raw.p50, fmtMs, undefined, '(raw req/reply)');
-  report.compare('3 get-session p99', rtt.latency.p99, rtt.raw.p99, fmtMs, { kind: 'lower', bound: 2 }, '(raw req/reply)');
-  report.compare('3 get-session p99, first read of a view', rtt.firstRead.p99, rtt.raw.p99, fmtMs, undefined, '(raw req/reply)');
+  report.compare('3 get-session p50, cached view', rtt.latency.p50, rtt.raw.p50, fmtMs, undefined, '(raw req/reply)');
+  report.compare('3 get-session p99, cached view', rtt.latency.p99, rtt.raw.p99, fmtMs, { kind: 'lower', bound: 1.25 }, '(raw req/reply)');
+  report.compare('3 get-session p50, first read of a view', rtt.firstRead.p50, rtt.raw.p50, fmtMs, undefined, '(raw req/reply)');
+  report.compare('3 get-session p99, first read of a view', rtt.firstRead.p99, rtt.raw.p99, fmtMs, { kind: 'lower', bound: 2 }, '(raw req/reply)');
   report.add({ figure: '3 write ack → visible, p50 / p99', value: `${fmtMs(visible.visible.p50)} / ${fmtMs(visible.visible.p99)}` });
   const feedMet = feed.seen.p99 < 100;
   if (!feedMet) checkFailed(`write ack → seen on /api/events: p99 ${fmtMs(feed.seen.p99)} ≥ 100 ms`);

@@ -20,7 +20,35 @@ export async function rssFigure(sys: System, stdio: StdioIngest): Promise<void> 
   out();
 }
 
+/** Growth allowed from the first half's peak to the second half's for RSS to count as flat. */
+const FLAT = 1.1;
+
+/** Each app's peak RSS (KiB) over the first and the second half of its samples (the projector: of the process running at the end). */
+function halvesPeaks(sys: System): Record<'gateway' | 'projector' | 'query', { first: number; second: number; samples: number }> {
+  const lastProjector = sys.apps.projector.pid;
+  const peaks = (values: number[]) => {
+    const running = values.filter((kib) => Number.isFinite(kib));
+    const half = Math.floor(running.length / 2);
+    return { first: Math.max(...running.slice(0, half)), second: Math.max(...running.slice(half)), samples: running.length };
+  };
+  return {
+    gateway: peaks(sys.rssSamples.map((s) => s.gateway)),
+    projector: peaks(sys.rssSamples.filter((s) => s.projectorPid === lastProjector).map((s) => s.projector)),
+    query: peaks(sys.rssSamples.map((s) => s.query)),
+  };
+}
+
 export function rssRows(report: Report, sys: System): void {
+  for (const [app, { first, second, samples }] of Object.entries(halvesPeaks(sys))) {
+    const flat = second <= FLAT * first;
+    report.add({
+      figure: `4 ${app} RSS peak, first half → second half of the bench`,
+      value: `${fmtMiB(first)} → ${fmtMiB(second)}`,
+      reference: `${samples} samples, ${app === 'projector' ? 'from its restart in figure 2' : 'from the start'}`,
+      target: `flat (≤ +${Math.round((FLAT - 1) * 100)} %)`,
+      met: flat ? 'yes' : 'NO',
+    });
+  }
   const first = sys.rss[0]!;
   const last = sys.rss[sys.rss.length - 1]!;
   report.add({

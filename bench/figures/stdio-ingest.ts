@@ -28,7 +28,7 @@ export async function stdioIngestFigure(sys: System): Promise<StdioIngest> {
 }
 
 export function stdioIngestRows(report: Report, { gateway, bare }: StdioIngest): void {
-  gatewayVsBareRows(report, '1b stdio ingest', gateway.res, bare, '(bare SDK)');
+  gatewayVsBareRows(report, '1b stdio ingest', gateway.res, bare, '(bare SDK)', 0.5);
   report.check('1b stdio ingest, acked = stored', gateway.verified, 'no loss');
 }
 

@@ -8,7 +8,7 @@ const num = (name: string, fallback: number) => {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
 
-/** BENCH_ONLY: the figure groups to run (comma-separated: main, scaling); unset: all. */
+/** BENCH_ONLY: the figure groups to run (comma-separated: main, calls, rebuild, scaling); unset: all. */
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((name) => name.trim())
@@ -40,6 +40,8 @@ export const cfg = {
     /** Sessions of the backlog (each BENCH_BACKLOG_EVENTS_PER_SESSION events) folded by freshly started projectors. */
     backlogSessions: num('BENCH_SCALING_BACKLOG_SESSIONS', 100),
   },
+  /** Events of the stream figure 11 rebuilds. */
+  rebuildEvents: num('BENCH_REBUILD_EVENTS', 1_000_000),
   only,
   /** The whole run stops (everything it started too) after this long. */
   timeoutSeconds: num('BENCH_TIMEOUT_SECONDS', 2400),

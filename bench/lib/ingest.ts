@@ -68,8 +68,14 @@ export function describeLoad(label: string, res: LoadResult): void {
 }
 
 /** The report's rows of an ingest through the gateway beside the bare MCP SDK server: the gateway must keep up with it. */
-export function gatewayVsBareRows(report: Report, figure: string, gateway: LoadResult, bare: LoadResult, referenceLabel: string): void {
-  report.compare(`${figure}, calls/s`, gateway.rate, bare.rate, (n) => fmtRate(n, 'calls/s'), { kind: 'higher', bound: 1 }, referenceLabel);
+/** `bound`: the target, calls/s as a multiple of the bare server's. */
+export function gatewayVsBareRows(report: Report, figure: string, gateway: LoadResult, bare: LoadResult, referenceLabel: string, bound: number): void {
+  report.compare(`${figure}, calls/s`, gateway.rate, bare.rate, (n) => fmtRate(n, 'calls/s'), { kind: 'higher', bound }, referenceLabel);
+  gatewayVsBareCostRows(report, figure, gateway, bare, referenceLabel);
+}
+
+/** CPU per call and latency beside the bare server's. */
+export function gatewayVsBareCostRows(report: Report, figure: string, gateway: LoadResult, bare: LoadResult, referenceLabel: string): void {
   report.compare(`${figure}, server CPU/call`, serverCpu(gateway), serverCpu(bare), fmtUs, undefined, referenceLabel);
   report.compare(`${figure}, p50`, gateway.latency.p50, bare.latency.p50, fmtMs, undefined, referenceLabel);
   report.compare(`${figure}, p99`, gateway.latency.p99, bare.latency.p99, fmtMs, undefined, referenceLabel);

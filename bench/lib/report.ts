@@ -41,7 +41,7 @@ export class Report {
       value: format(value),
       reference: `${format(reference)}${referenceLabel ? ` ${referenceLabel}` : ''}`,
       ratio: Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a',
-      target: target ? `${target.kind === 'higher' ? '≥' : '≤'} ${target.bound.toFixed(1)}×` : '—',
+      target: target ? `${target.kind === 'higher' ? '≥' : '≤'} ${fmtBound(target.bound)}×` : '—',
       met: met === undefined ? '' : met ? 'yes' : 'NO',
     });
     return met;
@@ -62,3 +62,6 @@ export class Report {
     return [line(HEADERS), `|${COLUMNS.map(() => '---').join('|')}|`, ...this.rows.map(line)].join('\n');
   }
 }
+
+/** 1 → "1.0", 1.25 → "1.25": a bound as it was set. */
+const fmtBound = (bound: number) => (Number.isInteger(bound) ? bound.toFixed(1) : String(bound));

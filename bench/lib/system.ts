@@ -22,6 +22,16 @@ export interface RssRow {
   events: number;
 }
 
+/** The apps' RSS (KiB) sampled every RSS_SAMPLE_MS all through the run; `projectorPid`: which projector process. */
+export interface RssSample {
+  gateway: number;
+  projector: number;
+  query: number;
+  projectorPid: number;
+}
+
+const RSS_SAMPLE_MS = 500;
+
 export interface StoreCounters {
   events: number;
   viewWrites: number;
@@ -67,6 +77,8 @@ export class BenchNats {
 export class System extends BenchNats {
   /** RSS (KiB) of the apps at each stage, with the events in the stream by then. */
   readonly rss: RssRow[] = [];
+  /** Every RSS_SAMPLE_MS from the start: peaks between the stages are seen too. */
+  readonly rssSamples: RssSample[] = [];
 
   private constructor(
     readonly nats: NatsServer,
@@ -107,6 +119,8 @@ export class System extends BenchNats {
     onCleanup('bench NATS connection', () => nc.close());
     const system = new System(nats, natsPid, env, storePath, apps, nc, await jetstreamManager(nc));
     await system.recordRss('start (apps idle)');
+    const sampler = setInterval(() => system.sampleRss(), RSS_SAMPLE_MS);
+    onCleanup('RSS sampler', async () => clearInterval(sampler));
     return system;
   }
 
@@ -117,14 +131,21 @@ export class System extends BenchNats {
   }
 
   async recordRss(stage: string): Promise<void> {
-    const rss = (app: App) => {
-      try {
-        return rssKiB(app.pid);
-      } catch {
-        return Number.NaN;
-      }
-    };
     const { gateway, projector, query } = this.apps;
-    this.rss.push({ stage, gateway: rss(gateway), projector: rss(projector), query: rss(query), events: await this.streamLastSeq() });
+    this.rss.push({ stage, gateway: appRss(gateway), projector: appRss(projector), query: appRss(query), events: await this.streamLastSeq() });
+  }
+
+  private sampleRss(): void {
+    const { gateway, projector, query } = this.apps;
+    this.rssSamples.push({ gateway: appRss(gateway), projector: appRss(projector), query: appRss(query), projectorPid: projector.pid });
+  }
+}
+
+/** NaN while the app is not running (the projector between its stop and restart in figure 2). */
+function appRss(app: App): number {
+  try {
+    return rssKiB(app.pid);
+  } catch {
+    return Number.NaN;
   }
 }
