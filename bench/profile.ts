@@ -7,6 +7,7 @@
 // projector: a backlog of PROFILE_BACKLOG_SESSIONS (default 1000) × 100 events is published while the
 // projector is stopped, then the projector runs with --cpu-prof until it has folded it all.
 // query: the query app runs with --cpu-prof answering sequential get-session requests for `seconds`.
+// PROFILE_APP=projector with http/stdio profiles the projector folding that load live, instead of the gateway.
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatsServer } from '../test/harness/nats-server.js';
@@ -30,6 +31,8 @@ mkdirSync(dir, { recursive: true });
 // PROFILE_NODE_FLAGS replaces the profiling flags (e.g. "--trace-gc"); the server's output then goes to <dir>/<mode>.log.
 const profFlags = process.env.PROFILE_NODE_FLAGS ? process.env.PROFILE_NODE_FLAGS.split(' ') : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 const profiling = profFlags.includes('--cpu-prof');
+const liveProjector = process.env.PROFILE_APP === 'projector';
+const gatewayFlags = liveProjector ? [] : profFlags;
 const stops: (() => Promise<unknown>)[] = [];
 const before = new Set(readdirSync(dir));
 
@@ -43,20 +46,23 @@ try {
   let finish: () => Promise<unknown>;
   const needsSystem = mode === 'http' || mode === 'stdio';
   let env: Record<string, string> = {};
+  let projector: App | undefined;
   if (needsSystem) {
     const nats = await NatsServer.start();
     stops.push(() => nats.dispose());
     env = { NATS_URL: nats.url };
-    for (const name of ['projector', 'query'] as const) {
-      const app = await App.start(name, env);
-      stops.push(() => app.stop());
-    }
+    projector = await App.start('projector', env, liveProjector ? profFlags : []);
+    const query = await App.start('query', env);
+    stops.push(
+      () => projector!.stop(),
+      () => query.stop(),
+    );
   }
   if (mode === 'http' || mode === 'bare-http' || mode === 'bare-http-json') {
     let url: URL;
     let stop: () => Promise<unknown>;
     if (mode === 'http') {
-      const gateway = await App.start('gateway', env, profFlags);
+      const gateway = await App.start('gateway', env, gatewayFlags);
       stops.push(() => gateway.stop());
       ({ pid } = gateway);
       url = gateway.mcpUrl;
@@ -88,7 +94,7 @@ try {
     };
   } else {
     const entry = mode === 'stdio' ? distEntry('apps/gateway/src/main.stdio.js') : distEntry('bench/bare-stdio-server.js');
-    const mcp = await stdioClient(entry, env, profFlags);
+    const mcp = await stdioClient(entry, env, mode === 'stdio' ? gatewayFlags : profFlags);
     pid = mcp.pid;
     if (mode === 'stdio') await callOk(mcp.client, 'record_session_start', START_ARGS);
     let counter = 0;
@@ -112,9 +118,8 @@ try {
     `${mode}: ${fmtRate(res.rate, 'calls/s')}, p50 ${fmtMs(res.latency.p50)}, p99 ${fmtMs(res.latency.p99)}, ` +
       `server CPU ${(res.cpu.micros.server! / res.calls).toFixed(0)} µs/call, server RSS at the end of the load ${rss.toFixed(0)} MiB, errors ${res.errors.length}\n\n`,
   );
-  if (profiling) {
-    printNewestProfile();
-  }
+  if (liveProjector) await projector!.stop('SIGINT');
+  if (profiling) printNewestProfile();
 } catch (error) {
   process.stderr.write(`profile failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exitCode = 1;
