@@ -8,3 +8,4 @@ export * from './read-subject.js';
 export * from './jetstream-errors.js';
 export * from './approvals.js';
 export * from './compare-and-set.js';
+export * from './end-of-turn.js';

@@ -5,6 +5,7 @@ import { errors as natsErrors } from '@nats-io/transport-node';
 import { boundedReason, EVENTS_STREAM, eventSubject, LEGACY_OWNER, legacyEventSubject, unpartitionedEventSubject, type PytestEvent } from '#contracts';
 import { evolve, type SessionState } from '#domain';
 import {
+  endOfTurn,
   ensureEventStream,
   isWrongLastSequence,
   JETSTREAM,
@@ -56,6 +57,7 @@ export class SessionEventLog implements OnModuleInit {
     let ack: PubAck;
     const publishedAt = performance.now();
     try {
+      await endOfTurn();
       ack = await publish().catch((error: unknown) => {
         if (!(error instanceof natsErrors.TimeoutError) || !this.health.isConnected) throw error;
         return publish();
