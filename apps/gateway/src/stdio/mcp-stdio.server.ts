@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { localIdentity } from '#auth';
 import type { GatewayEnv } from '../gateway.env.js';
 import { buildMcpServer } from '../mcp/build-mcp-server.js';
@@ -9,6 +8,7 @@ import { McpConnection } from '../mcp/mcp-connection.js';
 import { TOOL_DEPS } from '../mcp/tool-deps.provider.js';
 import type { ToolDeps } from '../mcp/tools/tool.js';
 import { PolicyGate } from '../policy/policy-gate.js';
+import { CorkedStdioServerTransport } from './corked-stdio.transport.js';
 
 /** MCP over this process's stdin/stdout: one connection, whose end ends the process. */
 @Injectable()
@@ -27,7 +27,7 @@ export class McpStdioServer implements OnApplicationBootstrap, BeforeApplication
   async onApplicationBootstrap(): Promise<void> {
     const connection = new McpConnection(localIdentity(this.config), 'stdio');
     this.server = buildMcpServer(connection, this.deps);
-    const transport = this.gate.guard(new StdioServerTransport(), connection);
+    const transport = this.gate.guard(new CorkedStdioServerTransport(), connection);
     transport.onclose = () => this.ended();
     process.stdin.once('end', () => this.ended());
     await this.server.connect(transport);
