@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstream } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
+import { eventSubject } from '#contracts';
 import { LEASE_TTL_MS } from '../apps/projector/src/partition-leases.js';
 import { distEntry } from './harness/apps.js';
 import { McpTestClient } from './harness/mcp-client.js';
@@ -9,6 +11,7 @@ import { useSystem } from './harness/use-system.js';
 const SESSIONS = 8;
 const OUTCOMES = 150;
 const outcomes = ['passed', 'failed', 'skipped'] as const;
+const environment = { os: 'Linux', python_version: '3.13.1' };
 
 // Small pulls make the projector's catch-up slow enough to be killed in the middle of it.
 const suite = useSystem({ env: { PROJECTOR_BATCH: '5' } });
@@ -90,29 +93,44 @@ describe('the projector under faults', () => {
     }
   });
 
-  it('rebuilds the read models from the stream into fresh views, giving the same ones', async () => {
-    const ids = Array.from({ length: SESSIONS }, (_, i) => `faults-${i}`);
-    const before = await Promise.all(ids.map(async (id) => (await getSession(id)).response));
-    const rebuild = () => Proc.spawn('rebuild', process.execPath, [distEntry('apps/projector/src/main.rebuild.js')], suite.system.env);
-
-    const refused = rebuild();
-    expect(await refused.finished(), refused.logs).toBe(1);
-    expect(refused.logs).toMatch(/a projector is running .*: stop it first/);
-
-    await suite.system.projector.stop();
-    const rebuilt = rebuild();
-    expect(await rebuilt.finished(), rebuilt.logs).toBe(0);
-    expect(rebuilt.logs).toMatch(/rebuilt the session views and read models from \d+ stream sequences/);
-    expect(await Promise.all(ids.map(async (id) => (await getSession(id)).response))).toEqual(before);
-
-    await suite.system.projector.restart();
-    const session = await McpTestClient.http(suite.system.gateway.mcpUrl);
+  it('rebuilds the read models from the stream into fresh views, giving the same ones, a stuck session stuck at the same event', async () => {
+    const writer = await McpTestClient.http(suite.system.gateway.mcpUrl);
     try {
-      const { seq } = await session.ok('record_session_start', { session_id: 'after-rebuild', environment: { os: 'Linux', python_version: '3.13.1' } });
-      const { response } = await suite.system.probe.request<Reply>('get-session', { session_id: 'after-rebuild', owner: 'local', min_seq: seq });
-      expect(response).toMatchObject({ status: 'running', last_seq: seq });
+      // A running session the projector goes on with after the rebuild, and one stuck at a message that is no event.
+      await writer.ok('record_session_start', { session_id: 'running', environment });
+      await writer.ok('record_test_outcome', { session_id: 'running', nodeid: 't::1', outcome: 'failed', duration: 0.1 });
+      await writer.ok('record_session_start', { session_id: 'stuck', environment });
+      const forged = await jetstream(suite.system.probe.nc).publish(eventSubject({ owner: 'local', sessionId: 'stuck' }), '{"type":"SessionFinished"}');
+      await eventually(async () => (await getSession('stuck')).response?.stuck, 10_000, 'the forged event to leave the session stuck');
+
+      const ids = [...Array.from({ length: SESSIONS }, (_, i) => `faults-${i}`), 'running', 'stuck'];
+      const before = await Promise.all(ids.map(async (id) => (await getSession(id)).response));
+      expect(before.at(-1)).toMatchObject({ stuck: { seq: forged.seq } });
+      const rebuild = () => Proc.spawn('rebuild', process.execPath, [distEntry('apps/projector/src/main.rebuild.js')], suite.system.env);
+
+      const refused = rebuild();
+      expect(await refused.finished(), refused.logs).toBe(1);
+      expect(refused.logs).toMatch(/a projector is running .*: stop it first/);
+
+      await suite.system.projector.stop();
+      const rebuilt = rebuild();
+      expect(await rebuilt.finished(), rebuilt.logs).toBe(0);
+      expect(rebuilt.logs).toMatch(/rebuilt the session views and read models from \d+ stream sequences/);
+      expect(rebuilt.logs).toMatch(new RegExp(`session local.stuck is stuck at stream sequence ${forged.seq}`));
+      // The same views, the stuck mark saying when the rebuild met the event.
+      const same = before.map((view) => (view?.stuck ? { ...view, stuck: { ...view.stuck, at: expect.any(String) } } : view));
+      expect(await Promise.all(ids.map(async (id) => (await getSession(id)).response))).toEqual(same);
+
+      // The projector goes on after the events the rebuild folded: with a session it folded, and a new one.
+      await suite.system.projector.restart();
+      const { seq } = await writer.ok('record_test_outcome', { session_id: 'running', nodeid: 't::2', outcome: 'passed', duration: 0.1 });
+      const { seq: newSeq } = await writer.ok('record_session_start', { session_id: 'after-rebuild', environment });
+      const running = await suite.system.probe.request<Reply>('get-session', { session_id: 'running', owner: 'local', min_seq: seq });
+      expect(running.response).toMatchObject({ status: 'running', last_seq: seq, counts: { total: 2, passed: 1, failed: 1 } });
+      const { response } = await suite.system.probe.request<Reply>('get-session', { session_id: 'after-rebuild', owner: 'local', min_seq: newSeq });
+      expect(response).toMatchObject({ status: 'running', last_seq: newSeq });
     } finally {
-      await session.close();
+      await writer.close();
     }
   });
 });

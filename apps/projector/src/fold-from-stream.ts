@@ -24,6 +24,37 @@ export function foldEvent(view: StoredSession | null, event: PytestEvent, seq: n
   }
 }
 
+/** One event folded onto the view, the session's events being read in order from the stream. */
+interface StreamStep {
+  view: StoredSession | null;
+  applied: boolean;
+  /** Folding the session ends here: it is stuck (and the view says where). */
+  done: boolean;
+}
+
+/**
+ * Folds one event of a session read in order from the stream: an event that cannot be folded
+ * leaves the session stuck at it, as does one whose predecessor is missing when the whole stream is
+ * read (`complete`); otherwise (read from some point on) such an event is passed over, as is one
+ * folded before.
+ */
+export function stepInStream(view: StoredSession | null, event: PytestEvent, seq: number, ref: SessionRef, complete: boolean): StreamStep {
+  const projection = foldEvent(view, event, seq, ref);
+  switch (projection.kind) {
+    case 'applied':
+      return { view: projection.view, applied: true, done: false };
+    case 'invalid':
+      return { view: stuckSession(view, ref, stuckAt(seq, projection.reason)), applied: false, done: true };
+    case 'gap':
+      if (!complete) return { view, applied: false, done: false };
+      return { view: stuckSession(view, ref, stuckAt(seq, missingBefore(projection.expectedVersion))), applied: false, done: true };
+    case 'stuck':
+      return { view, applied: false, done: true };
+    case 'skipped':
+      return { view, applied: false, done: false };
+  }
+}
+
 /**
  * Folds the session's events stored after the view and before `beforeSeq` straight from the stream
  * (`subject` is the session's). An event that cannot be folded (unreadable, invalid, or, when the
@@ -56,14 +87,10 @@ export async function foldFromStream(
       }
       if (next.done) return view;
       const { seq, event } = next.value;
-      const projection = foldEvent(view, event, seq, ref);
-      if (projection.kind === 'applied') {
-        view = projection.view;
-        onApplied?.(seq, event);
-      } else if (projection.kind === 'invalid') return stuckSession(view, ref, stuckAt(seq, projection.reason));
-      else if (projection.kind === 'gap' && complete) {
-        return stuckSession(view, ref, stuckAt(seq, missingBefore(projection.expectedVersion)));
-      } else if (projection.kind === 'stuck') return view;
+      const step = stepInStream(view, event, seq, ref, complete);
+      view = step.view;
+      if (step.applied) onApplied?.(seq, event);
+      if (step.done) return view;
     }
   } finally {
     // Closing the reader only frees its consumer; a failure to do so changes nothing folded.

@@ -4,16 +4,18 @@ import { NestFactory } from '@nestjs/core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { EVENTS_STREAM, readModelGroup } from '#contracts';
-import { connectNats, natsAuth, deleteProjectorConsumers, isNotFound, projectorFoldedThrough, purgeSessionViews } from '#nats';
+import { connectNats, natsAuth, deleteProjectorConsumers, isNotFound, purgeSessionViews } from '#nats';
 import { loadDotEnv, parseEnv, setUpLogging, runApp } from '#platform';
 import { openReadModelStore } from '#read-models';
 import { ProjectorEnv } from './projector.env.js';
-import { ProjectorModule } from './projector.module.js';
+import { RebuildModule } from './rebuild.module.js';
+import { StreamRebuild } from './stream-rebuild.js';
 
 /**
  * Rebuilds the read models of one read-model group (READ_MODEL_GROUP): drops its session views, its
- * SQL read models and its projector consumers, replays the whole stream into fresh ones, and exits
- * once every event stored before it began is folded. Other groups are not touched.
+ * SQL read models and its projector consumers, folds every event stored before it began into fresh
+ * ones (StreamRebuild), creates the consumers again after those events, and exits. Other groups
+ * are not touched.
  */
 loadDotEnv();
 setUpLogging();
@@ -38,12 +40,19 @@ const ofGroup = group.name ? ` of read-model group ${group.name}` : '';
 log.log(`dropped the ${purged} session views${ofGroup} and the read models in ${readModels.location}; replaying ${EVENTS_STREAM} up to sequence ${lastSeq}`);
 
 const started = performance.now();
-const app = await runApp('Projector', () => NestFactory.createApplicationContext(ProjectorModule));
-while (!(await projectorFoldedThrough(jsm, lastSeq, group))) {
-  await new Promise((resolve) => setTimeout(resolve, 100));
+const app = await runApp('Rebuild', () => NestFactory.createApplicationContext(RebuildModule));
+let events: number;
+try {
+  events = await app.get(StreamRebuild).run(lastSeq);
+} catch (error) {
+  // What was folded stays consistent (a projector would fold the rest); running the rebuild again starts afresh.
+  log.fatal(`the rebuild stopped: ${(error as Error).message}; run it again once the cause is resolved`);
+  await app.close();
+  await nc.close();
+  process.exit(1);
 }
 const seconds = (performance.now() - started) / 1000;
-log.log(`rebuilt the session views and read models from ${lastSeq} stream sequences in ${seconds.toFixed(1)} s`);
+log.log(`rebuilt the session views and read models from ${lastSeq} stream sequences (${events} events) in ${seconds.toFixed(1)} s`);
 await app.close();
 await nc.close();
 

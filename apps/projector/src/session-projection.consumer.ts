@@ -8,7 +8,6 @@ import {
   EVENTS_STREAM,
   sessionKey,
   sessionRefOfSubject,
-  isStuckStub,
   type PytestEvent,
   type ReadModelGroup,
   type SessionRef,
@@ -16,7 +15,7 @@ import {
   type StuckMark,
 } from '#contracts';
 import { stuckSession } from '#domain';
-import { READ_MODEL_GROUP, READ_MODEL_STORE, type ProjectedSession, type ReadModelStore } from '#read-models';
+import { READ_MODEL_GROUP, READ_MODEL_STORE, type ReadModelStore } from '#read-models';
 import {
   ensureChangesStream,
   ensureEventStream,
@@ -35,6 +34,7 @@ import {
 import { publishChange } from './change-notices.js';
 import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
 import { LEASE_TTL_MS, PartitionLeases, type PartitionWorker } from './partition-leases.js';
+import { projectedSession, type AppliedEvent } from './projected-session.js';
 import { ProjectorMetrics } from './projector-metrics.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { SessionViewStore, ViewConflict, type StoredView } from './session-view.store.js';
@@ -56,6 +56,9 @@ const FETCH_EXPIRES_MS = 5_000;
 const FETCH_RETRY_MS = 1_000;
 /** While a backlog is being fetched (more events pending), events are gathered this long into one fold. */
 const BACKLOG_GATHER_MS = 5;
+
+/** Each partition consumer's share of PROJECTOR_BATCH: a replica folding every partition holds one batch at most, as one consumer did. */
+export const partitionShare = (batch: number): number => Math.ceil(batch / EVENT_PARTITIONS);
 
 /** A partition being fetched, until `stopping`; `done` once its last fetch ended. */
 interface Pulling {
@@ -94,9 +97,8 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
     this.batch = config.get('PROJECTOR_BATCH', { infer: true });
   }
 
-  /** Each partition's share of the batch: a replica folding every partition holds one batch at most, as one consumer did. */
   private get perPartition(): number {
-    return Math.ceil(this.batch / EVENT_PARTITIONS);
+    return partitionShare(this.batch);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -227,7 +229,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
 
   /** Stores what the sessions' events changed in the SQL read models; false (nothing acked, all redelivered) when that failed. */
   private async applyReadModels(sessions: FoldedSession[]): Promise<boolean> {
-    const projected = sessions.map(projectedSession).filter((session) => session !== undefined);
+    const projected = sessions.map(({ ref, view, applied }) => projectedSession(ref, view, applied)).filter((session) => session !== undefined);
     if (projected.length === 0) return true;
     try {
       const startedAt = performance.now();
@@ -330,11 +332,6 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
   }
 }
 
-interface AppliedEvent {
-  seq: number;
-  event: PytestEvent;
-}
-
 /** A session's messages of one batch, folded onto its stored view. */
 interface FoldedSession {
   subject: string;
@@ -345,14 +342,4 @@ interface FoldedSession {
   gaps: Set<JsMsg>;
   /** The events folded, in order (also those read from the stream to fill a gap). */
   applied: AppliedEvent[];
-}
-
-/** What the session's folded events change in the SQL read models (nothing for a session with no view to show). */
-function projectedSession({ ref, view, applied }: FoldedSession): ProjectedSession | undefined {
-  if (applied.length === 0 || !view || isStuckStub(view)) return undefined;
-  const started = applied.find(({ event }) => event.type === 'SessionStarted');
-  const results = applied.flatMap(({ seq, event }) =>
-    event.type === 'TestOutcomesRecorded' ? event.data.results.map((result, index) => ({ seq, index, at: event.at, result })) : [],
-  );
-  return { ref, view, startSeq: started?.seq, results };
 }

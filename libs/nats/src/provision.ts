@@ -93,6 +93,9 @@ const earlierForms = (group: ReadModelGroup): ProjectorPartition[] => [
 ];
 const everyConsumer = (group: ReadModelGroup) => [...partitions(group), ...earlierForms(group)];
 
+/** `startAfter`: a consumer created now delivers the events after this stream sequence (a rebuild folded those before). */
+type ProjectorConsumerOptions = StoreOptions & { maxAckPending: number; startAfter?: number };
+
 /**
  * The projector's durable consumers, one per partition, from the first event; and one for each
  * subject form of an earlier version the stream still takes (the consumer of the days before
@@ -102,11 +105,7 @@ const everyConsumer = (group: ReadModelGroup) => [...partitions(group), ...earli
  * consumer (`maxAckPending`): memory stays bounded, whatever the backlog. Existing consumers are
  * brought to that bound, and to `replicas` where they have fewer. Answers the partitions.
  */
-export async function ensureProjectorConsumers(
-  jsm: JetStreamManager,
-  group: ReadModelGroup,
-  options: StoreOptions & { maxAckPending: number },
-): Promise<ProjectorPartition[]> {
+export async function ensureProjectorConsumers(jsm: JetStreamManager, group: ReadModelGroup, options: ProjectorConsumerOptions): Promise<ProjectorPartition[]> {
   const { subjects } = (await againWhileSettling(() => jsm.streams.info(EVENTS_STREAM))).config;
   const consumers = [...partitions(group), ...earlierForms(group).filter(({ filter }) => subjects.includes(filter))];
   for (const consumer of consumers) await againWhileSettling(() => addOrUpdateProjectorConsumer(jsm, consumer, options));
@@ -116,7 +115,7 @@ export async function ensureProjectorConsumers(
 async function addOrUpdateProjectorConsumer(
   jsm: JetStreamManager,
   { durable, filter }: ProjectorPartition,
-  { replicas, log, maxAckPending }: StoreOptions & { maxAckPending: number },
+  { replicas, log, maxAckPending, startAfter = 0 }: ProjectorConsumerOptions,
 ): Promise<void> {
   const existing = await consumerInfo(jsm, durable);
   const add = (from: Pick<ConsumerConfig, 'deliver_policy' | 'opt_start_seq'>) =>
@@ -130,7 +129,7 @@ async function addOrUpdateProjectorConsumer(
       num_replicas: replicas,
     });
   if (!existing) {
-    await add({ deliver_policy: DeliverPolicy.All });
+    await add(startAfter > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAfter + 1 } : { deliver_policy: DeliverPolicy.All });
     return;
   }
   const had = existing.config.num_replicas ?? 0;
