@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { QUERY_QUEUE } from '#contracts';
 import { natsAuth, natsServers } from '#nats';
 import { loadDotEnv, parseEnv, PlainRequestDeserializer, runApp, setUpLogging } from '#platform';
 import { QueryEnv } from './query.env.js';
 import { QueryModule } from './query.module.js';
+import { QueryNatsServer } from './query-nats.server.js';
 
 /**
  * The query app: answers the read message patterns over NATS request/reply, one queue group for all
@@ -16,8 +17,7 @@ setUpLogging();
 const env = parseEnv(QueryEnv, process.env);
 await runApp('Query', async () => {
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(QueryModule, {
-    transport: Transport.NATS,
-    options: {
+    strategy: new QueryNatsServer({
       servers: natsServers(env.NATS_URL),
       name: 'mcp-pytest-query-rpc',
       queue: QUERY_QUEUE,
@@ -26,7 +26,7 @@ await runApp('Query', async () => {
       maxReconnectAttempts: -1,
       noAsyncTraces: true,
       ...natsAuth((name) => env[name]),
-    },
+    }),
   });
   await app.listen();
   return app;
