@@ -23,28 +23,41 @@ export async function rssFigure(sys: System, stdio: StdioIngest): Promise<void> 
 /** Growth allowed from the first half's peak to the second half's for RSS to count as flat. */
 const FLAT = 1.1;
 
-/** Each app's peak RSS (KiB) over the first and the second half of its samples (the projector: of the process running at the end). */
-function halvesPeaks(sys: System): Record<'gateway' | 'projector' | 'query', { first: number; second: number; samples: number }> {
+interface Peak {
+  kib: number;
+  /** The bench step it was taken in. */
+  step: string;
+}
+
+/** Each app's peak RSS over the first and the second half of its samples (the projector: of the process running at the end). */
+function halvesPeaks(sys: System): Record<'gateway' | 'projector' | 'query', { first: Peak; second: Peak; samples: number }> {
   const lastProjector = sys.apps.projector.pid;
-  const peaks = (values: number[]) => {
-    const running = values.filter((kib) => Number.isFinite(kib));
+  const peaks = (samples: { kib: number; step: string }[]) => {
+    const running = samples.filter(({ kib }) => Number.isFinite(kib));
     const half = Math.floor(running.length / 2);
-    return { first: Math.max(...running.slice(0, half)), second: Math.max(...running.slice(half)), samples: running.length };
+    const peak = (part: Peak[]) => part.reduce((top, sample) => (sample.kib > top.kib ? sample : top));
+    return { first: peak(running.slice(0, half)), second: peak(running.slice(half)), samples: running.length };
   };
+  const of = (app: 'gateway' | 'projector' | 'query', samples = sys.rssSamples) => samples.map((sample) => ({ kib: sample[app], step: sample.step }));
   return {
-    gateway: peaks(sys.rssSamples.map((s) => s.gateway)),
-    projector: peaks(sys.rssSamples.filter((s) => s.projectorPid === lastProjector).map((s) => s.projector)),
-    query: peaks(sys.rssSamples.map((s) => s.query)),
+    gateway: peaks(of('gateway')),
+    projector: peaks(
+      of(
+        'projector',
+        sys.rssSamples.filter((sample) => sample.projectorPid === lastProjector),
+      ),
+    ),
+    query: peaks(of('query')),
   };
 }
 
 export function rssRows(report: Report, sys: System): void {
   for (const [app, { first, second, samples }] of Object.entries(halvesPeaks(sys))) {
-    const flat = second <= FLAT * first;
+    const flat = second.kib <= FLAT * first.kib;
     report.add({
       figure: `4 ${app} RSS peak, first half → second half of the bench`,
-      value: `${fmtMiB(first)} → ${fmtMiB(second)}`,
-      reference: `${samples} samples, ${app === 'projector' ? 'from its restart in figure 2' : 'from the start'}`,
+      value: `${fmtMiB(first.kib)} → ${fmtMiB(second.kib)}`,
+      reference: `${samples} samples ${app === 'projector' ? 'from its restart in figure 2' : 'from the start'}; peaks in: ${first.step} / ${second.step}`,
       target: `flat (≤ +${Math.round((FLAT - 1) * 100)} %)`,
       met: flat ? 'yes' : 'NO',
     });

@@ -27,6 +27,8 @@ const errorDetails: (() => string)[] = [];
 export const onError = (describe: () => string) => errorDetails.push(describe);
 
 let currentStep = 'setup';
+/** The step running now (the last one `step` began). */
+export const runningStep = () => currentStep;
 export async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
   currentStep = name;
   progress(name);

@@ -10,9 +10,9 @@ import { EVENT_PARTITIONS, EVENTS_STREAM, QUERY_PATTERNS, SESSIONS_BUCKET, type 
 import { projectorConsumers } from '#nats';
 import { App, type AppName } from '../../test/harness/apps.js';
 import { NatsServer } from '../../test/harness/nats-server.js';
-import { childPids, CpuWindow, rssKiB } from './proc-stats.js';
+import { CpuWindow, rssKiB } from './proc-stats.js';
 import { nestRequest } from './requests.js';
-import { onCleanup, onError, step } from './run.js';
+import { onCleanup, onError, runningStep, step } from './run.js';
 
 export interface RssRow {
   stage: string;
@@ -24,6 +24,8 @@ export interface RssRow {
 
 /** The apps' RSS (KiB) sampled every RSS_SAMPLE_MS all through the run; `projectorPid`: which projector process. */
 export interface RssSample {
+  /** The bench step running when it was taken. */
+  step: string;
   gateway: number;
   projector: number;
   query: number;
@@ -98,7 +100,7 @@ export class System extends BenchNats {
   static async start(): Promise<System> {
     const nats = await step('start nats-server', () => NatsServer.start());
     onCleanup('nats-server', () => nats.dispose());
-    const natsPid = childPids(process.pid, 'nats-server')[0];
+    const natsPid = nats.pid;
     const dataDir = mkdtempSync(join(tmpdir(), 'mcp-pytest-bench-data-'));
     onCleanup('read-model store', async () => rmSync(dataDir, { recursive: true, force: true }));
     const storePath = join(dataDir, 'read-models.sqlite');
@@ -137,7 +139,7 @@ export class System extends BenchNats {
 
   private sampleRss(): void {
     const { gateway, projector, query } = this.apps;
-    this.rssSamples.push({ gateway: appRss(gateway), projector: appRss(projector), query: appRss(query), projectorPid: projector.pid });
+    this.rssSamples.push({ step: runningStep(), gateway: appRss(gateway), projector: appRss(projector), query: appRss(query), projectorPid: projector.pid });
   }
 }
 
