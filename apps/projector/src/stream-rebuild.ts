@@ -16,13 +16,13 @@ import {
   UnreadableEvent,
   type StoreOptions,
 } from '#nats';
-import { READ_MODEL_GROUP, READ_MODEL_STORE, type ReadModelStore } from '#read-models';
+import { READ_MODEL_GROUP, startReadModelWriter, type ReadModelWriter } from '#read-models';
 import { publishChange } from './change-notices.js';
 import { stepInStream, stuckAt } from './fold-from-stream.js';
 import { projectedSession, type AppliedEvent } from './projected-session.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { partitionShare } from './session-projection.consumer.js';
-import { SessionViewStore, type StoredView } from './session-view.store.js';
+import { SessionViewStore } from './session-view.store.js';
 
 /** Events folded together: one SQL transaction, and one view write per session, for each chunk. */
 const CHUNK_EVENTS = 10_000;
@@ -31,7 +31,6 @@ const PROGRESS_MS = 10_000;
 
 interface FoldedSession {
   ref: SessionRef;
-  stored: StoredView;
   view: StoredSession | null;
   applied: AppliedEvent[];
 }
@@ -39,7 +38,8 @@ interface FoldedSession {
 /**
  * Folds the whole event stream into emptied session views and read models (`npm run rebuild`,
  * the projector stopped): one ordered consumer reads it from the start, without acks, and it is
- * folded in chunks of CHUNK_EVENTS, each one SQL transaction and one view write per session. The
+ * folded in chunks of CHUNK_EVENTS, each one SQL transaction and one view write per session; a
+ * chunk's SQL is written on a thread of its own while the next chunk is read and folded. The
  * projector's consumers are then created to go on after the last event folded. The stream is
  * read whole, so an event whose predecessor is missing leaves its session stuck at once, as does
  * one that cannot be read or folded (`npm run refold` once fixed).
@@ -48,6 +48,7 @@ interface FoldedSession {
 export class StreamRebuild {
   private readonly log = new Logger('Rebuild');
   private readonly batch: number;
+  private readonly readModelUrl: string;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -55,11 +56,11 @@ export class StreamRebuild {
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     @Inject(NATS_STORE) private readonly store: StoreOptions,
     private readonly views: SessionViewStore,
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(READ_MODEL_GROUP) private readonly group: ReadModelGroup,
     config: ConfigService<ProjectorEnv, true>,
   ) {
     this.batch = config.get('PROJECTOR_BATCH', { infer: true });
+    this.readModelUrl = config.get('READ_MODEL_URL', { infer: true });
   }
 
   /** Folds the events up to stream sequence `lastSeq`; answers how many there were. */
@@ -67,16 +68,30 @@ export class StreamRebuild {
     await ensureEventStream(this.jsm, this.store);
     await ensureChangesStream(this.jsm, this.store);
     const { messages } = (await this.jsm.streams.info(EVENTS_STREAM)).state;
-    const folded = messages > 0 && lastSeq > 0 ? await this.foldStream(lastSeq) : 0;
+    let folded = 0;
+    if (messages > 0 && lastSeq > 0) {
+      const writer = await startReadModelWriter(this.readModelUrl);
+      try {
+        folded = await this.foldStream(lastSeq, writer);
+      } finally {
+        await writer.close();
+      }
+    }
     await ensureProjectorConsumers(this.jsm, this.group, { ...this.store, maxAckPending: partitionShare(this.batch), startAfter: lastSeq });
     return folded;
   }
 
-  private async foldStream(lastSeq: number): Promise<number> {
+  /**
+   * Reads and folds each chunk while the one before is being stored (its SQL on the writer's
+   * thread, then its views): a chunk is folded onto the views the chunk before left, stored or not.
+   */
+  private async foldStream(lastSeq: number, writer: ReadModelWriter): Promise<number> {
     const consumer = await this.js.consumers.get(EVENTS_STREAM);
     const messages = await consumer.consume({ max_messages: CHUNK_EVENTS });
     let chunk: JsMsg[] = [];
     let folded = 0;
+    let storing: Promise<void> = Promise.resolve();
+    let unsaved = new Map<string, StoredSession | null>();
     let saidAt = performance.now();
     try {
       for await (const msg of messages) {
@@ -84,7 +99,12 @@ export class StreamRebuild {
         // Nothing pending: the events up to lastSeq that are still stored are all read.
         const end = msg.seq >= lastSeq || msg.info.pending === 0;
         if (chunk.length >= CHUNK_EVENTS || end) {
-          await this.foldChunk(chunk);
+          const sessions = await this.foldChunk(chunk, unsaved);
+          await storing;
+          storing = this.storeChunk(sessions, writer);
+          // Caught here too, so that a failure waits for the next await rather than going unhandled meanwhile.
+          storing.catch(() => undefined);
+          unsaved = new Map(sessions.map(({ ref, view }) => [sessionKey(ref), view]));
           folded += chunk.length;
           chunk = [];
         }
@@ -94,32 +114,49 @@ export class StreamRebuild {
           saidAt = performance.now();
         }
       }
+      await storing;
     } finally {
       await messages.close();
     }
     return folded;
   }
 
-  /** Folds each session's events of the chunk onto its view; stores the read models (one transaction), then the views, then tells subscribers. */
-  private async foldChunk(chunk: JsMsg[]): Promise<void> {
+  /** Folds each session's events of the chunk onto its view: the one the chunk before left (`unsaved`), else the stored one. */
+  private foldChunk(chunk: JsMsg[], unsaved: Map<string, StoredSession | null>): Promise<FoldedSession[]> {
     const bySubject = new Map<string, JsMsg[]>();
     for (const msg of chunk) {
       const list = bySubject.get(msg.subject);
       if (list) list.push(msg);
       else bySubject.set(msg.subject, [msg]);
     }
-    const sessions = await Promise.all([...bySubject].map(([subject, msgs]) => this.foldSession(sessionRefOfSubject(subject), msgs)));
-    const projected = sessions.map(({ ref, view, applied }) => projectedSession(ref, view, applied)).filter((session) => session !== undefined);
-    if (projected.length > 0) await this.readModels.apply(projected);
-    const changed = sessions.filter(({ view, stored }) => view !== stored.view);
-    // Another writer here means a projector was started meanwhile: the rebuild stops (and can be run again).
-    await Promise.all(changed.map(({ ref, view, stored }) => this.views.save(ref, view!, stored)));
-    for (const { ref, view } of changed) publishChange(this.nc, ref, view!);
+    return Promise.all(
+      [...bySubject].map(async ([subject, msgs]) => {
+        const ref = sessionRefOfSubject(subject);
+        const key = sessionKey(ref);
+        const base = unsaved.has(key) ? unsaved.get(key)! : (await this.views.load(ref)).view;
+        return this.foldSession(ref, base, msgs);
+      }),
+    );
   }
 
-  private async foldSession(ref: SessionRef, msgs: JsMsg[]): Promise<FoldedSession> {
-    const stored = await this.views.load(ref);
-    let view = stored.view;
+  /** Stores the chunk's read models (one transaction, on the writer's thread), then its views, then tells subscribers. */
+  private async storeChunk(sessions: FoldedSession[], writer: ReadModelWriter): Promise<void> {
+    const projected = sessions.map(({ ref, view, applied }) => projectedSession(ref, view, applied)).filter((session) => session !== undefined);
+    if (projected.length > 0) await writer.apply(projected);
+    await Promise.all(
+      sessions.map(async ({ ref, view }) => {
+        // Read now: the chunk before is stored, so this is the revision its save left.
+        const stored = await this.views.load(ref);
+        if (view === stored.view) return;
+        // Another writer here means a projector was started meanwhile: the rebuild stops (and can be run again).
+        await this.views.save(ref, view!, stored);
+        publishChange(this.nc, ref, view!);
+      }),
+    );
+  }
+
+  private foldSession(ref: SessionRef, base: StoredSession | null, msgs: JsMsg[]): FoldedSession {
+    let view = base;
     const applied: AppliedEvent[] = [];
     for (const msg of msgs) {
       if (view?.stuck) break;
@@ -135,9 +172,9 @@ export class StreamRebuild {
       view = step.view;
       if (step.applied) applied.push({ seq: msg.seq, event });
     }
-    if (view?.stuck && !stored.view?.stuck) {
+    if (view?.stuck && !base?.stuck) {
       this.log.error(`session ${sessionKey(ref)} is stuck at stream sequence ${view.stuck.seq}: ${view.stuck.reason} (\`npm run refold\` once fixed)`);
     }
-    return { ref, stored, view, applied };
+    return { ref, view, applied };
   }
 }
