@@ -7,6 +7,7 @@ import type { StdioIngest } from './stdio-ingest.js';
 
 export async function rssFigure(sys: System, stdio: StdioIngest): Promise<void> {
   await sys.recordRss('end');
+  sys.stopRssSampling();
   out('4. RSS (VmRSS)');
   out(`  ${'stage'.padEnd(52)} ${'gateway'.padStart(10)} ${'projector'.padStart(10)} ${'query'.padStart(10)} ${'events in stream'.padStart(17)}`);
   for (const r of sys.rss) {

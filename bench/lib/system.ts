@@ -81,6 +81,7 @@ export class System extends BenchNats {
   readonly rss: RssRow[] = [];
   /** Every RSS_SAMPLE_MS from the start: peaks between the stages are seen too. */
   readonly rssSamples: RssSample[] = [];
+  private sampler?: NodeJS.Timeout;
 
   private constructor(
     readonly nats: NatsServer,
@@ -121,8 +122,8 @@ export class System extends BenchNats {
     onCleanup('bench NATS connection', () => nc.close());
     const system = new System(nats, natsPid, env, storePath, apps, nc, await jetstreamManager(nc));
     await system.recordRss('start (apps idle)');
-    const sampler = setInterval(() => system.sampleRss(), RSS_SAMPLE_MS);
-    onCleanup('RSS sampler', async () => clearInterval(sampler));
+    system.sampler = setInterval(() => system.sampleRss(), RSS_SAMPLE_MS);
+    onCleanup('RSS sampler', async () => system.stopRssSampling());
     return system;
   }
 
@@ -135,6 +136,11 @@ export class System extends BenchNats {
   async recordRss(stage: string): Promise<void> {
     const { gateway, projector, query } = this.apps;
     this.rss.push({ stage, gateway: appRss(gateway), projector: appRss(projector), query: appRss(query), events: await this.streamLastSeq() });
+  }
+
+  /** Ends the samples: the figures of this system are done (its apps stay up, idle, until the end of the run). */
+  stopRssSampling(): void {
+    clearInterval(this.sampler);
   }
 
   private sampleRss(): void {
