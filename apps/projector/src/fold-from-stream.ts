@@ -10,6 +10,17 @@ export class StreamReadFailed extends Error {
   }
 }
 
+/** Messages by subject (each names one session), in the order they came. */
+export function bySubject<M extends { subject: string }>(msgs: M[]): Map<string, M[]> {
+  const subjects = new Map<string, M[]>();
+  for (const msg of msgs) {
+    const list = subjects.get(msg.subject);
+    if (list) list.push(msg);
+    else subjects.set(msg.subject, [msg]);
+  }
+  return subjects;
+}
+
 export const stuckAt = (seq: number, reason: string): StuckMark => ({ seq, reason: boundedReason(reason), at: new Date().toISOString() });
 
 /** Why an event waits for good: the stream itself lacks the session's event before it. */

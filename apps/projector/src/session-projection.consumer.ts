@@ -32,7 +32,7 @@ import {
   type StoreOptions,
 } from '#nats';
 import { publishChange } from './change-notices.js';
-import { foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
+import { bySubject, foldEvent, foldFromStream, missingBefore, stuckAt } from './fold-from-stream.js';
 import { LEASE_TTL_MS, PartitionLeases, type PartitionWorker } from './partition-leases.js';
 import { projectedSession, type AppliedEvent } from './projected-session.js';
 import { ProjectorMetrics } from './projector-metrics.js';
@@ -196,13 +196,7 @@ export class SessionProjectionConsumer implements OnApplicationBootstrap, Before
       this.buffer = [];
       const startedAt = performance.now();
       // The subject names one session (`pytest.events.<owner>.<id>`, or a bare id from before owners).
-      const bySubject = new Map<string, JsMsg[]>();
-      for (const msg of batch) {
-        const list = bySubject.get(msg.subject);
-        if (list) list.push(msg);
-        else bySubject.set(msg.subject, [msg]);
-      }
-      const folded = await Promise.all([...bySubject].map(([subject, msgs]) => this.foldSession(subject, msgs)));
+      const folded = await Promise.all([...bySubject(batch)].map(([subject, msgs]) => this.foldSession(subject, msgs)));
       const sessions = folded.filter((session): session is FoldedSession => session !== undefined);
       // The SQL read models first, in one transaction for the batch: a view stored in KV is never ahead of them.
       if (!(await this.applyReadModels(sessions))) continue;

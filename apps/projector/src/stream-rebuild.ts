@@ -18,7 +18,7 @@ import {
 } from '#nats';
 import { READ_MODEL_GROUP, startReadModelWriter, type ReadModelWriter } from '#read-models';
 import { publishChange } from './change-notices.js';
-import { stepInStream, stuckAt } from './fold-from-stream.js';
+import { bySubject, stepInStream, stuckAt } from './fold-from-stream.js';
 import { projectedSession, type AppliedEvent } from './projected-session.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { partitionShare } from './session-projection.consumer.js';
@@ -123,14 +123,8 @@ export class StreamRebuild {
 
   /** Folds each session's events of the chunk onto its view: the one the chunk before left (`unsaved`), else the stored one. */
   private foldChunk(chunk: JsMsg[], unsaved: Map<string, StoredSession | null>): Promise<FoldedSession[]> {
-    const bySubject = new Map<string, JsMsg[]>();
-    for (const msg of chunk) {
-      const list = bySubject.get(msg.subject);
-      if (list) list.push(msg);
-      else bySubject.set(msg.subject, [msg]);
-    }
     return Promise.all(
-      [...bySubject].map(async ([subject, msgs]) => {
+      [...bySubject(chunk)].map(async ([subject, msgs]) => {
         const ref = sessionRefOfSubject(subject);
         const key = sessionKey(ref);
         const base = unsaved.has(key) ? unsaved.get(key)! : (await this.views.load(ref)).view;
