@@ -51,10 +51,17 @@ describe('GET /metrics on the gateway, the query app and the projector', () => {
       expect(calls('get_session', 'SESSION_NOT_FOUND')).toBe(1);
       expect(sample(gateway, 'mcp_pytest_tool_call_duration_seconds_count', { tool: 'record_test_outcome' })).toBe(4);
       expect(sample(gateway, 'mcp_pytest_policy_decisions_total', { decision: 'allowed' })).toBe(7);
-      // Every call but the invalid one passed the policy stage; the four writes were each published once.
-      expect(sample(gateway, 'mcp_pytest_call_stage_duration_seconds_count', { stage: 'policy' })).toBe(6);
-      expect(sample(gateway, 'mcp_pytest_call_stage_duration_seconds_count', { stage: 'publish' })).toBe(4);
-      expect(sample(gateway, 'mcp_pytest_call_stage_duration_seconds_count', { stage: 'decide' })).toBe(4);
+      // Every call was validated and audited, every one but the invalid one passed the policy stage and
+      // was answered by the tool; the four writes were each published once; each POST's body was read.
+      const stage = (name: string) => sample(gateway, 'mcp_pytest_call_stage_duration_seconds_count', { stage: name });
+      expect(stage('validate')).toBe(7);
+      expect(stage('audit')).toBe(7);
+      expect(stage('policy')).toBe(6);
+      expect(stage('handler')).toBe(6);
+      expect(stage('send')).toBe(6);
+      expect(stage('publish')).toBe(4);
+      expect(stage('decide')).toBe(4);
+      expect(stage('receive')).toBeGreaterThanOrEqual(7);
       expect(sample(gateway, 'mcp_pytest_mcp_sessions_open', { transport: 'http' })).toBe(1);
       expect(sample(gateway, 'process_resident_memory_bytes', { app: 'gateway' })).toBeGreaterThan(0);
 

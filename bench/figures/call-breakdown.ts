@@ -14,8 +14,11 @@ import type { System } from '../lib/system.js';
 
 const CALLS = 3000;
 const WARMUP = 300;
-/** The gateway's stages, in the order a write passes them; `handler` holds queue, load, decide and publish. */
-const STAGES = ['policy', 'handler', 'queue', 'load', 'decide', 'publish'] as const;
+/**
+ * The gateway's stages, in the order a write passes them: `policy` holds validate, `handler` holds
+ * queue, load, decide and publish; receive (the POST's body) comes before the gateway's total, send after.
+ */
+const STAGES = ['receive', 'policy', 'validate', 'handler', 'queue', 'load', 'decide', 'publish', 'audit', 'send'] as const;
 /** How far the stages' sum (policy + handler) may be from the gateway's own total per call. */
 const SUM_TOLERANCE = 0.05;
 

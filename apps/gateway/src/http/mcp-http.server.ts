@@ -57,11 +57,11 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     private readonly keys: KeyRing,
     private readonly gate: PolicyGate,
     @Inject(METRICS) private readonly registry: Registry,
-    metrics: GatewayMetrics,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.sessions = new McpSessions(config.get('MCP_MAX_SESSIONS', { infer: true }), config.get('MCP_MAX_SESSIONS_PER_AGENT', { infer: true }));
     this.bodies = new RequestBodies(MAX_BODY_BYTES, config.get('MCP_BODY_BUDGET_MB', { infer: true }) * MiB);
-    metrics.countSessions('http', () => this.sessions.size);
+    this.metrics.countSessions('http', () => this.sessions.size);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -143,7 +143,9 @@ export class McpHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       // Found (or refused) before the body is read: a refusal costs no memory, whatever the body's size.
       const session = this.existing(identity, req, res);
       if (!session) return;
+      const receivedAt = performance.now();
       const body = await this.bodies.readJson(req);
+      this.metrics.stage('receive', receivedAt);
       const id = session.transport.sessionId!;
       // Closed while its body arrived (key revoked, evicted, idle).
       if (this.sessions.get(id) !== session) return sessionNotFound(res, id);

@@ -4,12 +4,15 @@ import { isToolName, type AuditRecord } from '#contracts';
 import { LATENCY_BUCKETS, METRICS, MetricsModule } from '#metrics';
 
 /**
- * Where a tool call's time goes: `policy` (arrival until admitted: policy, validation, limit counts,
- * approval), then `handler` (admitted until answered: the MCP server and the tool), within which a
- * write spends `queue` (behind the session's write in flight), `load` (reading the session's events
- * when not cached), `decide` and `publish` (each event to its PubAck).
+ * Where a tool call's time goes: `receive` (over HTTP, reading and parsing the POST that brings it),
+ * `policy` (arrival until admitted: the policy, limit counts, approval, and within it `validate`, the
+ * arguments checked against the tool's schema), then `handler` (admitted until answered: the MCP
+ * server and the tool), within which a write spends `queue` (behind the session's write in flight),
+ * `load` (reading the session's events when not cached), `decide` and `publish` (each event to its
+ * PubAck); then `audit` (its audit record closed and handed to the audit log) and `send` (the answer
+ * written to the transport).
  */
-export type CallStage = 'policy' | 'handler' | 'queue' | 'load' | 'decide' | 'publish';
+export type CallStage = 'receive' | 'policy' | 'validate' | 'handler' | 'queue' | 'load' | 'decide' | 'publish' | 'audit' | 'send';
 
 /** The gateway's metrics: calls by tool and result, their latency and its stages, policy decisions, MCP sessions open. */
 @Injectable()
@@ -38,7 +41,7 @@ export class GatewayMetrics {
     this.decisions = new Counter({ name: 'mcp_pytest_policy_decisions_total', help: 'Policy decisions on tool calls.', labelNames: ['decision'], registers });
     this.stageSeconds = new Histogram({
       name: 'mcp_pytest_call_stage_duration_seconds',
-      help: 'Time in each stage of a tool call: policy, then handler (within it, for a write: queue, load, decide, publish to the PubAck).',
+      help: 'Time in each stage of a tool call: receive (HTTP body), policy (within it validate), handler (within it, for a write: queue, load, decide, publish to the PubAck), audit, send.',
       labelNames: ['stage'],
       buckets: LATENCY_BUCKETS,
       registers,

@@ -101,7 +101,12 @@ export class GuardedTransport implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (isResponse(message)) {
       const call = this.calls.get(message.id);
-      if (call?.admittedAt !== undefined) this.answered(message.id, call, message);
+      if (call?.admittedAt !== undefined) {
+        this.answered(message.id, call, message);
+        const sentAt = performance.now();
+        await this.inner.send(message, options);
+        return this.deps.metrics.stage('send', sentAt);
+      }
       if (this.lists.delete(message.id) && isResult(message)) message = this.listed(message);
     }
     return this.inner.send(message, options);
@@ -135,7 +140,9 @@ export class GuardedTransport implements Transport {
     const verdict = checkCall(this.deps.policies.current, { tool, args: params.arguments, identity, mcpSession });
     if (!verdict.allowed) return this.refuse(message.id, call, verdict);
     // Validated before any quota is taken or person asked: bad input costs nothing and waits for no one.
+    const validatedAt = performance.now();
     const invalid = invalidArguments(tool, params.arguments);
+    this.deps.metrics.stage('validate', validatedAt);
     if (invalid) return this.invalid(message.id, call, invalid);
     let refusal: PolicyRefusal | undefined;
     try {
@@ -250,7 +257,9 @@ export class GuardedTransport implements Transport {
     if (call.taken.length > 0) void this.deps.counters.giveBack(call.taken);
     call.taken = [];
     const record = closedRecord(call.record, ending, performance.now() - call.started);
+    const auditedAt = performance.now();
     this.deps.audit.record(record);
+    this.deps.metrics.stage('audit', auditedAt);
     this.deps.metrics.callEnded(record);
   }
 
