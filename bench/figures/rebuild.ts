@@ -87,9 +87,14 @@ async function runRebuild(sys: System, events: number): Promise<{ seconds: numbe
   const started = performance.now();
   const proc = Proc.spawn('rebuild', process.execPath, [distEntry('apps/projector/src/main.rebuild.js')], sys.env);
   onCleanup('rebuild', () => proc.stop());
-  // The process' CPU is read just before it exits: once it has logged that the rebuild is done.
+  // The process' CPU is read just before it exits: once it has logged that the rebuild is done (NaN if it is gone already).
   await proc.waitFor(/rebuilt the session views/, 3_600_000);
-  const rebuildCpu = cpuMicros(proc.child.pid!);
+  let rebuildCpu = Number.NaN;
+  try {
+    rebuildCpu = cpuMicros(proc.child.pid!);
+  } catch {
+    // exited
+  }
   const code = await proc.finished();
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`the rebuild exited with ${code}:\n${proc.logs.slice(-3000)}`);

@@ -36,7 +36,7 @@ function halvesPeaks(sys: System): Record<'gateway' | 'projector' | 'query', { f
   const peaks = (samples: { kib: number; step: string }[]) => {
     const running = samples.filter(({ kib }) => Number.isFinite(kib));
     const half = Math.floor(running.length / 2);
-    const peak = (part: Peak[]) => part.reduce((top, sample) => (sample.kib > top.kib ? sample : top));
+    const peak = (part: Peak[]) => part.reduce((top, sample) => (sample.kib > top.kib ? sample : top), { kib: -Infinity, step: 'no samples' });
     return { first: peak(running.slice(0, half)), second: peak(running.slice(half)), samples: running.length };
   };
   const of = (app: 'gateway' | 'projector' | 'query', samples = sys.rssSamples) => samples.map((sample) => ({ kib: sample[app], step: sample.step }));

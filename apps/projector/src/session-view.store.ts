@@ -53,8 +53,8 @@ export class SessionViewStore implements OnModuleInit {
     return { view: entry.json<StoredSession>(), revision: entry.revision };
   }
 
-  /** Stores `view` if the bucket still holds `expected`; throws {@link ViewConflict} otherwise. */
-  async save(ref: SessionRef, view: StoredSession, expected: StoredView): Promise<void> {
+  /** Stores `view` if the bucket still holds `expected`: its new revision; throws {@link ViewConflict} otherwise. */
+  async save(ref: SessionRef, view: StoredSession, expected: StoredView): Promise<number> {
     const key = this.group.viewKey(ref);
     const revision = await kvCompareAndSet(this.js, SESSIONS_BUCKET, key, JSON.stringify(view), expected.revision).catch((error: unknown) => {
       this.cache?.delete(key);
@@ -65,6 +65,7 @@ export class SessionViewStore implements OnModuleInit {
       throw new ViewConflict(`view ${key} changed since revision ${expected.revision}`);
     }
     this.cache?.set(key, { view, revision });
+    return revision;
   }
 
   /** Forgets what is cached, e.g. after a conflict, so the next load reads the bucket. */

@@ -22,7 +22,7 @@ import { bySubject, stepInStream, stuckAt } from './fold-from-stream.js';
 import { projectedSession, type AppliedEvent } from './projected-session.js';
 import type { ProjectorEnv } from './projector.env.js';
 import { partitionShare } from './session-projection.consumer.js';
-import { SessionViewStore } from './session-view.store.js';
+import { SessionViewStore, type StoredView } from './session-view.store.js';
 
 /** Events folded together: one SQL transaction, and one view write per session, for each chunk. */
 const CHUNK_EVENTS = 10_000;
@@ -31,8 +31,12 @@ const PROGRESS_MS = 10_000;
 
 interface FoldedSession {
   ref: SessionRef;
+  /** The view the fold started from: as stored, or as the chunk before left it (its revision set once that chunk is stored). */
+  base: StoredView;
   view: StoredSession | null;
   applied: AppliedEvent[];
+  /** The view as this chunk leaves it, for the next chunk to fold onto; its revision is set once stored. */
+  next: StoredView;
 }
 
 /**
@@ -91,7 +95,7 @@ export class StreamRebuild {
     let chunk: JsMsg[] = [];
     let folded = 0;
     let storing: Promise<void> = Promise.resolve();
-    let unsaved = new Map<string, StoredSession | null>();
+    let unsaved = new Map<string, StoredView>();
     let saidAt = performance.now();
     try {
       for await (const msg of messages) {
@@ -104,7 +108,7 @@ export class StreamRebuild {
           storing = this.storeChunk(sessions, writer);
           // Caught here too, so that a failure waits for the next await rather than going unhandled meanwhile.
           storing.catch(() => undefined);
-          unsaved = new Map(sessions.map(({ ref, view }) => [sessionKey(ref), view]));
+          unsaved = new Map(sessions.map(({ ref, next }) => [sessionKey(ref), next]));
           folded += chunk.length;
           chunk = [];
         }
@@ -116,41 +120,47 @@ export class StreamRebuild {
       }
       await storing;
     } finally {
+      // A failed fold leaves nothing of the rebuild running behind it.
+      await storing.catch(() => undefined);
       await messages.close();
     }
     return folded;
   }
 
   /** Folds each session's events of the chunk onto its view: the one the chunk before left (`unsaved`), else the stored one. */
-  private foldChunk(chunk: JsMsg[], unsaved: Map<string, StoredSession | null>): Promise<FoldedSession[]> {
+  private foldChunk(chunk: JsMsg[], unsaved: Map<string, StoredView>): Promise<FoldedSession[]> {
     return Promise.all(
       [...bySubject(chunk)].map(async ([subject, msgs]) => {
         const ref = sessionRefOfSubject(subject);
-        const key = sessionKey(ref);
-        const base = unsaved.has(key) ? unsaved.get(key)! : (await this.views.load(ref)).view;
+        const base = unsaved.get(sessionKey(ref)) ?? (await this.views.load(ref));
         return this.foldSession(ref, base, msgs);
       }),
     );
   }
 
-  /** Stores the chunk's read models (one transaction, on the writer's thread), then its views, then tells subscribers. */
+  /**
+   * Stores the chunk's read models (one transaction, on the writer's thread), then its views (each
+   * compare-and-set on the revision its fold started from), then tells subscribers. Runs once the
+   * chunk before is stored, so every base's revision is known.
+   */
   private async storeChunk(sessions: FoldedSession[], writer: ReadModelWriter): Promise<void> {
     const projected = sessions.map(({ ref, view, applied }) => projectedSession(ref, view, applied)).filter((session) => session !== undefined);
     if (projected.length > 0) await writer.apply(projected);
     await Promise.all(
-      sessions.map(async ({ ref, view }) => {
-        // Read now: the chunk before is stored, so this is the revision its save left.
-        const stored = await this.views.load(ref);
-        if (view === stored.view) return;
+      sessions.map(async ({ ref, base, view, next }) => {
+        if (view === base.view) {
+          next.revision = base.revision;
+          return;
+        }
         // Another writer here means a projector was started meanwhile: the rebuild stops (and can be run again).
-        await this.views.save(ref, view!, stored);
+        next.revision = await this.views.save(ref, view!, base);
         publishChange(this.nc, ref, view!);
       }),
     );
   }
 
-  private foldSession(ref: SessionRef, base: StoredSession | null, msgs: JsMsg[]): FoldedSession {
-    let view = base;
+  private foldSession(ref: SessionRef, base: StoredView, msgs: JsMsg[]): FoldedSession {
+    let view = base.view;
     const applied: AppliedEvent[] = [];
     for (const msg of msgs) {
       if (view?.stuck) break;
@@ -166,9 +176,9 @@ export class StreamRebuild {
       view = step.view;
       if (step.applied) applied.push({ seq: msg.seq, event });
     }
-    if (view?.stuck && !base?.stuck) {
+    if (view?.stuck && !base.view?.stuck) {
       this.log.error(`session ${sessionKey(ref)} is stuck at stream sequence ${view.stuck.seq}: ${view.stuck.reason} (\`npm run refold\` once fixed)`);
     }
-    return { ref, view, applied };
+    return { ref, base, view, applied, next: { view, revision: base.revision } };
   }
 }

@@ -55,9 +55,9 @@ export class SessionEventLog implements OnModuleInit {
     const subject = eventSubject({ owner, sessionId });
     const publish = () => publishAfter(this.js, subject, JSON.stringify(event), lastSeq, { timeout: this.timeout });
     let ack: PubAck;
+    await endOfTurn();
     const publishedAt = performance.now();
     try {
-      await endOfTurn();
       ack = await publish().catch((error: unknown) => {
         if (!(error instanceof natsErrors.TimeoutError) || !this.health.isConnected) throw error;
         return publish();
