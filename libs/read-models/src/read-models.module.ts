@@ -18,6 +18,13 @@ class ReadModelsClose implements OnApplicationShutdown {
 /** The read-model group (READ_MODEL_GROUP) an app folds or reads: a {@link ReadModelGroup}. */
 export const READ_MODEL_GROUP = Symbol('ReadModelGroup');
 
+/** READ_MODEL_GROUP from the environment, for an app that needs the group's names without opening the store. */
+export const readModelGroupProvider = {
+  provide: READ_MODEL_GROUP,
+  inject: [ConfigService],
+  useFactory: (config: ConfigService<ReadModelEnv, true>) => readModelGroup(config.get('READ_MODEL_GROUP', { infer: true })),
+};
+
 /** The cross-session read models at READ_MODEL_URL, opened (and migrated) once per app, and the group's names. */
 @Module({})
 export class ReadModelsModule {
@@ -34,11 +41,7 @@ export class ReadModelsModule {
             return store;
           },
         },
-        {
-          provide: READ_MODEL_GROUP,
-          inject: [ConfigService],
-          useFactory: (config: ConfigService<ReadModelEnv, true>) => readModelGroup(config.get('READ_MODEL_GROUP', { infer: true })),
-        },
+        readModelGroupProvider,
         ReadModelsClose,
       ],
       exports: [READ_MODEL_STORE, READ_MODEL_GROUP],
